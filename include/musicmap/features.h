@@ -1,0 +1,70 @@
+/* features — the log-mel front-end, numerically librosa's:
+ *   S = melspectrogram(y, sr=12000, n_fft=512, hop=256, n_mels=96)   (periodic Hann, centred frames)
+ *   X = power_to_db(S**2, ref=1, amin=1e-10, top_db=80)
+ * on a 29.12 s clip (349440 samples at 12 kHz) giving 96 x 1366 float32, band-major. */
+#ifndef MUSICMAP_FEATURES_H
+#define MUSICMAP_FEATURES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "musicmap/util.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MM_SAMPLE_RATE 12000
+#define MM_N_FFT 512
+#define MM_HOP 256
+#define MM_N_BINS 257      /* n_fft / 2 + 1 */
+#define MM_N_MELS 96
+#define MM_N_FRAMES 1366
+#define MM_CLIP_SAMPLES 349440 /* int(29.12 * 12000) */
+#define MM_MEL_NONZEROS 502    /* non-zero weights of the Slaney filterbank at these parameters */
+#define MM_TOP_DB 80.0f
+#define MM_AMIN 1e-10f
+
+/* How frames at the clip edges are padded (n_fft/2 samples each side). */
+typedef enum mm_pad_mode {
+    MM_PAD_REFLECT = 0, /* librosa <= 0.9 and the original system: what its trained weights expect */
+    MM_PAD_CONSTANT     /* zeros: librosa >= 0.10 */
+} mm_pad_mode;
+
+const char *mm_pad_mode_name(mm_pad_mode pad);
+/* Parses "reflect" / "constant"; returns 0 on success. */
+int mm_pad_mode_parse(const char *text, mm_pad_mode *out);
+
+/* The crop rule: a clip of n samples (the whole song at 12 kHz) starts at (n - N) / 2 when longer than
+ * N = MM_CLIP_SAMPLES, else at 0 with zeros appended. */
+int64_t mm_clip_crop_start(int64_t n);
+/* Applies the crop rule to a whole-song buffer y[n], writing MM_CLIP_SAMPLES samples to clip. */
+void mm_clip_fit(const float *y, int64_t n, float *clip);
+
+/* The periodic Hann window, w[n] = 0.5 - 0.5 cos(2 pi n / 512), as float32. */
+void mm_hann_window(float window[MM_N_FFT]);
+/* The dense mel filterbank, 96 x 257, rounded to float32 exactly as librosa rounds it. */
+void mm_mel_filterbank(float weights[MM_N_MELS * MM_N_BINS]);
+/* The 98 band edges in Hz. */
+void mm_mel_band_edges(double edges[MM_N_MELS + 2]);
+
+/* One front-end instance: FFT plan, filterbank and scratch. Not thread-safe; open one per thread. */
+typedef struct mm_mel mm_mel;
+
+mm_status mm_mel_open(mm_mel **out, mm_pad_mode pad, mm_error *err);
+void mm_mel_close(mm_mel *mel);
+mm_pad_mode mm_mel_pad_mode(const mm_mel *mel);
+
+/* Power spectrogram P[257][1366] of a clip of MM_CLIP_SAMPLES samples (for tests and inspection). */
+void mm_mel_stft_power(mm_mel *mel, const float *clip, float *power);
+/* Mel power S[96][1366]. */
+void mm_mel_power(mm_mel *mel, const float *clip, float *mel_power);
+/* The dB stage on its own: X = max(10 log10(max(amin, S^2)), max(X) - 80), element count n. */
+void mm_power_to_db(const float *mel_power, float *db, size_t n);
+/* The whole front-end: clip -> X[96][1366]. */
+void mm_mel_compute(mm_mel *mel, const float *clip, float *logmel);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

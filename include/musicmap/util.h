@@ -1,0 +1,85 @@
+/* util — errors, logging, thread pool, .npy files: the small things every module shares. */
+#ifndef MUSICMAP_UTIL_H
+#define MUSICMAP_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Every fallible library call returns one of these and, when given an mm_error, fills its message. */
+typedef enum mm_status {
+    MM_OK = 0,
+    MM_ERR_ARG,         /* the caller passed something invalid */
+    MM_ERR_NOMEM,       /* an allocation failed */
+    MM_ERR_IO,          /* the operating system refused (open, read, write, stat) */
+    MM_ERR_FORMAT,      /* the file is not what it should be (not audio, bad header, bad model) */
+    MM_ERR_DECODE,      /* the file is of a known kind but its contents are damaged */
+    MM_ERR_NO_AUDIO,    /* a readable container with no decodable audio in it */
+    MM_ERR_UNSUPPORTED, /* a valid request this build can't serve */
+    MM_ERR_INTERNAL     /* a library we rely on failed unexpectedly */
+} mm_status;
+
+#define MM_ERROR_MSG_MAX 512
+
+typedef struct mm_error {
+    mm_status code;
+    char msg[MM_ERROR_MSG_MAX];
+} mm_error;
+
+/* Fill err (if not NULL) and return code, so callers can write `return mm_error_set(...)`. */
+mm_status mm_error_set(mm_error *err, mm_status code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void mm_error_clear(mm_error *err);
+const char *mm_status_name(mm_status code);
+
+/* Logging goes to a caller-chosen stream at a caller-chosen level; the library logs only through a
+ * logger handle it was given, never on its own. */
+typedef enum mm_log_level { MM_LOG_QUIET = 0, MM_LOG_ERROR, MM_LOG_WARN, MM_LOG_INFO, MM_LOG_DEBUG } mm_log_level;
+
+typedef struct mm_logger {
+    mm_log_level level;
+    FILE *stream;
+} mm_logger;
+
+void mm_log(const mm_logger *log, mm_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* .npy (NumPy format 1.0) read and write of little-endian float32 and int32 arrays, C order. */
+typedef enum mm_npy_dtype { MM_NPY_F32, MM_NPY_F64, MM_NPY_I32 } mm_npy_dtype;
+
+typedef struct mm_npy {
+    mm_npy_dtype dtype;
+    int ndim;
+    size_t shape[8];
+    size_t count; /* product of the shape */
+    void *data;   /* count elements of dtype; owned, release with mm_npy_free */
+} mm_npy;
+
+mm_status mm_npy_write(const char *path, mm_npy_dtype dtype, const void *data, int ndim,
+                       const size_t *shape, mm_error *err);
+mm_status mm_npy_read(const char *path, mm_npy *out, mm_error *err);
+void mm_npy_free(mm_npy *npy);
+
+/* A fixed-size pool of worker threads running a parallel-for: fn(i, arg) for i in [0, n). */
+typedef struct mm_pool mm_pool;
+typedef void (*mm_pool_fn)(size_t index, int worker, void *arg);
+
+mm_status mm_pool_open(mm_pool **out, int threads, mm_error *err);
+int mm_pool_threads(const mm_pool *pool);
+/* Runs every index once, spread over the workers and the calling thread; returns when all are done. */
+void mm_pool_for(mm_pool *pool, size_t n, mm_pool_fn fn, void *arg);
+void mm_pool_close(mm_pool *pool);
+/* Number of online CPUs (at least 1). */
+int mm_cpu_count(void);
+
+/* Monotonic wall clock in seconds. */
+double mm_now(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,289 @@
+/* The centre clip: seek and decode only what it needs, or decode everything when that is safer. */
+#include "internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "musicmap/features.h"
+
+/* Decoded before the clip and after it, then dropped: the resampler's filter needs this context to
+ * reproduce a whole-file resample (10 ms is the measured minimum). */
+#define CLIP_MARGIN_SECONDS 0.05
+/* Songs shorter than the clip plus this are decoded whole: seeking would save nothing. */
+#define SEEK_MIN_SPARE_SECONDS 4.0
+
+/* librosa.load's output length: ceil(n * (target / native)) in binary64. */
+static int64_t resampled_length(int64_t native, int native_rate)
+{
+    if (native_rate == MM_SAMPLE_RATE)
+        return native;
+    double ratio = (double)MM_SAMPLE_RATE / (double)native_rate;
+    return (int64_t)ceil((double)native * ratio);
+}
+
+static int64_t gcd64(int64_t a, int64_t b)
+{
+    while (b) {
+        int64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+/* Collects native samples whose positions fall in [begin, end) into buf. */
+typedef struct range_sink {
+    float *buf;
+    int64_t cap;     /* grows when end is unbounded */
+    int64_t begin;
+    int64_t end;     /* INT64_MAX for "to the end of the file" */
+    int64_t filled;  /* highest offset written + 1 */
+    int oom;
+} range_sink;
+
+static int range_sink_take(void *ctx, const float *mono, int count, int64_t first)
+{
+    range_sink *rs = ctx;
+    int64_t lo = first > rs->begin ? first : rs->begin;
+    int64_t hi = first + count < rs->end ? first + count : rs->end;
+    if (hi > lo) {
+        int64_t need = hi - rs->begin;
+        if (need > rs->cap) {
+            int64_t cap = rs->cap ? rs->cap : 1 << 20;
+            while (cap < need)
+                cap *= 2;
+            float *grown = realloc(rs->buf, sizeof(float) * (size_t)cap);
+            if (!grown) {
+                rs->oom = 1;
+                return 1;
+            }
+            rs->buf = grown;
+            rs->cap = cap;
+        }
+        /* A gap (a packet that would not decode) stays silent rather than shifting what follows. */
+        if (lo - rs->begin > rs->filled)
+            memset(rs->buf + rs->filled, 0, sizeof(float) * (size_t)(lo - rs->begin - rs->filled));
+        memcpy(rs->buf + (lo - rs->begin), mono + (lo - first), sizeof(float) * (size_t)(hi - lo));
+        if (hi - rs->begin > rs->filled)
+            rs->filled = hi - rs->begin;
+    }
+    return first + count >= rs->end;
+}
+
+static mm_status check_decode(const mm_audio *audio, const decode_stats *stats, mm_error *err)
+{
+    if (stats->samples == 0) {
+        if (stats->bad_packets > 0)
+            return mm_error_set(err, MM_ERR_DECODE, "%s: damaged audio: none of its %lld packets could be decoded",
+                                audio->path, (long long)stats->packets);
+        return mm_error_set(err, MM_ERR_DECODE, "%s: no audio could be decoded", audio->path);
+    }
+    /* Real libraries hold files with a glitch or two; only refuse ones that are mostly damage. */
+    if (stats->bad_packets * 20 > stats->packets)
+        return mm_error_set(err, MM_ERR_DECODE, "%s: damaged audio: %lld of %lld packets failed to decode",
+                            audio->path, (long long)stats->bad_packets, (long long)stats->packets);
+    return MM_OK;
+}
+
+static mm_status check_length(const mm_audio *audio, const mm_clip_options *options, int64_t decoded,
+                              mm_error *err)
+{
+    const mm_audio_info *info = &audio->info;
+    if (info->frames_exact && info->frames - decoded > info->sample_rate / 10)
+        return mm_error_set(err, MM_ERR_DECODE, "%s: truncated: the header promises %.2f s, only %.2f s can be decoded",
+                            audio->path, (double)info->frames / info->sample_rate,
+                            (double)decoded / info->sample_rate);
+    if (options && options->min_seconds > 0 && decoded < options->min_seconds * info->sample_rate)
+        return mm_error_set(err, MM_ERR_FORMAT, "%s: too short: %.2f s of audio, at least %.2f s needed", audio->path,
+                            (double)decoded / info->sample_rate, options->min_seconds);
+    return MM_OK;
+}
+
+/* Decodes the whole file to mono float at the native rate. */
+static mm_status decode_whole(mm_audio *audio, const mm_clip_options *options, float **samples, int64_t *count,
+                              mm_error *err)
+{
+    range_sink rs = {.begin = 0, .end = INT64_MAX};
+    decode_stats stats;
+    mm_status st = audio_decode_from(audio, 0, range_sink_take, &rs, &stats, err);
+    if (st == MM_OK && rs.oom)
+        st = mm_error_set(err, MM_ERR_NOMEM, "%s: out of memory decoding the whole file", audio->path);
+    if (st == MM_OK)
+        st = check_decode(audio, &stats, err);
+    if (st == MM_OK)
+        st = check_length(audio, options, rs.filled, err);
+    if (st != MM_OK) {
+        free(rs.buf);
+        return st;
+    }
+    *samples = rs.buf;
+    *count = rs.filled;
+    return MM_OK;
+}
+
+mm_status mm_audio_decode_all(mm_audio *audio, int target_rate, float **samples, int64_t *count, mm_error *err)
+{
+    *samples = NULL;
+    *count = 0;
+    float *native = NULL;
+    int64_t n = 0;
+    mm_status st = decode_whole(audio, NULL, &native, &n, err);
+    if (st != MM_OK)
+        return st;
+    int sr = audio->info.sample_rate;
+    if (target_rate <= 0 || target_rate == sr) {
+        *samples = native;
+        *count = n;
+        return MM_OK;
+    }
+    float *out = NULL;
+    int64_t got = 0;
+    st = audio_resample_mono(audio->path, native, n, sr, target_rate, &out, &got, err);
+    free(native);
+    if (st != MM_OK)
+        return st;
+    /* librosa's fix_length to ceil(n * ratio): pad with zeros or cut. */
+    int64_t want = (int64_t)ceil((double)n * ((double)target_rate / (double)sr));
+    if (want > got) {
+        float *grown = realloc(out, sizeof(float) * (size_t)want);
+        if (!grown) {
+            free(out);
+            return mm_error_set(err, MM_ERR_NOMEM, "%s: out of memory", audio->path);
+        }
+        out = grown;
+        memset(out + got, 0, sizeof(float) * (size_t)(want - got));
+    }
+    *samples = out;
+    *count = want;
+    return MM_OK;
+}
+
+static void cut_clip(const float *y, int64_t n, int64_t start, float *clip)
+{
+    for (int64_t i = 0; i < MM_CLIP_SAMPLES; i++) {
+        int64_t k = start + i;
+        clip[i] = k >= 0 && k < n ? y[k] : 0.0f;
+    }
+}
+
+static mm_status clip_from_whole(mm_audio *audio, const mm_clip_options *options, float *clip,
+                                 mm_clip_report *report, mm_error *err)
+{
+    float *native = NULL;
+    int64_t n_native = 0;
+    mm_status st = decode_whole(audio, options, &native, &n_native, err);
+    if (st != MM_OK)
+        return st;
+    float *y = native;
+    int64_t got = n_native;
+    int sr = audio->info.sample_rate;
+    if (sr != MM_SAMPLE_RATE) {
+        st = audio_resample_mono(audio->path, native, n_native, sr, MM_SAMPLE_RATE, &y, &got, err);
+        free(native);
+        if (st != MM_OK)
+            return st;
+    }
+    int64_t n = resampled_length(n_native, sr);
+    int64_t start = mm_clip_crop_start(n);
+    if (n > MM_CLIP_SAMPLES)
+        start += options->crop_shift;
+    cut_clip(y, got < n ? got : n, start, clip);
+    free(y);
+    report->total_12k = n;
+    report->crop_start = start;
+    report->decoded = n_native;
+    report->seeked = 0;
+    return MM_OK;
+}
+
+/* Returns MM_ERR_UNSUPPORTED when seeking can't give an exact clip, so the caller decodes whole. */
+static mm_status clip_by_seeking(mm_audio *audio, const mm_clip_options *options, float *clip,
+                                 mm_clip_report *report, mm_error *err)
+{
+    const int sr = audio->info.sample_rate;
+    const int64_t n_native = audio->info.frames;
+    const int64_t n = resampled_length(n_native, sr);
+    const int64_t crop = mm_clip_crop_start(n) + options->crop_shift;
+    /* Native sample s sits on the 12 kHz grid only when s is a multiple of step_native; there it is
+     * 12 kHz sample s / step_native * step_12k. Starting there keeps the resampler's phase. */
+    const int64_t g = gcd64(sr, MM_SAMPLE_RATE);
+    const int64_t step_native = sr / g, step_12k = MM_SAMPLE_RATE / g;
+    const int64_t margin = (int64_t)ceil(CLIP_MARGIN_SECONDS * sr);
+    int64_t native_crop = crop * step_native / step_12k;
+    int64_t begin = (native_crop - margin) / step_native * step_native;
+    if (begin < 0)
+        begin = 0;
+    int64_t begin_12k = begin / step_native * step_12k;
+    int64_t end = (crop + MM_CLIP_SAMPLES) * step_native / step_12k + 1 + margin;
+    if (end > n_native)
+        end = n_native;
+
+    range_sink rs = {.begin = begin, .end = end};
+    rs.cap = end - begin;
+    rs.buf = malloc(sizeof(float) * (size_t)rs.cap);
+    if (!rs.buf)
+        return mm_error_set(err, MM_ERR_NOMEM, "%s: out of memory", audio->path);
+    decode_stats stats;
+    mm_status st = audio_decode_from(audio, begin, range_sink_take, &rs, &stats, err);
+    if (st == MM_OK && rs.oom)
+        st = mm_error_set(err, MM_ERR_NOMEM, "%s: out of memory", audio->path);
+    if (st == MM_OK)
+        st = check_decode(audio, &stats, err);
+    /* The seek must land at or before the start, and the file must hold all we asked for. */
+    if (st == MM_OK && (stats.first_position < 0 || stats.first_position > begin || rs.filled < end - begin))
+        st = mm_error_set(err, MM_ERR_UNSUPPORTED, "%s: seek was inexact", audio->path);
+    float *y = NULL;
+    int64_t got = 0;
+    if (st == MM_OK) {
+        if (sr == MM_SAMPLE_RATE) {
+            y = rs.buf;
+            got = rs.filled;
+            rs.buf = NULL;
+        } else {
+            st = audio_resample_mono(audio->path, rs.buf, rs.filled, sr, MM_SAMPLE_RATE, &y, &got, err);
+        }
+    }
+    free(rs.buf);
+    if (st != MM_OK)
+        return st;
+    /* y[j] is 12 kHz sample begin_12k + j of the whole song, which has n samples. */
+    int64_t valid = n - begin_12k < got ? n - begin_12k : got;
+    cut_clip(y, valid, crop - begin_12k, clip);
+    free(y);
+    report->total_12k = n;
+    report->crop_start = crop;
+    report->decoded = stats.samples;
+    report->seeked = 1;
+    return MM_OK;
+}
+
+mm_status mm_audio_read_clip(mm_audio *audio, const mm_clip_options *options, float *clip,
+                             mm_clip_report *report, mm_error *err)
+{
+    static const mm_clip_options defaults = {0};
+    mm_clip_report local;
+    if (!options)
+        options = &defaults;
+    if (!report)
+        report = &local;
+    memset(report, 0, sizeof *report);
+    const mm_audio_info *info = &audio->info;
+    if (!options->full_decode) {
+        /* The crop start depends on the exact length; count packets when the header only estimates. */
+        if (!info->frames_exact)
+            mm_audio_count_frames(audio, NULL);
+        int64_t n = resampled_length(info->frames, info->sample_rate);
+        int long_enough = n - MM_CLIP_SAMPLES > (int64_t)(SEEK_MIN_SPARE_SECONDS * MM_SAMPLE_RATE) + 2 * options->crop_shift;
+        if (info->frames_exact && long_enough && options->crop_shift >= 0) {
+            mm_error seek_err;
+            mm_status st = clip_by_seeking(audio, options, clip, report, &seek_err);
+            if (st != MM_ERR_UNSUPPORTED) {
+                if (st != MM_OK && err)
+                    *err = seek_err;
+                return st;
+            }
+        }
+    }
+    return clip_from_whole(audio, options, clip, report, err);
+}

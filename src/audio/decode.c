@@ -1,0 +1,269 @@
+/* The decode loop (packets -> frames -> mono float), packet counting and soxr resampling. */
+#include "internal.h"
+
+#include <libavutil/intreadwrite.h>
+#include <libavutil/opt.h>
+#include <libswresample/swresample.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* How far before a seek target we ask the demuxer to land: codecs with a bit reservoir or
+ * overlapping transforms (mp3, aac, vorbis, opus) need a few frames to settle after a seek. */
+#define SEEK_PREROLL_SECONDS 0.5
+
+/* One sample of channel c, index i, of any packed or planar FFmpeg sample format, as float in
+ * [-1, 1) scaled the way libsndfile and librosa scale integers (v / 2^(bits-1)). */
+static float sample_at(const AVFrame *f, int c, int i, int channels)
+{
+    enum AVSampleFormat fmt = f->format;
+    int planar = av_sample_fmt_is_planar(fmt);
+    const uint8_t *base = planar ? f->extended_data[c] : f->extended_data[0];
+    int idx = planar ? i : i * channels + c;
+    switch (av_get_packed_sample_fmt(fmt)) {
+    case AV_SAMPLE_FMT_U8: return ((float)base[idx] - 128.0f) / 128.0f;
+    case AV_SAMPLE_FMT_S16: return (float)((const int16_t *)base)[idx] / 32768.0f;
+    case AV_SAMPLE_FMT_S32: return (float)((double)((const int32_t *)base)[idx] / 2147483648.0);
+    case AV_SAMPLE_FMT_S64: return (float)((double)((const int64_t *)base)[idx] / 9223372036854775808.0);
+    case AV_SAMPLE_FMT_FLT: return ((const float *)base)[idx];
+    case AV_SAMPLE_FMT_DBL: return (float)((const double *)base)[idx];
+    default: return 0.0f;
+    }
+}
+
+/* Mean of the channels, in float, summing in channel order then dividing (numpy's mean). */
+static void frame_to_mono(const AVFrame *f, float *mono)
+{
+    int channels = f->ch_layout.nb_channels;
+    for (int i = 0; i < f->nb_samples; i++) {
+        float sum = 0.0f;
+        for (int c = 0; c < channels; c++)
+            sum += sample_at(f, c, i, channels);
+        mono[i] = channels > 1 ? sum / (float)channels : sum;
+    }
+}
+
+static int supported_format(enum AVSampleFormat fmt)
+{
+    switch (av_get_packed_sample_fmt(fmt)) {
+    case AV_SAMPLE_FMT_U8:
+    case AV_SAMPLE_FMT_S16:
+    case AV_SAMPLE_FMT_S32:
+    case AV_SAMPLE_FMT_S64:
+    case AV_SAMPLE_FMT_FLT:
+    case AV_SAMPLE_FMT_DBL: return 1;
+    default: return 0;
+    }
+}
+
+static mm_status seek_to(mm_audio *audio, int64_t position, mm_error *err)
+{
+    if (position == 0 && audio->at_start)
+        return MM_OK;
+    const AVStream *st = audio->fmt->streams[audio->stream];
+    int sr = audio->info.sample_rate;
+    int64_t target = position - (int64_t)(SEEK_PREROLL_SECONDS * sr);
+    if (target < 0)
+        target = 0;
+    int64_t ts = audio->start_pts + av_rescale_q(target, (AVRational){1, sr}, st->time_base);
+    int rc = av_seek_frame(audio->fmt, audio->stream, ts, AVSEEK_FLAG_BACKWARD);
+    if (rc < 0 && position == 0)
+        rc = avformat_seek_file(audio->fmt, -1, INT64_MIN, 0, 0, 0);
+    if (rc < 0) {
+        char why[128];
+        return mm_error_set(err, MM_ERR_UNSUPPORTED, "%s: cannot seek: %s", audio->path,
+                            audio_av_error(rc, why, sizeof why));
+    }
+    avcodec_flush_buffers(audio->dec);
+    audio->at_start = 0;
+    return MM_OK;
+}
+
+typedef struct decode_state {
+    mm_audio *audio;
+    int64_t start;      /* where decoding was asked to start */
+    int64_t next;       /* position of the next sample, once anchored */
+    float *mono;
+    int mono_cap;
+    mm_pcm_sink sink;
+    void *ctx;
+    decode_stats *stats;
+    int stop;
+} decode_state;
+
+/* Hands every frame the decoder has ready to the sink. Returns <0 on a hard error. */
+static int drain_frames(decode_state *ds, mm_error *err)
+{
+    mm_audio *audio = ds->audio;
+    AVFrame *f = audio->frame;
+    for (;;) {
+        int rc = avcodec_receive_frame(audio->dec, f);
+        if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
+            return 0;
+        if (rc < 0) {
+            ds->stats->bad_packets++;
+            return 0;
+        }
+        if (f->nb_samples <= 0 || f->ch_layout.nb_channels <= 0 || !supported_format(f->format)) {
+            av_frame_unref(f);
+            continue;
+        }
+        if (ds->stats->first_position < 0) {
+            /* Anchor on the first frame's timestamp; from there on, count samples (timestamps after
+             * a seek can be coarse, sample counts are not). A decode from the start is anchored at 0. */
+            int64_t pos = 0;
+            if (ds->start > 0) {
+                int64_t pts = f->best_effort_timestamp;
+                if (pts == AV_NOPTS_VALUE) {
+                    av_frame_unref(f);
+                    mm_error_set(err, MM_ERR_UNSUPPORTED, "%s: decoded audio has no timestamps", audio->path);
+                    return -1;
+                }
+                const AVStream *st = audio->fmt->streams[audio->stream];
+                pos = av_rescale_q(pts - audio->start_pts, st->time_base, (AVRational){1, audio->info.sample_rate});
+            }
+            ds->stats->first_position = pos;
+            ds->next = pos;
+        }
+        if (f->nb_samples > ds->mono_cap) {
+            float *grown = realloc(ds->mono, sizeof(float) * (size_t)f->nb_samples);
+            if (!grown) {
+                av_frame_unref(f);
+                mm_error_set(err, MM_ERR_NOMEM, "%s: out of memory", audio->path);
+                return -1;
+            }
+            ds->mono = grown;
+            ds->mono_cap = f->nb_samples;
+        }
+        frame_to_mono(f, ds->mono);
+        int count = f->nb_samples;
+        av_frame_unref(f);
+        ds->stats->samples += count;
+        int64_t first = ds->next;
+        ds->next += count;
+        if (ds->sink(ds->ctx, ds->mono, count, first)) {
+            ds->stop = 1;
+            return 0;
+        }
+    }
+}
+
+mm_status audio_decode_from(mm_audio *audio, int64_t position, mm_pcm_sink sink, void *ctx,
+                            decode_stats *stats, mm_error *err)
+{
+    memset(stats, 0, sizeof *stats);
+    stats->first_position = -1;
+    mm_status st = seek_to(audio, position, err);
+    if (st != MM_OK)
+        return st;
+    audio->at_start = 0;
+    decode_state ds = {.audio = audio, .start = position, .sink = sink, .ctx = ctx, .stats = stats};
+    AVPacket *pkt = audio->packet;
+    int eof = 0;
+    while (!ds.stop && !eof) {
+        int rc = av_read_frame(audio->fmt, pkt);
+        if (rc < 0) {
+            /* End of file or a read error: either way, flush what the decoder holds. */
+            eof = 1;
+            avcodec_send_packet(audio->dec, NULL);
+        } else if (pkt->stream_index != audio->stream) {
+            av_packet_unref(pkt);
+            continue;
+        } else {
+            stats->packets++;
+            rc = avcodec_send_packet(audio->dec, pkt);
+            av_packet_unref(pkt);
+            if (rc < 0 && rc != AVERROR(EAGAIN))
+                stats->bad_packets++;
+        }
+        if (drain_frames(&ds, err) < 0) {
+            free(ds.mono);
+            return err ? err->code : MM_ERR_DECODE;
+        }
+    }
+    free(ds.mono);
+    return MM_OK;
+}
+
+mm_status mm_audio_count_frames(mm_audio *audio, mm_error *err)
+{
+    mm_status st = seek_to(audio, 0, err);
+    if (st != MM_OK)
+        return st;
+    audio->at_start = 0;
+    const AVStream *stream = audio->fmt->streams[audio->stream];
+    AVPacket *pkt = audio->packet;
+    int64_t total = 0, skipped = 0;
+    int known = 1;
+    while (av_read_frame(audio->fmt, pkt) >= 0) {
+        if (pkt->stream_index == audio->stream) {
+            if (pkt->duration <= 0)
+                known = 0;
+            total += pkt->duration;
+            size_t size = 0;
+            const uint8_t *skip = av_packet_get_side_data(pkt, AV_PKT_DATA_SKIP_SAMPLES, &size);
+            if (skip && size >= 8)
+                skipped += (int64_t)AV_RL32(skip) + (int64_t)AV_RL32(skip + 4);
+        }
+        av_packet_unref(pkt);
+    }
+    if (!known)
+        return mm_error_set(err, MM_ERR_UNSUPPORTED, "%s: packets carry no durations", audio->path);
+    int sr = audio->info.sample_rate;
+    audio->info.frames = av_rescale_q(total, stream->time_base, (AVRational){1, sr}) - skipped;
+    audio->info.frames_exact = 1;
+    audio->info.duration = (double)audio->info.frames / sr;
+    return MM_OK;
+}
+
+mm_status audio_resample_mono(const char *path, const float *in, int64_t in_count, int in_rate,
+                              int out_rate, float **out, int64_t *out_count, mm_error *err)
+{
+    *out = NULL;
+    *out_count = 0;
+    SwrContext *swr = NULL;
+    AVChannelLayout mono = AV_CHANNEL_LAYOUT_MONO;
+    int rc = swr_alloc_set_opts2(&swr, &mono, AV_SAMPLE_FMT_FLT, out_rate, &mono, AV_SAMPLE_FMT_FLT, in_rate, 0, NULL);
+    /* soxr at its default precision (20 bits) is the same engine and quality as librosa's soxr_hq. */
+    if (rc >= 0)
+        rc = av_opt_set_int(swr, "resampler", SWR_ENGINE_SOXR, 0);
+    if (rc >= 0)
+        rc = swr_init(swr);
+    if (rc < 0) {
+        char why[128];
+        swr_free(&swr);
+        return mm_error_set(err, MM_ERR_INTERNAL, "%s: cannot set up the soxr resampler (%d -> %d Hz): %s", path,
+                            in_rate, out_rate, audio_av_error(rc, why, sizeof why));
+    }
+    int64_t cap = av_rescale_rnd(in_count, out_rate, in_rate, AV_ROUND_UP) + 4096;
+    float *buf = malloc(sizeof(float) * (size_t)cap);
+    if (!buf) {
+        swr_free(&swr);
+        return mm_error_set(err, MM_ERR_NOMEM, "%s: out of memory", path);
+    }
+    int64_t got = 0;
+    const int64_t chunk = 1 << 20;
+    for (int64_t done = 0; done < in_count && rc >= 0; done += chunk) {
+        int n = (int)(in_count - done < chunk ? in_count - done : chunk);
+        const uint8_t *src = (const uint8_t *)(in + done);
+        uint8_t *dst = (uint8_t *)(buf + got);
+        rc = swr_convert(swr, &dst, (int)(cap - got), &src, n);
+        if (rc > 0)
+            got += rc;
+    }
+    while (rc >= 0 && got < cap) {
+        uint8_t *dst = (uint8_t *)(buf + got);
+        rc = swr_convert(swr, &dst, (int)(cap - got), NULL, 0);
+        if (rc <= 0)
+            break;
+        got += rc;
+    }
+    swr_free(&swr);
+    if (rc < 0) {
+        char why[128];
+        free(buf);
+        return mm_error_set(err, MM_ERR_INTERNAL, "%s: resampling failed: %s", path, audio_av_error(rc, why, sizeof why));
+    }
+    *out = buf;
+    *out_count = got;
+    return MM_OK;
+}

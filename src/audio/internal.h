@@ -1,0 +1,46 @@
+/* Shared by the audio module's files; not part of the public API. */
+#ifndef MM_AUDIO_INTERNAL_H
+#define MM_AUDIO_INTERNAL_H
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+
+#include "musicmap/audio.h"
+
+struct mm_audio {
+    char *path;
+    AVFormatContext *fmt;
+    AVCodecContext *dec;
+    AVPacket *packet;
+    AVFrame *frame;
+    int stream;            /* index of the audio stream we decode */
+    int64_t start_pts;     /* the stream's first timestamp, in its time base (0 if unknown) */
+    int at_start;          /* nothing read since open: decoding can start without a seek */
+    mm_audio_info info;
+};
+
+/* Receives decoded audio as mono float at the native rate; first = index of mono[0] in the file.
+ * Returns non-zero to stop decoding. */
+typedef int (*mm_pcm_sink)(void *ctx, const float *mono, int count, int64_t first);
+
+typedef struct decode_stats {
+    int64_t packets;
+    int64_t bad_packets;
+    int64_t samples;
+    int64_t first_position; /* position of the first decoded sample, -1 before any */
+} decode_stats;
+
+/* Rewinds to native sample `position` (0 = the start; a seek goes to or before it) and decodes until
+ * the sink stops or the file ends. */
+mm_status audio_decode_from(mm_audio *audio, int64_t position, mm_pcm_sink sink, void *ctx,
+                            decode_stats *stats, mm_error *err);
+
+/* Resamples a whole mono float buffer with libswresample's soxr engine (flushing its tail).
+ * *out is malloc'd. */
+mm_status audio_resample_mono(const char *path, const float *in, int64_t in_count, int in_rate,
+                              int out_rate, float **out, int64_t *out_count, mm_error *err);
+
+/* av_strerror in a static-free form: writes into buf and returns it. */
+const char *audio_av_error(int code, char *buf, size_t size);
+
+#endif

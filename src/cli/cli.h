@@ -1,0 +1,37 @@
+/* The musicmap program: shared pieces of the subcommands. */
+#ifndef MM_CLI_H
+#define MM_CLI_H
+
+#include "musicmap/util.h"
+
+/* Exit codes, conventional: 0 ok, 1 a failure, 2 bad usage. */
+enum { MM_EXIT_OK = 0, MM_EXIT_FAILURE = 1, MM_EXIT_USAGE = 2 };
+
+typedef struct mm_cli {
+    const char *program; /* argv[0] of the whole program, for messages */
+    mm_logger log;       /* stderr, level from --quiet / --verbose */
+} mm_cli;
+
+typedef int (*mm_command_fn)(mm_cli *cli, int argc, char **argv);
+
+typedef struct mm_command {
+    const char *name;
+    const char *summary;
+    mm_command_fn run;
+} mm_command;
+
+int mm_cmd_mel(mm_cli *cli, int argc, char **argv);
+int mm_cmd_info(mm_cli *cli, int argc, char **argv);
+
+/* Prints "musicmap CMD: message" to stderr and returns MM_EXIT_USAGE. */
+int mm_cli_usage_error(const mm_cli *cli, const char *command, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Parses a whole decimal number in [lo, hi]; returns 0 on success. */
+int mm_cli_parse_int(const char *text, long lo, long hi, long *out);
+int mm_cli_parse_double(const char *text, double lo, double hi, double *out);
+/* Handles the options every subcommand takes (-q/--quiet, -v/--verbose); returns 1 if it did. */
+int mm_cli_common_option(mm_cli *cli, int opt);
+
+#define MM_CLI_COMMON_LONGOPTS {"quiet", no_argument, NULL, 'q'}, {"verbose", no_argument, NULL, 'v'}
+
+#endif

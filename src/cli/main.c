@@ -1,0 +1,63 @@
+/* musicmap: a thin command-line layer over libmusicmap. */
+#include <libavutil/log.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "musicmap/version.h"
+
+static const mm_command COMMANDS[] = {
+    {"info", "print a song's duration, codec, sample rate, channels and tags", mm_cmd_info},
+    {"mel", "write the 96 x 1366 log-mel spectrogram of songs as .npy files", mm_cmd_mel},
+};
+static const size_t N_COMMANDS = sizeof COMMANDS / sizeof COMMANDS[0];
+
+static void print_help(FILE *out)
+{
+    fprintf(out,
+            "musicmap %s: turn a music collection into a map you can see and hear.\n\n"
+            "Usage: musicmap [--quiet | --verbose] COMMAND [ARGS...]\n"
+            "       musicmap --version | --help\n\n"
+            "Commands:\n",
+            MM_VERSION_STRING);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(out, "  %-8s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+    fprintf(out, "\nRun 'musicmap COMMAND --help' for a command's options.\n"
+                 "Exit status: 0 success, 1 failure (some input could not be processed), 2 usage error.\n");
+}
+
+int main(int argc, char **argv)
+{
+    mm_cli cli = {.program = argv[0], .log = {.level = MM_LOG_INFO, .stream = stderr}};
+    /* FFmpeg prints its own warnings about damaged files; musicmap reports each failure once itself. */
+    av_log_set_level(AV_LOG_QUIET);
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--version") == 0) {
+            printf("musicmap %s\n", MM_VERSION_STRING);
+            return MM_EXIT_OK;
+        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            print_help(stdout);
+            return MM_EXIT_OK;
+        } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+            cli.log.level = MM_LOG_QUIET;
+        } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
+            cli.log.level = MM_LOG_DEBUG;
+            av_log_set_level(AV_LOG_WARNING);
+        } else {
+            fprintf(stderr, "musicmap: unknown option '%s'\nTry 'musicmap --help'.\n", a);
+            return MM_EXIT_USAGE;
+        }
+    }
+    if (i >= argc) {
+        print_help(stderr);
+        return MM_EXIT_USAGE;
+    }
+    for (size_t c = 0; c < N_COMMANDS; c++) {
+        if (strcmp(argv[i], COMMANDS[c].name) == 0)
+            return COMMANDS[c].run(&cli, argc - i, argv + i);
+    }
+    fprintf(stderr, "musicmap: unknown command '%s'\nTry 'musicmap --help'.\n", argv[i]);
+    return MM_EXIT_USAGE;
+}
