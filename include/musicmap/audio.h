@@ -44,6 +44,10 @@ void mm_audio_close(mm_audio *audio);
 const mm_audio_info *mm_audio_get_info(const mm_audio *audio);
 const char *mm_audio_path(const mm_audio *audio);
 
+/* FFmpeg prints its own warnings about damaged files to stderr; musicmap reports each failure once
+ * itself, so programs normally silence it (verbose = 0) or let warnings through (1). Process-wide. */
+void mm_audio_set_library_logging(int verbose);
+
 /* Counts the file's samples exactly by reading its packets (no decoding) when the header only gave
  * an estimate. Cheap: a 4-minute mp3 is demuxed in milliseconds. */
 mm_status mm_audio_count_frames(mm_audio *audio, mm_error *err);
@@ -74,6 +78,20 @@ mm_status mm_audio_read_clip(mm_audio *audio, const mm_clip_options *options, fl
  * resampling); *samples is malloc'd, the caller frees it. At 12 kHz this is librosa.load(sr=12000). */
 mm_status mm_audio_decode_all(mm_audio *audio, int target_rate, float **samples, int64_t *count,
                               mm_error *err);
+
+/* Writing audio (for generated collections and tests): interleaved float PCM in [-1, 1] encoded
+ * through FFmpeg's encoders. The container and codec follow `format`: "wav" (pcm_s16le), "flac", "mp3"
+ * (libmp3lame), "ogg" (libvorbis), "opus" (libopus, resampled to 48 kHz), "m4a" (aac). */
+typedef struct mm_audio_write_options {
+    const char *format;        /* NULL: taken from the path's extension */
+    int out_sample_rate;       /* 0: the input's rate (opus always writes 48 kHz) */
+    int out_channels;          /* 0: the input's channel count; 1 downmixes */
+    int64_t bit_rate;          /* 0: the encoder's default */
+    const mm_audio_tags *tags; /* NULL: no tags */
+} mm_audio_write_options;
+
+mm_status mm_audio_write(const char *path, const float *interleaved, int64_t frames, int channels,
+                         int sample_rate, const mm_audio_write_options *options, mm_error *err);
 
 #ifdef __cplusplus
 }

@@ -11,7 +11,10 @@
  * reproduce a whole-file resample (10 ms is the measured minimum). */
 #define CLIP_MARGIN_SECONDS 0.05
 /* Songs shorter than the clip plus this are decoded whole: seeking would save nothing. */
-#define SEEK_MIN_SPARE_SECONDS 4.0
+#define SEEK_MIN_SPARE_SECONDS 0.5
+/* The seek path checks that the file really goes on to the length its header gives by decoding its
+ * last second: a file cut short fails as it would in a whole-file decode. */
+#define TAIL_CHECK_SECONDS 1.0
 
 /* librosa.load's output length: ceil(n * (target / native)) in binary64. */
 static int64_t resampled_length(int64_t native, int native_rate)
@@ -73,6 +76,9 @@ static int range_sink_take(void *ctx, const float *mono, int count, int64_t firs
 
 static mm_status check_decode(const mm_audio *audio, const decode_stats *stats, mm_error *err)
 {
+    if ((stats->reached_eof && stats->ended_corrupt) || audio->truncated)
+        return mm_error_set(err, MM_ERR_DECODE, "%s: truncated: the file ends in the middle of a packet",
+                            audio->path);
     if (stats->samples == 0) {
         if (stats->bad_packets > 0)
             return mm_error_set(err, MM_ERR_DECODE, "%s: damaged audio: none of its %lld packets could be decoded",
@@ -90,6 +96,9 @@ static mm_status check_length(const mm_audio *audio, const mm_clip_options *opti
                               mm_error *err)
 {
     const mm_audio_info *info = &audio->info;
+    if (audio->counted && info->frames - decoded > info->sample_rate / 10)
+        return mm_error_set(err, MM_ERR_DECODE, "%s: damaged audio: its packets hold %.2f s, only %.2f s decode",
+                            audio->path, (double)info->frames / info->sample_rate, (double)decoded / info->sample_rate);
     if (info->frames_exact && info->frames - decoded > info->sample_rate / 10)
         return mm_error_set(err, MM_ERR_DECODE, "%s: truncated: the header promises %.2f s, only %.2f s can be decoded",
                             audio->path, (double)info->frames / info->sample_rate,
@@ -98,6 +107,29 @@ static mm_status check_length(const mm_audio *audio, const mm_clip_options *opti
         return mm_error_set(err, MM_ERR_FORMAT, "%s: too short: %.2f s of audio, at least %.2f s needed", audio->path,
                             (double)decoded / info->sample_rate, options->min_seconds);
     return MM_OK;
+}
+
+static int discard_sink(void *ctx, const float *mono, int count, int64_t first)
+{
+    (void)ctx;
+    (void)mono;
+    (void)count;
+    (void)first;
+    return 0;
+}
+
+/* Decodes the last second: the file must reach the length its header promises. */
+static mm_status check_tail(mm_audio *audio, const mm_clip_options *options, mm_error *err)
+{
+    const mm_audio_info *info = &audio->info;
+    int64_t from = info->frames - (int64_t)(TAIL_CHECK_SECONDS * info->sample_rate);
+    decode_stats stats;
+    if (from <= 0 || audio_decode_from(audio, from, discard_sink, NULL, &stats, NULL) != MM_OK)
+        return MM_OK; /* can't seek there: nothing to say */
+    mm_status st = check_decode(audio, &stats, err);
+    if (st == MM_OK && stats.first_position >= 0 && stats.first_position <= from)
+        st = check_length(audio, options, stats.end_position, err);
+    return st;
 }
 
 /* Decodes the whole file to mono float at the native rate. */
@@ -233,6 +265,8 @@ static mm_status clip_by_seeking(mm_audio *audio, const mm_clip_options *options
     /* The seek must land at or before the start, and the file must hold all we asked for. */
     if (st == MM_OK && (stats.first_position < 0 || stats.first_position > begin || rs.filled < end - begin))
         st = mm_error_set(err, MM_ERR_UNSUPPORTED, "%s: seek was inexact", audio->path);
+    if (st == MM_OK && end < n_native)
+        st = check_tail(audio, options, err);
     float *y = NULL;
     int64_t got = 0;
     if (st == MM_OK) {

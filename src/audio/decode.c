@@ -164,12 +164,15 @@ mm_status audio_decode_from(mm_audio *audio, int64_t position, mm_pcm_sink sink,
         if (rc < 0) {
             /* End of file or a read error: either way, flush what the decoder holds. */
             eof = 1;
+            stats->reached_eof = 1;
             avcodec_send_packet(audio->dec, NULL);
         } else if (pkt->stream_index != audio->stream) {
             av_packet_unref(pkt);
             continue;
         } else {
             stats->packets++;
+            /* Demuxers flag a packet that the end of the file cut short. */
+            stats->ended_corrupt = (pkt->flags & AV_PKT_FLAG_CORRUPT) != 0;
             rc = avcodec_send_packet(audio->dec, pkt);
             av_packet_unref(pkt);
             if (rc < 0 && rc != AVERROR(EAGAIN))
@@ -181,7 +184,13 @@ mm_status audio_decode_from(mm_audio *audio, int64_t position, mm_pcm_sink sink,
         }
     }
     free(ds.mono);
+    stats->end_position = stats->first_position >= 0 ? ds.next : position;
     return MM_OK;
+}
+
+void mm_audio_set_library_logging(int verbose)
+{
+    av_log_set_level(verbose ? AV_LOG_WARNING : AV_LOG_QUIET);
 }
 
 mm_status mm_audio_count_frames(mm_audio *audio, mm_error *err)
@@ -196,6 +205,7 @@ mm_status mm_audio_count_frames(mm_audio *audio, mm_error *err)
     int known = 1;
     while (av_read_frame(audio->fmt, pkt) >= 0) {
         if (pkt->stream_index == audio->stream) {
+            audio->truncated = (pkt->flags & AV_PKT_FLAG_CORRUPT) != 0;
             if (pkt->duration <= 0)
                 known = 0;
             total += pkt->duration;
@@ -211,6 +221,7 @@ mm_status mm_audio_count_frames(mm_audio *audio, mm_error *err)
     int sr = audio->info.sample_rate;
     audio->info.frames = av_rescale_q(total, stream->time_base, (AVRational){1, sr}) - skipped;
     audio->info.frames_exact = 1;
+    audio->counted = 1;
     audio->info.duration = (double)audio->info.frames / sr;
     return MM_OK;
 }

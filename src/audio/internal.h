@@ -16,6 +16,8 @@ struct mm_audio {
     int stream;            /* index of the audio stream we decode */
     int64_t start_pts;     /* the stream's first timestamp, in its time base (0 if unknown) */
     int at_start;          /* nothing read since open: decoding can start without a seek */
+    int truncated;         /* counting packets found the last one cut short */
+    int counted;           /* info.frames came from counting packets, not from a header */
     mm_audio_info info;
 };
 
@@ -28,6 +30,9 @@ typedef struct decode_stats {
     int64_t bad_packets;
     int64_t samples;
     int64_t first_position; /* position of the first decoded sample, -1 before any */
+    int64_t end_position;   /* position after the last decoded sample */
+    int reached_eof;        /* the demuxer ran out of packets */
+    int ended_corrupt;      /* ... and the last packet it gave was cut short: the file is truncated */
 } decode_stats;
 
 /* Rewinds to native sample `position` (0 = the start; a seek goes to or before it) and decodes until

@@ -1,9 +1,9 @@
 /* musicmap: a thin command-line layer over libmusicmap. */
-#include <libavutil/log.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "musicmap/audio.h"
 #include "musicmap/version.h"
 
 static const mm_command COMMANDS[] = {
@@ -30,7 +30,7 @@ int main(int argc, char **argv)
 {
     mm_cli cli = {.program = argv[0], .log = {.level = MM_LOG_INFO, .stream = stderr}};
     /* FFmpeg prints its own warnings about damaged files; musicmap reports each failure once itself. */
-    av_log_set_level(AV_LOG_QUIET);
+    mm_audio_set_library_logging(0);
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *a = argv[i];
@@ -44,7 +44,7 @@ int main(int argc, char **argv)
             cli.log.level = MM_LOG_QUIET;
         } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
             cli.log.level = MM_LOG_DEBUG;
-            av_log_set_level(AV_LOG_WARNING);
+            mm_audio_set_library_logging(1);
         } else {
             fprintf(stderr, "musicmap: unknown option '%s'\nTry 'musicmap --help'.\n", a);
             return MM_EXIT_USAGE;
