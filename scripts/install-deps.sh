@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what musicmap needs on Debian 12. Idempotent: does nothing when everything is present.
+# Not root and no passwordless sudo: prints the exact command to run and fails.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config
+  libavformat-dev libavcodec-dev libswresample-dev libavutil-dev   # decoding (FFmpeg)
+  libfftw3-dev                                                    # STFT
+  libebur128-dev                                                  # loudness
+  libsqlite3-dev                                                  # catalog
+  libdnnl-dev libopenblas-dev liblapacke-dev libhdf5-dev          # network, layouts, Keras import
+  libmicrohttpd-dev                                               # server
+  libfluidsynth-dev fluid-soundfont-gm                            # generated test music
+  libcmocka-dev valgrind                                          # tests
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+cmd=(apt-get install -y --no-install-recommends "${missing[@]}")
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+    SUDO=(sudo -n)
+  else
+    echo "install-deps: missing packages; run as root:" >&2
+    echo "  sudo apt-get update && sudo ${cmd[*]}" >&2
+    exit 1
+  fi
+else
+  SUDO=()
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update -q
+"${SUDO[@]}" "${cmd[@]}"

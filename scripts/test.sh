@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Sets everything up and runs every test: dependencies, a warnings-as-errors build, then CTest.
+#   scripts/test.sh              the normal suite
+#   SANITIZE=1 scripts/test.sh   the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   VALGRIND=1 scripts/test.sh   the C suites under valgrind memcheck
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+if [ "${SANITIZE:-0}" = 1 ]; then
+  export BUILD_DIR=build-asan
+  scripts/build.sh -DMM_WERROR=ON -DMM_SANITIZE=ON
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+else
+  export BUILD_DIR=build
+  scripts/build.sh -DMM_WERROR=ON -DMM_SANITIZE=OFF
+fi
+if [ "${VALGRIND:-0}" = 1 ]; then
+  # Every C suite under memcheck; leaks inside FFmpeg/FluidSynth's one-time initialisation are not ours.
+  status=0
+  for t in "$BUILD_DIR"/tests/test_*; do
+    [ -x "$t" ] || continue
+    echo "== valgrind $t"
+    valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+      --suppressions=tests/valgrind.supp "$t" >/dev/null || status=1
+  done
+  exit $status
+else
+  ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$(nproc)"
+fi
