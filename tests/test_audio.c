@@ -196,6 +196,48 @@ static void test_info_and_exact_length(void **state)
     mm_audio_close(a);
 }
 
+/* EBU R128: a stereo 1 kHz sine at -23 dBFS reads -23 LUFS (EBU Tech 3341, case 1); "over the clip"
+ * measures the clip's span only, "over the song" all of it. */
+static void test_loudness(void **state)
+{
+    const char *dir = tu_temp_dir();
+    const int rate = 48000;
+    const int64_t frames = 60 * rate;
+    float *pcm = malloc(sizeof(float) * 2 * (size_t)frames);
+    const double amp = pow(10.0, -23.0 / 20.0);
+    for (int64_t i = 0; i < frames; i++) {
+        double t = (double)i / rate;
+        /* the outer 15 s at each end are 12 dB louder than the middle 30 s, which hold the clip */
+        double gain = (t < 15.0 || t >= 45.0) ? pow(10.0, 12.0 / 20.0) : 1.0;
+        float v = (float)(amp * gain * sin(2 * M_PI * 1000.0 * t));
+        pcm[2 * i] = pcm[2 * i + 1] = v;
+    }
+    char path[512];
+    snprintf(path, sizeof path, "%s/sine.wav", dir);
+    mm_error err;
+    if (mm_audio_write(path, pcm, frames, 2, rate, NULL, &err) != MM_OK)
+        fail_msg("%s", err.msg);
+    free(pcm);
+    mm_audio *a = open_ok(path);
+    float *clip = malloc(sizeof(float) * MM_CLIP_SAMPLES);
+    mm_clip_report rep;
+    mm_clip_options opt = {.loudness = MM_LOUDNESS_CLIP};
+    assert_int_equal(mm_audio_read_clip(a, &opt, clip, &rep, &err), MM_OK);
+    print_message("clip loudness %.2f LUFS (seeked %d)\n", rep.loudness, rep.seeked);
+    assert_int_equal(rep.seeked, 1);
+    assert_true(fabs(rep.loudness - -23.0) < 0.1);
+    opt.loudness = MM_LOUDNESS_SONG;
+    assert_int_equal(mm_audio_read_clip(a, &opt, clip, &rep, &err), MM_OK);
+    print_message("song loudness %.2f LUFS\n", rep.loudness);
+    assert_int_equal(rep.seeked, 0);
+    assert_true(rep.loudness > -23.0 + 6.0 && rep.loudness < -23.0 + 12.1);
+    opt.loudness = MM_LOUDNESS_NONE;
+    assert_int_equal(mm_audio_read_clip(a, &opt, clip, &rep, &err), MM_OK);
+    assert_true(isnan(rep.loudness));
+    mm_audio_close(a);
+    free(clip);
+}
+
 /* --- bad input: every case fails with the file named and a cause, nothing crashes ------------- */
 
 static const char *write_file(const char *dir, const char *name, const void *data, size_t size)
@@ -358,6 +400,7 @@ int main(void)
         cmocka_unit_test(test_seek_equals_whole_wav),
         cmocka_unit_test(test_seek_equals_whole_mp3),
         cmocka_unit_test(test_original_pipeline_mp3),
+        cmocka_unit_test(test_loudness),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_odd_file_name),
     };

@@ -52,6 +52,12 @@ void mm_audio_set_library_logging(int verbose);
  * an estimate. Cheap: a 4-minute mp3 is demuxed in milliseconds. */
 mm_status mm_audio_count_frames(mm_audio *audio, mm_error *err);
 
+typedef enum mm_loudness_span {
+    MM_LOUDNESS_NONE = 0,
+    MM_LOUDNESS_CLIP, /* over the 29.12 s the clip covers: free, the clip is decoded anyway */
+    MM_LOUDNESS_SONG  /* over the whole song: decodes all of it */
+} mm_loudness_span;
+
 typedef struct mm_clip_options {
     /* Decode the whole file instead of seeking to the centre (slower; same result to ~1e-7). */
     int full_decode;
@@ -60,6 +66,8 @@ typedef struct mm_clip_options {
     int64_t crop_shift;
     /* Refuse songs shorter than this many seconds (0: accept any length, zero-padding the clip). */
     double min_seconds;
+    /* EBU R128 integrated loudness of the native (multichannel) audio, into report->loudness. */
+    mm_loudness_span loudness;
 } mm_clip_options;
 
 typedef struct mm_clip_report {
@@ -67,6 +75,7 @@ typedef struct mm_clip_report {
     int64_t crop_start;  /* first 12 kHz sample of the clip (including crop_shift) */
     int64_t decoded;     /* native samples per channel actually decoded */
     int seeked;          /* 1 when the clip was read by seeking, 0 for a whole-file decode */
+    double loudness;     /* integrated loudness in LUFS; -HUGE_VAL for silence; NAN if not measured */
 } mm_clip_report;
 
 /* Fills clip[MM_CLIP_SAMPLES] (see features.h) with the song's centre clip at 12 kHz, zero-padded at

@@ -124,7 +124,7 @@ static mm_status check_tail(mm_audio *audio, const mm_clip_options *options, mm_
     const mm_audio_info *info = &audio->info;
     int64_t from = info->frames - (int64_t)(TAIL_CHECK_SECONDS * info->sample_rate);
     decode_stats stats;
-    if (from <= 0 || audio_decode_from(audio, from, discard_sink, NULL, &stats, NULL) != MM_OK)
+    if (from <= 0 || audio_decode_from(audio, from, discard_sink, NULL, NULL, &stats, NULL) != MM_OK)
         return MM_OK; /* can't seek there: nothing to say */
     mm_status st = check_decode(audio, &stats, err);
     if (st == MM_OK && stats.first_position >= 0 && stats.first_position <= from)
@@ -132,13 +132,13 @@ static mm_status check_tail(mm_audio *audio, const mm_clip_options *options, mm_
     return st;
 }
 
-/* Decodes the whole file to mono float at the native rate. */
+/* Decodes the whole file to mono float at the native rate (metering loudness if meter is not NULL). */
 static mm_status decode_whole(mm_audio *audio, const mm_clip_options *options, float **samples, int64_t *count,
-                              mm_error *err)
+                              loudness_meter *meter, mm_error *err)
 {
     range_sink rs = {.begin = 0, .end = INT64_MAX};
     decode_stats stats;
-    mm_status st = audio_decode_from(audio, 0, range_sink_take, &rs, &stats, err);
+    mm_status st = audio_decode_from(audio, 0, range_sink_take, &rs, meter, &stats, err);
     if (st == MM_OK && rs.oom)
         st = mm_error_set(err, MM_ERR_NOMEM, "%s: out of memory decoding the whole file", audio->path);
     if (st == MM_OK)
@@ -160,7 +160,7 @@ mm_status mm_audio_decode_all(mm_audio *audio, int target_rate, float **samples,
     *count = 0;
     float *native = NULL;
     int64_t n = 0;
-    mm_status st = decode_whole(audio, NULL, &native, &n, err);
+    mm_status st = decode_whole(audio, NULL, &native, &n, NULL, err);
     if (st != MM_OK)
         return st;
     int sr = audio->info.sample_rate;
@@ -199,12 +199,44 @@ static void cut_clip(const float *y, int64_t n, int64_t start, float *clip)
     }
 }
 
+/* The native span the clip covers, from the (possibly estimated) length: where "loudness over the
+ * clip" is measured. */
+static void clip_native_span(const mm_audio *audio, int64_t crop_shift, int64_t *begin, int64_t *end)
+{
+    const int sr = audio->info.sample_rate;
+    int64_t n = resampled_length(audio->info.frames, sr);
+    int64_t crop = mm_clip_crop_start(n) + (n > MM_CLIP_SAMPLES ? crop_shift : 0);
+    *begin = (int64_t)((double)crop * sr / MM_SAMPLE_RATE);
+    *end = (int64_t)ceil((double)(crop + MM_CLIP_SAMPLES) * sr / MM_SAMPLE_RATE);
+}
+
+static mm_status open_meter(mm_audio *audio, const mm_clip_options *options, loudness_meter *meter,
+                            int *metering, mm_error *err)
+{
+    *metering = options->loudness != MM_LOUDNESS_NONE;
+    if (!*metering)
+        return MM_OK;
+    int64_t begin = 0, end = INT64_MAX;
+    if (options->loudness == MM_LOUDNESS_CLIP)
+        clip_native_span(audio, options->crop_shift, &begin, &end);
+    return loudness_meter_open(meter, audio, begin, end, err);
+}
+
 static mm_status clip_from_whole(mm_audio *audio, const mm_clip_options *options, float *clip,
                                  mm_clip_report *report, mm_error *err)
 {
     float *native = NULL;
     int64_t n_native = 0;
-    mm_status st = decode_whole(audio, options, &native, &n_native, err);
+    loudness_meter meter;
+    int metering;
+    mm_status st = open_meter(audio, options, &meter, &metering, err);
+    if (st != MM_OK)
+        return st;
+    st = decode_whole(audio, options, &native, &n_native, metering ? &meter : NULL, err);
+    if (metering) {
+        report->loudness = loudness_meter_result(&meter);
+        loudness_meter_close(&meter);
+    }
     if (st != MM_OK)
         return st;
     float *y = native;
@@ -257,7 +289,18 @@ static mm_status clip_by_seeking(mm_audio *audio, const mm_clip_options *options
     if (!rs.buf)
         return mm_error_set(err, MM_ERR_NOMEM, "%s: out of memory", audio->path);
     decode_stats stats;
-    mm_status st = audio_decode_from(audio, begin, range_sink_take, &rs, &stats, err);
+    loudness_meter meter;
+    int metering;
+    mm_status st = open_meter(audio, options, &meter, &metering, err);
+    if (st != MM_OK) {
+        free(rs.buf);
+        return st;
+    }
+    st = audio_decode_from(audio, begin, range_sink_take, &rs, metering ? &meter : NULL, &stats, err);
+    if (metering) {
+        report->loudness = loudness_meter_result(&meter);
+        loudness_meter_close(&meter);
+    }
     if (st == MM_OK && rs.oom)
         st = mm_error_set(err, MM_ERR_NOMEM, "%s: out of memory", audio->path);
     if (st == MM_OK)
@@ -302,8 +345,10 @@ mm_status mm_audio_read_clip(mm_audio *audio, const mm_clip_options *options, fl
     if (!report)
         report = &local;
     memset(report, 0, sizeof *report);
+    report->loudness = NAN;
     const mm_audio_info *info = &audio->info;
-    if (!options->full_decode) {
+    /* Whole-song loudness needs every sample decoded anyway. */
+    if (!options->full_decode && options->loudness != MM_LOUDNESS_SONG) {
         /* The crop start depends on the exact length; count packets when the header only estimates. */
         if (!info->frames_exact)
             mm_audio_count_frames(audio, NULL);

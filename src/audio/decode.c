@@ -3,6 +3,7 @@
 
 #include <libavutil/intreadwrite.h>
 #include <math.h>
+#include <ebur128.h>
 #include <soxr.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,47 +12,48 @@
  * overlapping transforms (mp3, aac, vorbis, opus) need a few frames to settle after a seek. */
 #define SEEK_PREROLL_SECONDS 0.5
 
-/* Adds channel c of frame f, converted to float the way libsndfile and librosa scale integers
- * (v / 2^(bits-1)), into acc[0..n). One loop per sample format keeps this at memory speed. */
-static void add_channel(const AVFrame *f, int c, float *acc)
+/* Adds channel c of frame f, samples [from, from + n), converted to float the way libsndfile and
+ * librosa scale integers (v / 2^(bits-1)), into acc[0], acc[stride], ... One loop per sample format
+ * keeps this at memory speed. */
+static void add_channel(const AVFrame *f, int c, int from, int n, float *acc, int stride)
 {
-    const int n = f->nb_samples, channels = f->ch_layout.nb_channels;
+    const int channels = f->ch_layout.nb_channels;
     const int planar = av_sample_fmt_is_planar(f->format);
     const uint8_t *base = planar ? f->extended_data[c] : f->extended_data[0];
-    const int step = planar ? 1 : channels, first = planar ? 0 : c;
+    const int step = planar ? 1 : channels, first = (planar ? 0 : c) + from * step;
     switch (av_get_packed_sample_fmt(f->format)) {
     case AV_SAMPLE_FMT_U8:
         for (int i = 0; i < n; i++)
-            acc[i] += ((float)base[first + i * step] - 128.0f) / 128.0f;
+            acc[i * stride] += ((float)base[first + i * step] - 128.0f) / 128.0f;
         break;
     case AV_SAMPLE_FMT_S16: {
         const int16_t *p = (const int16_t *)base + first;
         for (int i = 0; i < n; i++)
-            acc[i] += (float)p[i * step] / 32768.0f;
+            acc[i * stride] += (float)p[i * step] / 32768.0f;
         break;
     }
     case AV_SAMPLE_FMT_S32: {
         const int32_t *p = (const int32_t *)base + first;
         for (int i = 0; i < n; i++)
-            acc[i] += (float)((double)p[i * step] / 2147483648.0);
+            acc[i * stride] += (float)((double)p[i * step] / 2147483648.0);
         break;
     }
     case AV_SAMPLE_FMT_S64: {
         const int64_t *p = (const int64_t *)base + first;
         for (int i = 0; i < n; i++)
-            acc[i] += (float)((double)p[i * step] / 9223372036854775808.0);
+            acc[i * stride] += (float)((double)p[i * step] / 9223372036854775808.0);
         break;
     }
     case AV_SAMPLE_FMT_FLT: {
         const float *p = (const float *)base + first;
         for (int i = 0; i < n; i++)
-            acc[i] += p[i * step];
+            acc[i * stride] += p[i * step];
         break;
     }
     case AV_SAMPLE_FMT_DBL: {
         const double *p = (const double *)base + first;
         for (int i = 0; i < n; i++)
-            acc[i] += (float)p[i * step];
+            acc[i * stride] += (float)p[i * step];
         break;
     }
     default: break;
@@ -78,7 +80,7 @@ static void frame_to_mono(const AVFrame *f, float *mono)
     }
     memset(mono, 0, sizeof(float) * (size_t)f->nb_samples);
     for (int c = 0; c < channels; c++)
-        add_channel(f, c, mono);
+        add_channel(f, c, 0, f->nb_samples, mono, 1);
     if (channels > 1)
         for (int i = 0; i < f->nb_samples; i++)
             mono[i] /= (float)channels;
@@ -120,8 +122,68 @@ static mm_status seek_to(mm_audio *audio, int64_t position, mm_error *err)
     return MM_OK;
 }
 
+/* Feeds the part of frame f (which starts at native position `first`) inside the meter's span. */
+static void meter_frame(loudness_meter *meter, const AVFrame *f, int64_t first)
+{
+    if (!meter || !meter->state || meter->failed)
+        return;
+    int64_t lo = first > meter->begin ? first : meter->begin;
+    int64_t hi = first + f->nb_samples < meter->end ? first + f->nb_samples : meter->end;
+    if (hi <= lo)
+        return;
+    int n = (int)(hi - lo), channels = f->ch_layout.nb_channels;
+    if (channels != meter->channels) {
+        meter->failed = 1; /* the stream changed layout mid-way: no single meter fits it */
+        return;
+    }
+    if (n > meter->capacity) {
+        float *grown = realloc(meter->interleaved, sizeof(float) * (size_t)n * (size_t)channels);
+        if (!grown) {
+            meter->failed = 1;
+            return;
+        }
+        meter->interleaved = grown;
+        meter->capacity = n;
+    }
+    memset(meter->interleaved, 0, sizeof(float) * (size_t)n * (size_t)channels);
+    for (int c = 0; c < channels; c++)
+        add_channel(f, c, (int)(lo - first), n, meter->interleaved + c, channels);
+    if (ebur128_add_frames_float(meter->state, meter->interleaved, (size_t)n) != EBUR128_SUCCESS)
+        meter->failed = 1;
+}
+
+mm_status loudness_meter_open(loudness_meter *meter, const mm_audio *audio, int64_t begin, int64_t end,
+                              mm_error *err)
+{
+    memset(meter, 0, sizeof *meter);
+    meter->begin = begin;
+    meter->end = end;
+    meter->channels = audio->info.channels;
+    meter->state = ebur128_init((unsigned)audio->info.channels, (unsigned long)audio->info.sample_rate, EBUR128_MODE_I);
+    if (!meter->state)
+        return mm_error_set(err, MM_ERR_NOMEM, "%s: cannot start the loudness meter", audio->path);
+    return MM_OK;
+}
+
+double loudness_meter_result(const loudness_meter *meter)
+{
+    double lufs = NAN;
+    if (!meter->state || meter->failed || ebur128_loudness_global(meter->state, &lufs) != EBUR128_SUCCESS)
+        return NAN;
+    return lufs;
+}
+
+void loudness_meter_close(loudness_meter *meter)
+{
+    if (meter->state)
+        ebur128_destroy(&meter->state);
+    free(meter->interleaved);
+    memset(meter, 0, sizeof *meter);
+}
+
 typedef struct decode_state {
     mm_audio *audio;
+    loudness_meter *meter;
     int64_t start;      /* where decoding was asked to start */
     int64_t next;       /* position of the next sample, once anchored */
     float *mono;
@@ -177,6 +239,7 @@ static int drain_frames(decode_state *ds, mm_error *err)
             ds->mono_cap = f->nb_samples;
         }
         frame_to_mono(f, ds->mono);
+        meter_frame(ds->meter, f, ds->next);
         int count = f->nb_samples;
         av_frame_unref(f);
         ds->stats->samples += count;
@@ -190,7 +253,7 @@ static int drain_frames(decode_state *ds, mm_error *err)
 }
 
 mm_status audio_decode_from(mm_audio *audio, int64_t position, mm_pcm_sink sink, void *ctx,
-                            decode_stats *stats, mm_error *err)
+                            loudness_meter *meter, decode_stats *stats, mm_error *err)
 {
     memset(stats, 0, sizeof *stats);
     stats->first_position = -1;
@@ -198,7 +261,7 @@ mm_status audio_decode_from(mm_audio *audio, int64_t position, mm_pcm_sink sink,
     if (st != MM_OK)
         return st;
     audio->at_start = 0;
-    decode_state ds = {.audio = audio, .start = position, .sink = sink, .ctx = ctx, .stats = stats};
+    decode_state ds = {.audio = audio, .meter = meter, .start = position, .sink = sink, .ctx = ctx, .stats = stats};
     AVPacket *pkt = audio->packet;
     int eof = 0;
     while (!ds.stop && !eof) {

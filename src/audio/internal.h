@@ -3,6 +3,7 @@
 #define MM_AUDIO_INTERNAL_H
 
 #include <libavcodec/avcodec.h>
+#include <ebur128.h>
 #include <libavformat/avformat.h>
 
 #include "musicmap/audio.h"
@@ -35,10 +36,26 @@ typedef struct decode_stats {
     int ended_corrupt;      /* ... and the last packet it gave was cut short: the file is truncated */
 } decode_stats;
 
+/* Native sample span [begin, end) whose audio, all channels, feeds an EBU R128 meter. */
+typedef struct loudness_meter {
+    ebur128_state *state;
+    int channels;
+    int64_t begin, end;
+    float *interleaved; /* scratch, grown as needed */
+    int capacity;       /* in samples per channel */
+    int failed;
+} loudness_meter;
+
+mm_status loudness_meter_open(loudness_meter *meter, const mm_audio *audio, int64_t begin, int64_t end,
+                              mm_error *err);
+/* Integrated loudness in LUFS (-HUGE_VAL for silence), NAN if nothing was measured. */
+double loudness_meter_result(const loudness_meter *meter);
+void loudness_meter_close(loudness_meter *meter);
+
 /* Rewinds to native sample `position` (0 = the start; a seek goes to or before it) and decodes until
  * the sink stops or the file ends. */
 mm_status audio_decode_from(mm_audio *audio, int64_t position, mm_pcm_sink sink, void *ctx,
-                            decode_stats *stats, mm_error *err);
+                            loudness_meter *meter, decode_stats *stats, mm_error *err);
 
 /* Resamples a whole mono float buffer with libsoxr at HQ (flushing its tail).
  * *out is malloc'd. */

@@ -22,6 +22,8 @@ typedef struct mm_command {
 
 int mm_cmd_mel(mm_cli *cli, int argc, char **argv);
 int mm_cmd_info(mm_cli *cli, int argc, char **argv);
+int mm_cmd_import_keras(mm_cli *cli, int argc, char **argv);
+int mm_cmd_predict(mm_cli *cli, int argc, char **argv);
 
 /* Prints "musicmap CMD: message" to stderr and returns MM_EXIT_USAGE. */
 int mm_cli_usage_error(const mm_cli *cli, const char *command, const char *fmt, ...)

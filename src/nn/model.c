@@ -1,0 +1,461 @@
+/* The model: its parameters and its self-describing file. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* "MMMODEL" and a DOS end-of-file byte, so `type`/`cat` of a model stops before the binary part. */
+static const unsigned char MODEL_MAGIC[8] = {'M', 'M', 'M', 'O', 'D', 'E', 'L', 0x1a};
+#define MODEL_VERSION 1
+#define MODEL_HEADER_MAX 65536
+
+static mm_tensor *add_param(mm_model *m, const char *name, int ndim, int d0, int d1, int d2, int d3)
+{
+    mm_tensor *t = &m->params[m->n_params++];
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->ndim = ndim;
+    int d[4] = {d0, d1, d2, d3};
+    t->count = 1;
+    for (int i = 0; i < 4; i++) {
+        t->dims[i] = i < ndim ? d[i] : 1;
+        if (i < ndim)
+            t->count *= (size_t)d[i];
+    }
+    t->data = calloc(t->count, sizeof(float));
+    return t->data ? t : NULL;
+}
+
+mm_status model_alloc_params(mm_model *m, mm_error *err)
+{
+    const mm_preset *p = &m->preset;
+    int width = MM_N_FRAMES + 2 * p->time_pad;
+    m->params = calloc((size_t)(4 + 6 * p->n_blocks + 8), sizeof *m->params);
+    if (!m->params)
+        return mm_error_set(err, MM_ERR_NOMEM, "model: out of memory");
+    int ok = 1;
+    const char *bn[4] = {"gamma", "beta", "mean", "var"};
+    char name[32];
+    for (int k = 0; k < 4; k++) {
+        snprintf(name, sizeof name, "bn0.%s", bn[k]);
+        ok = ok && add_param(m, name, 1, width, 0, 0, 0);
+    }
+    int in = 1;
+    for (int b = 0; b < p->n_blocks; b++) {
+        int f = p->blocks[b].filters;
+        snprintf(name, sizeof name, "conv%d.w", b + 1);
+        ok = ok && add_param(m, name, 4, f, in, 3, 3);
+        snprintf(name, sizeof name, "conv%d.b", b + 1);
+        ok = ok && add_param(m, name, 1, f, 0, 0, 0);
+        for (int k = 0; k < 4; k++) {
+            snprintf(name, sizeof name, "bn%d.%s", b + 1, bn[k]);
+            ok = ok && add_param(m, name, 1, f, 0, 0, 0);
+        }
+        in = f;
+    }
+    int c, h, w;
+    if (mm_preset_shape(p, p->n_blocks - 1, &c, &h, &w) != 0 || h != 1)
+        return mm_error_set(err, MM_ERR_ARG, "preset %s: the blocks don't reduce the mel axis to 1", p->name);
+    int u = p->gru_units;
+    ok = ok && add_param(m, "gru1.W", 2, c, 3 * u, 0, 0) && add_param(m, "gru1.U", 2, u, 3 * u, 0, 0) &&
+         add_param(m, "gru1.b", 1, 3 * u, 0, 0, 0);
+    ok = ok && add_param(m, "gru2.W", 2, u, 3 * u, 0, 0) && add_param(m, "gru2.U", 2, u, 3 * u, 0, 0) &&
+         add_param(m, "gru2.b", 1, 3 * u, 0, 0, 0);
+    ok = ok && add_param(m, "dense.W", 2, u, m->n_labels, 0, 0) && add_param(m, "dense.b", 1, m->n_labels, 0, 0, 0);
+    if (!ok)
+        return mm_error_set(err, MM_ERR_NOMEM, "model: out of memory for parameters");
+    /* Neutral batch-norm until trained or imported: variance 1, scale 1. */
+    for (int i = 0; i < m->n_params; i++) {
+        mm_tensor *t = &m->params[i];
+        size_t len = strlen(t->name);
+        if ((len > 4 && strcmp(t->name + len - 4, ".var") == 0) || (len > 6 && strcmp(t->name + len - 6, ".gamma") == 0))
+            for (size_t j = 0; j < t->count; j++)
+                t->data[j] = 1.0f;
+    }
+    return MM_OK;
+}
+
+mm_status mm_model_create(mm_model **out, const mm_preset *preset, int n_labels, const char *const *labels,
+                          mm_head head, const mm_frontend_params *frontend, mm_error *err)
+{
+    *out = NULL;
+    if (!preset)
+        return mm_error_set(err, MM_ERR_ARG, "model: no preset");
+    if (n_labels < 2 || n_labels > MM_MAX_LABELS)
+        return mm_error_set(err, MM_ERR_ARG, "model: needs 2 to %d labels, got %d", MM_MAX_LABELS, n_labels);
+    mm_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return mm_error_set(err, MM_ERR_NOMEM, "model: out of memory");
+    m->preset = *preset;
+    m->head = head;
+    m->frontend = frontend ? *frontend : mm_frontend_default(MM_PAD_REFLECT);
+    m->n_labels = n_labels;
+    for (int i = 0; i < n_labels; i++) {
+        const char *l = labels[i];
+        if (!l || !l[0] || strlen(l) >= MM_LABEL_MAX || strpbrk(l, "\n\r")) {
+            mm_model_close(m);
+            return mm_error_set(err, MM_ERR_ARG, "model: label %d is empty, too long or has a line break", i + 1);
+        }
+        snprintf(m->labels[i], MM_LABEL_MAX, "%s", l);
+    }
+    mm_status st = model_alloc_params(m, err);
+    if (st != MM_OK) {
+        mm_model_close(m);
+        return st;
+    }
+    *out = m;
+    return MM_OK;
+}
+
+void mm_model_close(mm_model *m)
+{
+    if (!m)
+        return;
+    for (int i = 0; i < m->n_params; i++)
+        free(m->params[i].data);
+    free(m->params);
+    free(m);
+}
+
+const mm_preset *mm_model_preset(const mm_model *m) { return &m->preset; }
+mm_head mm_model_head(const mm_model *m) { return m->head; }
+int mm_model_n_labels(const mm_model *m) { return m->n_labels; }
+const char *mm_model_label(const mm_model *m, int i) { return i >= 0 && i < m->n_labels ? m->labels[i] : NULL; }
+const mm_frontend_params *mm_model_frontend(const mm_model *m) { return &m->frontend; }
+void mm_model_set_frontend(mm_model *m, const mm_frontend_params *fe) { m->frontend = *fe; }
+int mm_model_n_params(const mm_model *m) { return m->n_params; }
+mm_tensor *mm_model_param(mm_model *m, int i) { return i >= 0 && i < m->n_params ? &m->params[i] : NULL; }
+
+mm_tensor *mm_model_find_param(mm_model *m, const char *name)
+{
+    for (int i = 0; i < m->n_params; i++)
+        if (strcmp(m->params[i].name, name) == 0)
+            return &m->params[i];
+    return NULL;
+}
+
+size_t mm_model_weight_count(const mm_model *m)
+{
+    size_t n = 0;
+    for (int i = 0; i < m->n_params; i++)
+        n += m->params[i].count;
+    return n;
+}
+
+/* --- the file ------------------------------------------------------------------------------ */
+
+/* FNV-1a, 64 bits: detects damage, not tampering. */
+static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+
+typedef struct writer {
+    FILE *f;
+    uint64_t hash;
+    int ok;
+} writer;
+
+static void put(writer *w, const void *data, size_t n)
+{
+    if (w->ok && fwrite(data, 1, n, w->f) != n)
+        w->ok = 0;
+    w->hash = fnv1a(w->hash, data, n);
+}
+
+static void put_u32(writer *w, uint32_t v)
+{
+    unsigned char b[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16), (unsigned char)(v >> 24)};
+    put(w, b, 4);
+}
+
+static size_t format_header(const mm_model *m, char *buf, size_t size)
+{
+    const mm_preset *p = &m->preset;
+    size_t n = 0;
+#define EMIT(...) n += (size_t)snprintf(buf + n, n < size ? size - n : 0, __VA_ARGS__)
+    EMIT("preset %s\ntime_pad %d\nblocks %d\n", p->name, p->time_pad, p->n_blocks);
+    for (int b = 0; b < p->n_blocks; b++)
+        EMIT("block %d %d %d %d %d\n", p->blocks[b].filters, p->blocks[b].pool_h, p->blocks[b].pool_w,
+             p->blocks[b].stride_h, p->blocks[b].stride_w);
+    EMIT("block_dropout %.9g\ngru_units %d\nfinal_dropout %.9g\n", p->block_dropout, p->gru_units, p->final_dropout);
+    EMIT("head %s\n", m->head == MM_HEAD_SIGMOID ? "sigmoid" : "softmax");
+    EMIT("frontend %d %d %d %d %d %s\n", m->frontend.sample_rate, m->frontend.n_fft, m->frontend.hop,
+         m->frontend.n_mels, m->frontend.n_frames, mm_pad_mode_name(m->frontend.pad));
+    EMIT("labels %d\n", m->n_labels);
+    for (int i = 0; i < m->n_labels; i++)
+        EMIT("label %s\n", m->labels[i]);
+#undef EMIT
+    return n;
+}
+
+mm_status mm_model_save(const mm_model *m, const char *path, mm_error *err)
+{
+    char *header = malloc(MODEL_HEADER_MAX);
+    if (!header)
+        return mm_error_set(err, MM_ERR_NOMEM, "%s: out of memory", path);
+    size_t hlen = format_header(m, header, MODEL_HEADER_MAX);
+    if (hlen >= MODEL_HEADER_MAX) {
+        free(header);
+        return mm_error_set(err, MM_ERR_ARG, "%s: model header too large", path);
+    }
+    /* Write beside the target and rename, so a crash never leaves half a model under its name. */
+    size_t tlen = strlen(path) + 8;
+    char *tmp = malloc(tlen);
+    if (!tmp) {
+        free(header);
+        return mm_error_set(err, MM_ERR_NOMEM, "%s: out of memory", path);
+    }
+    snprintf(tmp, tlen, "%s.tmp", path);
+    writer w = {fopen(tmp, "wb"), FNV_OFFSET, 1};
+    if (!w.f) {
+        mm_status st = mm_error_set(err, MM_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+        free(header);
+        free(tmp);
+        return st;
+    }
+    put(&w, MODEL_MAGIC, sizeof MODEL_MAGIC);
+    put_u32(&w, MODEL_VERSION);
+    put_u32(&w, (uint32_t)hlen);
+    put(&w, header, hlen);
+    put_u32(&w, (uint32_t)m->n_params);
+    for (int i = 0; i < m->n_params; i++) {
+        const mm_tensor *t = &m->params[i];
+        unsigned char name_len = (unsigned char)strlen(t->name);
+        put(&w, &name_len, 1);
+        put(&w, t->name, name_len);
+        unsigned char ndim = (unsigned char)t->ndim;
+        put(&w, &ndim, 1);
+        for (int d = 0; d < t->ndim; d++)
+            put_u32(&w, (uint32_t)t->dims[d]);
+        put(&w, t->data, t->count * sizeof(float));
+    }
+    uint64_t sum = w.hash;
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)(sum >> (8 * i));
+    put(&w, b, 8);
+    if (fflush(w.f) != 0)
+        w.ok = 0;
+    if (fclose(w.f) != 0)
+        w.ok = 0;
+    mm_status st = MM_OK;
+    if (!w.ok || rename(tmp, path) != 0) {
+        st = mm_error_set(err, MM_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+        remove(tmp);
+    }
+    free(header);
+    free(tmp);
+    return st;
+}
+
+/* A bounds-checked cursor over the file's bytes. */
+typedef struct reader {
+    const unsigned char *p;
+    size_t left;
+} reader;
+
+static int get(reader *r, void *out, size_t n)
+{
+    if (r->left < n)
+        return -1;
+    memcpy(out, r->p, n);
+    r->p += n;
+    r->left -= n;
+    return 0;
+}
+
+static int get_u32(reader *r, uint32_t *v)
+{
+    unsigned char b[4];
+    if (get(r, b, 4))
+        return -1;
+    *v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+    return 0;
+}
+
+static mm_status parse_header(const char *path, char *text, mm_preset *p, mm_head *head, mm_frontend_params *fe,
+                              int *n_labels, char labels[][MM_LABEL_MAX], mm_error *err)
+{
+    memset(p, 0, sizeof *p);
+    int blocks_seen = 0, labels_seen = 0, have_head = 0, have_frontend = 0;
+    *n_labels = -1;
+    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char word[32], pad[16];
+        mm_block_spec *b = &p->blocks[blocks_seen];
+        if (sscanf(line, "preset %31s", p->name) == 1 || sscanf(line, "time_pad %d", &p->time_pad) == 1 ||
+            sscanf(line, "blocks %d", &p->n_blocks) == 1 || sscanf(line, "block_dropout %f", &p->block_dropout) == 1 ||
+            sscanf(line, "gru_units %d", &p->gru_units) == 1 || sscanf(line, "final_dropout %f", &p->final_dropout) == 1) {
+            continue;
+        } else if (strncmp(line, "block ", 6) == 0) {
+            if (blocks_seen >= MM_MAX_BLOCKS ||
+                sscanf(line, "block %d %d %d %d %d", &b->filters, &b->pool_h, &b->pool_w, &b->stride_h, &b->stride_w) != 5)
+                return mm_error_set(err, MM_ERR_FORMAT, "%s: bad block line in the model header", path);
+            blocks_seen++;
+        } else if (sscanf(line, "head %31s", word) == 1) {
+            *head = strcmp(word, "sigmoid") == 0 ? MM_HEAD_SIGMOID : MM_HEAD_SOFTMAX;
+            have_head = strcmp(word, "sigmoid") == 0 || strcmp(word, "softmax") == 0;
+        } else if (sscanf(line, "frontend %d %d %d %d %d %15s", &fe->sample_rate, &fe->n_fft, &fe->hop, &fe->n_mels,
+                          &fe->n_frames, pad) == 6) {
+            have_frontend = mm_pad_mode_parse(pad, &fe->pad) == 0;
+        } else if (sscanf(line, "labels %d", n_labels) == 1) {
+            if (*n_labels < 2 || *n_labels > MM_MAX_LABELS)
+                return mm_error_set(err, MM_ERR_FORMAT, "%s: bad label count %d", path, *n_labels);
+        } else if (strncmp(line, "label ", 6) == 0) {
+            if (labels_seen >= MM_MAX_LABELS || strlen(line + 6) >= MM_LABEL_MAX)
+                return mm_error_set(err, MM_ERR_FORMAT, "%s: bad label in the model header", path);
+            snprintf(labels[labels_seen++], MM_LABEL_MAX, "%s", line + 6);
+        }
+    }
+    if (!p->name[0] || p->n_blocks < 1 || p->n_blocks != blocks_seen || p->gru_units < 1 || p->gru_units > 4096 ||
+        p->time_pad < 0 || p->time_pad > 4096 || !have_head || !have_frontend || *n_labels != labels_seen)
+        return mm_error_set(err, MM_ERR_FORMAT, "%s: incomplete model header", path);
+    for (int i = 0; i < p->n_blocks; i++) {
+        const mm_block_spec *b = &p->blocks[i];
+        if (b->filters < 1 || b->filters > 4096 || b->pool_h < 1 || b->pool_w < 1 || b->stride_h < 1 || b->stride_w < 1)
+            return mm_error_set(err, MM_ERR_FORMAT, "%s: bad block %d in the model header", path, i + 1);
+    }
+    return MM_OK;
+}
+
+static mm_status read_whole(const char *path, unsigned char **data, size_t *size, mm_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return mm_error_set(err, MM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    unsigned char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len == cap) {
+            cap = cap ? cap * 2 : 1 << 20;
+            unsigned char *grown = cap < ((size_t)1 << 34) ? realloc(buf, cap) : NULL;
+            if (!grown) {
+                free(buf);
+                fclose(f);
+                return mm_error_set(err, MM_ERR_NOMEM, "%s: too large to be a model", path);
+            }
+            buf = grown;
+        }
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    int failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        free(buf);
+        return mm_error_set(err, MM_ERR_IO, "%s: read error", path);
+    }
+    *data = buf;
+    *size = len;
+    return MM_OK;
+}
+
+mm_status mm_model_load(mm_model **out, const char *path, mm_error *err)
+{
+    *out = NULL;
+    unsigned char *data = NULL;
+    size_t size = 0;
+    mm_status st = read_whole(path, &data, &size, err);
+    if (st != MM_OK)
+        return st;
+    mm_model *m = NULL;
+    char *header = NULL;
+    reader r = {data, size};
+    unsigned char magic[8];
+    uint32_t version, hlen, n_params;
+    if (get(&r, magic, 8) || memcmp(magic, MODEL_MAGIC, 8) != 0) {
+        st = mm_error_set(err, MM_ERR_FORMAT, "%s: not a musicmap model file", path);
+        goto done;
+    }
+    if (get_u32(&r, &version) || version != MODEL_VERSION) {
+        st = mm_error_set(err, MM_ERR_FORMAT, "%s: model format version %u; this musicmap reads version %d", path,
+                          version, MODEL_VERSION);
+        goto done;
+    }
+    if (size < 8 + 8) {
+        st = mm_error_set(err, MM_ERR_FORMAT, "%s: truncated model file", path);
+        goto done;
+    }
+    uint64_t stored = 0;
+    for (int i = 0; i < 8; i++)
+        stored |= (uint64_t)data[size - 8 + (size_t)i] << (8 * i);
+    if (get_u32(&r, &hlen) || hlen >= MODEL_HEADER_MAX || hlen > r.left) {
+        st = mm_error_set(err, MM_ERR_FORMAT, "%s: truncated model file", path);
+        goto done;
+    }
+    if (fnv1a(FNV_OFFSET, data, size - 8) != stored) {
+        st = mm_error_set(err, MM_ERR_FORMAT, "%s: damaged model file (checksum mismatch: truncated or corrupted)", path);
+        goto done;
+    }
+    r.left = size - 8 - (size_t)(r.p - data); /* the checksum is not content */
+    header = malloc(hlen + 1);
+    if (!header || get(&r, header, hlen)) {
+        st = mm_error_set(err, MM_ERR_NOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    header[hlen] = '\0';
+    mm_preset preset;
+    mm_head head = MM_HEAD_SOFTMAX;
+    mm_frontend_params fe;
+    int n_labels;
+    char(*names)[MM_LABEL_MAX] = calloc(MM_MAX_LABELS, MM_LABEL_MAX);
+    if (!names) {
+        st = mm_error_set(err, MM_ERR_NOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    st = parse_header(path, header, &preset, &head, &fe, &n_labels, names, err);
+    if (st == MM_OK) {
+        const char *ptrs[MM_MAX_LABELS];
+        for (int i = 0; i < n_labels; i++)
+            ptrs[i] = names[i];
+        mm_error inner;
+        st = mm_model_create(&m, &preset, n_labels, ptrs, head, &fe, &inner);
+        if (st != MM_OK)
+            st = mm_error_set(err, MM_ERR_FORMAT, "%s: %s", path, inner.msg);
+    }
+    free(names);
+    if (st != MM_OK)
+        goto done;
+    if (get_u32(&r, &n_params) || n_params != (uint32_t)m->n_params) {
+        st = mm_error_set(err, MM_ERR_FORMAT, "%s: parameter table does not match the preset", path);
+        goto done;
+    }
+    for (int i = 0; i < m->n_params; i++) {
+        mm_tensor *t = &m->params[i];
+        unsigned char name_len, ndim;
+        char name[256];
+        if (get(&r, &name_len, 1) || get(&r, name, name_len) || get(&r, &ndim, 1)) {
+            st = mm_error_set(err, MM_ERR_FORMAT, "%s: truncated parameter table", path);
+            goto done;
+        }
+        name[name_len] = '\0';
+        int same = strcmp(name, t->name) == 0 && ndim == t->ndim;
+        for (int d = 0; same && d < ndim; d++) {
+            uint32_t dim;
+            same = get_u32(&r, &dim) == 0 && dim == (uint32_t)t->dims[d];
+        }
+        if (!same || get(&r, t->data, t->count * sizeof(float))) {
+            st = mm_error_set(err, MM_ERR_FORMAT, "%s: parameter '%s' does not match the preset", path, t->name);
+            goto done;
+        }
+    }
+    if (r.left != 0)
+        st = mm_error_set(err, MM_ERR_FORMAT, "%s: unexpected data after the parameters", path);
+done:
+    free(header);
+    free(data);
+    if (st != MM_OK)
+        mm_model_close(m);
+    else
+        *out = m;
+    return st;
+}

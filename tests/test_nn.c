@@ -1,0 +1,297 @@
+/* The nn module against the original genre CRNN (../shared/reference/crnn): importing its Keras weights
+ * and running them on the stored spectrograms reproduces every intermediate and final array there.
+ * Also: presets' shapes, the model file round trip, and refusal of bad model files. */
+#include <hdf5.h>
+#include <math.h>
+#include <string.h>
+
+#include "musicmap/nn.h"
+#include "testutil.h"
+
+static const char *const CLIPS[4] = {"actionable", "cute", "dubstep", "thejazzpiano"};
+static const char *const GTZAN[10] = {"country", "jazz", "disco", "pop",  "blues",
+                                      "reggae",  "metal", "rock", "hiphop", "classical"};
+#define TOL 1e-4
+
+static mm_model *import_reference(void)
+{
+    mm_model *m = NULL;
+    mm_error err;
+    if (mm_model_import_keras(&m, tu_ref("crnn/musicmapz_gtzan_crnn4.h5"), mm_preset_find("crnn4"), 10, GTZAN,
+                              MM_HEAD_SIGMOID, &err) != MM_OK)
+        fail_msg("%s", err.msg);
+    return m;
+}
+
+static float *load_mels(void)
+{
+    float *x = malloc(sizeof(float) * 4 * MM_N_MELS * MM_N_FRAMES);
+    size_t shape[2] = {MM_N_MELS, MM_N_FRAMES};
+    for (int i = 0; i < 4; i++) {
+        float *one = tu_read_npy_f32(tu_ref("audio/bensound-%s.mel.npy", CLIPS[i]), 2, shape);
+        memcpy(x + (size_t)i * MM_N_MELS * MM_N_FRAMES, one, sizeof(float) * MM_N_MELS * MM_N_FRAMES);
+        free(one);
+    }
+    return x;
+}
+
+static void compare_npy(const char *what, const float *mine, const char *clip, const char *suffix, size_t count)
+{
+    mm_npy ref;
+    mm_error err;
+    if (mm_npy_read(tu_ref("crnn/musicmapz_gtzan_crnn4.%s.%s.npy", clip, suffix), &ref, &err) != MM_OK)
+        fail_msg("%s", err.msg);
+    assert_int_equal(ref.count, count);
+    tu_diff d = tu_compare(mine, ref.data, count);
+    print_message("%-13s %-7s max |diff| %.2e\n", clip, what, d.max_abs);
+    if (d.max_abs > TOL)
+        fail_msg("%s %s: max |diff| %g at %zu (%g vs %g)", clip, what, d.max_abs, d.worst, mine[d.worst],
+                 ((float *)ref.data)[d.worst]);
+    mm_npy_free(&ref);
+}
+
+static void test_reference_crnn4(void **state)
+{
+    tu_require_reference();
+    mm_model *m = import_reference();
+    float *x = load_mels();
+    mm_infer *inf;
+    mm_error err;
+    assert_int_equal(mm_infer_open(&inf, m, 4, &err), MM_OK);
+    float out[40], hidden[128];
+    if (mm_infer_run(inf, x, 4, out, hidden, &err) != MM_OK)
+        fail_msg("%s", err.msg);
+    float *block = malloc(sizeof(float) * 128 * 4 * 60);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(mm_infer_block_output(inf, 2, i, block), 128 * 4 * 60);
+        compare_npy("block3", block, CLIPS[i], "block3", 128 * 4 * 60);
+        assert_int_equal(mm_infer_block_output(inf, 3, i, block), 128 * 1 * 15);
+        compare_npy("block4", block, CLIPS[i], "block4", 128 * 15);
+        compare_npy("hidden", hidden + i * 32, CLIPS[i], "hidden", 32);
+        compare_npy("output", out + i * 10, CLIPS[i], "output", 10);
+    }
+    /* one at a time through a batch-of-1 engine gives the same answers */
+    mm_infer *one;
+    assert_int_equal(mm_infer_open(&one, m, 1, &err), MM_OK);
+    float out1[10];
+    assert_int_equal(mm_infer_run(one, x + 2 * MM_N_MELS * MM_N_FRAMES, 1, out1, NULL, &err), MM_OK);
+    for (int k = 0; k < 10; k++)
+        assert_float_equal(out1[k], out[20 + k], 1e-5);
+    mm_infer_close(one);
+    free(block);
+    mm_infer_close(inf);
+    free(x);
+    mm_model_close(m);
+}
+
+static void test_presets(void **state)
+{
+    int c, h, w;
+    assert_int_equal(mm_preset_shape(mm_preset_find("crnn4"), 3, &c, &h, &w), 0);
+    assert_true(c == 128 && h == 1 && w == 15);
+    assert_int_equal(mm_preset_shape(mm_preset_find("crnn4"), 2, &c, &h, &w), 0);
+    assert_true(c == 128 && h == 4 && w == 60);
+    assert_int_equal(mm_preset_shape(mm_preset_find("crnn6"), 5, &c, &h, &w), 0);
+    assert_true(c == 128 && h == 1 && w == 350);
+    assert_int_equal(mm_preset_shape(mm_preset_find("small"), 3, &c, &h, &w), 0);
+    assert_true(h == 1 && w == 15);
+    assert_null(mm_preset_find("crnn5"));
+    for (const char *const *n = mm_preset_names(); *n; n++)
+        assert_non_null(mm_preset_find(*n));
+}
+
+static void test_model_file_round_trip(void **state)
+{
+    tu_require_reference();
+    mm_model *m = import_reference();
+    const char *dir = tu_temp_dir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/gtzan.mmm", dir);
+    mm_error err;
+    assert_int_equal(mm_model_save(m, path, &err), MM_OK);
+    mm_model *back;
+    if (mm_model_load(&back, path, &err) != MM_OK)
+        fail_msg("%s", err.msg);
+    assert_string_equal(mm_model_preset(back)->name, "crnn4");
+    assert_int_equal(mm_model_head(back), MM_HEAD_SIGMOID);
+    assert_int_equal(mm_model_n_labels(back), 10);
+    assert_string_equal(mm_model_label(back, 9), "classical");
+    assert_int_equal(mm_model_frontend(back)->pad, MM_PAD_REFLECT);
+    assert_int_equal(mm_model_n_params(back), mm_model_n_params(m));
+    for (int i = 0; i < mm_model_n_params(m); i++) {
+        mm_tensor *a = mm_model_param(m, i), *b = mm_model_param(back, i);
+        assert_string_equal(a->name, b->name);
+        assert_memory_equal(a->data, b->data, a->count * sizeof(float));
+    }
+    mm_model_close(back);
+
+    /* damaged files are refused with the reason */
+    FILE *f = fopen(path, "rb");
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *bytes = malloc((size_t)size);
+    assert_int_equal(fread(bytes, 1, (size_t)size, f), (size_t)size);
+    fclose(f);
+    struct {
+        const char *name;
+        long len;
+        long flip; /* byte to corrupt, -1 none */
+        const char *expect;
+    } cases[] = {
+        {"truncated.mmm", size / 2, -1, "checksum"},
+        {"flipped.mmm", size, size / 3, "checksum"},
+        {"tiny.mmm", 5, -1, "not a musicmap model"},
+        {"empty.mmm", 0, -1, "not a musicmap model"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        snprintf(path, sizeof path, "%s/%s", dir, cases[c].name);
+        f = fopen(path, "wb");
+        if (cases[c].flip >= 0)
+            bytes[cases[c].flip] ^= 0x40;
+        fwrite(bytes, 1, (size_t)cases[c].len, f);
+        if (cases[c].flip >= 0)
+            bytes[cases[c].flip] ^= 0x40;
+        fclose(f);
+        mm_model *bad = NULL;
+        assert_int_equal(mm_model_load(&bad, path, &err), MM_ERR_FORMAT);
+        assert_null(bad);
+        assert_non_null(strstr(err.msg, path));
+        assert_non_null(strstr(err.msg, cases[c].expect));
+        print_message("  refused: %s\n", err.msg);
+    }
+    /* a foreign file: the Keras HDF5 itself */
+    mm_model *bad = NULL;
+    assert_int_equal(mm_model_load(&bad, tu_ref("crnn/musicmapz_gtzan_crnn4.h5"), &err), MM_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "not a musicmap model"));
+    free(bytes);
+    mm_model_close(m);
+}
+
+/* Writes the reference weights under Keras 1 names (conv1_W as out x in x 3 x 3, bn running_std,
+ * separate GRU gates), imports that, and checks it gives the same outputs. */
+static void write_dataset(hid_t group, const char *name, int ndim, const hsize_t *dims, const float *data)
+{
+    hid_t space = H5Screate_simple(ndim, dims, NULL);
+    hid_t ds = H5Dcreate2(group, name, H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(ds >= 0);
+    assert_true(H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0);
+    H5Dclose(ds);
+    H5Sclose(space);
+}
+
+static void test_keras1_naming(void **state)
+{
+    tu_require_reference();
+    mm_model *m = import_reference();
+    const char *dir = tu_temp_dir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/keras1.h5", dir);
+    hid_t file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(file >= 0);
+    const char *bn_k2[4] = {"gamma", "beta", "mean", "var"}, *bn_k1[4] = {"gamma", "beta", "running_mean", "running_std"};
+    char name[64], ours[64];
+    for (int layer = 0; layer <= 4; layer++) {
+        const char *gname = layer == 0 ? "bn_0_freq" : NULL;
+        char gbuf[16];
+        if (!gname) {
+            snprintf(gbuf, sizeof gbuf, "bn%d", layer);
+            gname = gbuf;
+        }
+        hid_t g = H5Gcreate2(file, gname, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        for (int k = 0; k < 4; k++) {
+            snprintf(ours, sizeof ours, "bn%d.%s", layer, bn_k2[k]);
+            snprintf(name, sizeof name, "%s_%s", gname, bn_k1[k]);
+            mm_tensor *t = mm_model_find_param(m, ours);
+            hsize_t d = t->count;
+            write_dataset(g, name, 1, &d, t->data);
+        }
+        H5Gclose(g);
+        if (layer == 0)
+            continue;
+        snprintf(gbuf, sizeof gbuf, "conv%d", layer);
+        g = H5Gcreate2(file, gbuf, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        snprintf(ours, sizeof ours, "conv%d.w", layer);
+        mm_tensor *w = mm_model_find_param(m, ours);
+        hsize_t wd[4] = {(hsize_t)w->dims[0], (hsize_t)w->dims[1], 3, 3};
+        snprintf(name, sizeof name, "conv%d_W", layer);
+        write_dataset(g, name, 4, wd, w->data);
+        snprintf(ours, sizeof ours, "conv%d.b", layer);
+        mm_tensor *b = mm_model_find_param(m, ours);
+        hsize_t bd = b->count;
+        snprintf(name, sizeof name, "conv%d_b", layer);
+        write_dataset(g, name, 1, &bd, b->data);
+        H5Gclose(g);
+    }
+    for (int layer = 1; layer <= 2; layer++) {
+        char gname[8];
+        snprintf(gname, sizeof gname, "gru%d", layer);
+        hid_t g = H5Gcreate2(file, gname, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        snprintf(ours, sizeof ours, "gru%d.W", layer);
+        mm_tensor *W = mm_model_find_param(m, ours);
+        snprintf(ours, sizeof ours, "gru%d.U", layer);
+        mm_tensor *U = mm_model_find_param(m, ours);
+        snprintf(ours, sizeof ours, "gru%d.b", layer);
+        mm_tensor *B = mm_model_find_param(m, ours);
+        int in = W->dims[0], u = 32;
+        float *part = malloc(sizeof(float) * (size_t)in * (size_t)u);
+        const char gates[3] = {'z', 'r', 'h'};
+        for (int gi = 0; gi < 3; gi++) {
+            for (int i = 0; i < in; i++)
+                memcpy(part + i * u, W->data + (size_t)i * 3 * u + gi * u, sizeof(float) * (size_t)u);
+            hsize_t dw[2] = {(hsize_t)in, (hsize_t)u}, du[2] = {(hsize_t)u, (hsize_t)u}, db = (hsize_t)u;
+            snprintf(name, sizeof name, "%s_W_%c", gname, gates[gi]);
+            write_dataset(g, name, 2, dw, part);
+            for (int i = 0; i < u; i++)
+                memcpy(part + i * u, U->data + (size_t)i * 3 * u + gi * u, sizeof(float) * (size_t)u);
+            snprintf(name, sizeof name, "%s_U_%c", gname, gates[gi]);
+            write_dataset(g, name, 2, du, part);
+            snprintf(name, sizeof name, "%s_b_%c", gname, gates[gi]);
+            write_dataset(g, name, 1, &db, B->data + gi * u);
+        }
+        free(part);
+        H5Gclose(g);
+    }
+    hid_t g = H5Gcreate2(file, "output", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    mm_tensor *dw = mm_model_find_param(m, "dense.W"), *db = mm_model_find_param(m, "dense.b");
+    hsize_t dwd[2] = {32, 10}, dbd = 10;
+    write_dataset(g, "output_W", 2, dwd, dw->data);
+    write_dataset(g, "output_b", 1, &dbd, db->data);
+    H5Gclose(g);
+    H5Fclose(file);
+
+    mm_model *k1;
+    mm_error err;
+    if (mm_model_import_keras(&k1, path, mm_preset_find("crnn4"), 10, GTZAN, MM_HEAD_SIGMOID, &err) != MM_OK)
+        fail_msg("%s", err.msg);
+    for (int i = 0; i < mm_model_n_params(m); i++) {
+        mm_tensor *a = mm_model_param(m, i), *b = mm_model_param(k1, i);
+        assert_memory_equal(a->data, b->data, a->count * sizeof(float));
+    }
+    mm_model_close(k1);
+    /* the wrong preset or label count is refused, naming the file */
+    assert_int_equal(mm_model_import_keras(&k1, path, mm_preset_find("crnn6"), 10, GTZAN, MM_HEAD_SIGMOID, &err),
+                     MM_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, path));
+    assert_int_equal(mm_model_import_keras(&k1, tu_ref("crnn/musicmapz_gtzan_crnn4.h5"), mm_preset_find("crnn4"), 9,
+                                           GTZAN, MM_HEAD_SIGMOID, &err),
+                     MM_ERR_FORMAT);
+    print_message("  refused: %s\n", err.msg);
+    assert_int_equal(mm_model_import_keras(&k1, tu_ref("audio/bensound-cute.mp3"), mm_preset_find("crnn4"), 10, GTZAN,
+                                           MM_HEAD_SIGMOID, &err),
+                     MM_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "not an HDF5 file"));
+    mm_model_close(m);
+}
+
+int main(void)
+{
+    mm_nn_set_threads(2);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_presets),
+        cmocka_unit_test(test_reference_crnn4),
+        cmocka_unit_test(test_model_file_round_trip),
+        cmocka_unit_test(test_keras1_naming),
+    };
+    return cmocka_run_group_tests_name("nn", tests, NULL, NULL);
+}
