@@ -314,8 +314,10 @@ int main(int argc, char **argv)
     if ((size_t)c.threads > c.count)
         c.threads = (int)c.count;
 
-    if (mkdir(c.out_dir, 0777) != 0 && errno != EEXIST)
-        return fail("%s: cannot create folder: %s", c.out_dir, strerror(errno));
+    mm_error dir_err;
+    /* the output folder and any missing parents, like mkdir -p */
+    if (synth_make_dirs(c.out_dir, "-", &dir_err) != MM_OK)
+        return fail("%s%s", dir_err.msg, "");
     struct stat sb;
     if (stat(c.soundfont, &sb) != 0)
         return fail("%s: cannot read the SoundFont: %s (install fluid-soundfont-gm or pass --soundfont)",
