@@ -48,6 +48,18 @@ void mm_mel_filterbank(float weights[MM_N_MELS * MM_N_BINS]);
 /* The 98 band edges in Hz. */
 void mm_mel_band_edges(double edges[MM_N_MELS + 2]);
 
+/* The parameters that define a spectrogram. Models record the ones they were trained on and catalogs
+ * the ones their features were computed with; the two must match. */
+typedef struct mm_frontend_params {
+    int sample_rate, n_fft, hop, n_mels, n_frames;
+    mm_pad_mode pad;
+} mm_frontend_params;
+
+/* This build's front-end, with the given padding. */
+mm_frontend_params mm_frontend_default(mm_pad_mode pad);
+/* 0 when equal; otherwise fills err with which parameter differs. */
+int mm_frontend_check(const mm_frontend_params *model, const mm_frontend_params *data, mm_error *err);
+
 /* One front-end instance: FFT plan, filterbank and scratch. Not thread-safe; open one per thread. */
 typedef struct mm_mel mm_mel;
 

@@ -50,17 +50,6 @@ int mm_preset_shape(const mm_preset *preset, int block, int *channels, int *heig
 
 typedef enum mm_head { MM_HEAD_SOFTMAX = 0, MM_HEAD_SIGMOID = 1 } mm_head;
 
-/* The front-end a model expects; a catalog whose spectrograms differ is refused. */
-typedef struct mm_frontend_params {
-    int sample_rate, n_fft, hop, n_mels, n_frames;
-    mm_pad_mode pad;
-} mm_frontend_params;
-
-/* The front-end of this build (features.h), with the given padding. */
-mm_frontend_params mm_frontend_default(mm_pad_mode pad);
-/* 0 when equal; otherwise fills err with which parameter differs. */
-int mm_frontend_check(const mm_frontend_params *model, const mm_frontend_params *data, mm_error *err);
-
 /* A named parameter tensor, row-major. */
 typedef struct mm_tensor {
     char name[32];
