@@ -106,6 +106,114 @@ size_t mm_infer_block_output(mm_infer *infer, int block, int i, float *out);
 /* Threads used by oneDNN's primitives (OpenMP) in this process. */
 void mm_nn_set_threads(int threads);
 
+/* --- training -------------------------------------------------------------------------------- */
+
+/* Keras' initialisation: glorot_uniform kernels (conv, GRU input, dense), orthogonal GRU recurrent
+ * kernels, zero biases, batch-norm gamma 1, beta 0, mean 0, variance 1. Same seed, same weights. */
+mm_status mm_model_init_random(mm_model *model, uint64_t seed, mm_error *err);
+
+/* Where the training data comes from; the nn module knows nothing of catalogs or files. read() fills
+ * logmel (MM_N_MELS x MM_N_FRAMES, band-major) for item `index` and returns 0, or fills err and
+ * returns non-zero: an item that can't be read fails the epoch (mm_trainer_epoch returns MM_ERR_IO
+ * naming it), so a damaged cache is noticed rather than silently trained around; the last checkpoint
+ * stays valid for --resume. labels[i] is the class of item i in [0, n_labels), or -1 to leave it out. */
+typedef struct mm_dataset {
+    size_t count;
+    const int *labels;
+    int (*read)(void *ctx, size_t index, float *logmel, mm_error *err);
+    void *ctx;
+} mm_dataset;
+
+/* A stratified, seeded split: per class, the items are shuffled and the first round(n * train_frac)
+ * go to train, the next round(n * val_frac) to validation, the rest to test. Indices into the dataset. */
+typedef struct mm_split {
+    size_t *train, *val, *test;
+    size_t n_train, n_val, n_test;
+} mm_split;
+
+mm_status mm_split_stratified(const int *labels, size_t count, int n_labels, double train_frac, double val_frac,
+                              uint64_t seed, mm_split *out, mm_error *err);
+void mm_split_free(mm_split *split);
+
+/* Loss, accuracy and confusion matrix (rows: true class, columns: predicted; n_labels^2 counts) of a
+ * model in inference mode over the given items. */
+typedef struct mm_eval {
+    double loss, accuracy;
+    size_t count;
+    int n_labels;
+    size_t *confusion;
+} mm_eval;
+
+mm_status mm_evaluate(const mm_model *model, const mm_dataset *data, const size_t *items, size_t n, int batch,
+                      mm_eval *out, mm_error *err);
+void mm_eval_free(mm_eval *eval);
+
+typedef struct mm_train_epoch_stats {
+    int epoch;                    /* 1-based */
+    double train_loss, train_acc; /* running means over the epoch's batches, training mode (as Keras) */
+    double val_loss, val_acc;     /* inference mode */
+    double seconds;
+    int improved;                 /* the validation loss is the best so far (these weights are kept) */
+} mm_train_epoch_stats;
+
+typedef struct mm_train_progress {
+    int epoch, epochs;            /* 1-based current epoch, the maximum */
+    size_t batch, batches;        /* batches done in this epoch, of */
+    double loss, accuracy;        /* running means in this epoch */
+    double clips_per_s;
+    const mm_train_epoch_stats *end; /* non-NULL once per epoch, after validation and the checkpoint */
+} mm_train_progress;
+
+/* Called after every batch and at the end of every epoch; a non-zero return stops the training after
+ * the current batch (mm_trainer_run then reports interrupted; the last checkpoint is intact). */
+typedef int (*mm_train_progress_fn)(void *ctx, const mm_train_progress *progress);
+
+typedef struct mm_train_options {
+    int batch;                    /* 16; epochs use full batches only (the few left over change each epoch) */
+    int epochs;                   /* 40: the most */
+    int patience;                 /* 5: stop after this many epochs without a better validation loss; 0: never */
+    double learning_rate;         /* Adam, Keras defaults: 1e-3 */
+    double beta1, beta2, epsilon; /* 0.9, 0.999, 1e-7 (tf.keras' epsilon) */
+    double weight_decay;          /* decoupled (AdamW) decay per step, times the learning rate; 0 */
+    uint64_t seed;                /* split, shuffling, dropout */
+    int threads;                  /* oneDNN / OpenMP threads; 0: leave as is */
+    double train_frac, val_frac;  /* 0.6, 0.2 (the rest tests) */
+    const char *checkpoint;       /* written after every epoch (temp file + rename); NULL: none */
+    int resume;                   /* continue from `checkpoint` if it exists */
+    mm_train_progress_fn progress;
+    void *progress_ctx;
+} mm_train_options;
+
+void mm_train_options_default(mm_train_options *options);
+
+typedef struct mm_train_result {
+    int epochs_run;               /* epochs completed, resumed ones included */
+    int best_epoch;               /* whose weights the model now holds */
+    int stopped_early, interrupted;
+    mm_eval train, val, test;     /* of the best weights, inference mode */
+} mm_train_result;
+
+typedef struct mm_trainer mm_trainer;
+
+/* Trains `model` in place (initialise it first: mm_model_init_random); the model must outlive the
+ * trainer. With options->resume and an existing checkpoint, the weights, optimiser state, split and
+ * history are taken from it (it must be of the same preset, labels, data size and batch), and training
+ * continues exactly where it stopped: the result is bit-identical to an uninterrupted run. */
+mm_status mm_trainer_open(mm_trainer **out, mm_model *model, const mm_dataset *data, const mm_train_options *options,
+                          mm_error *err);
+void mm_trainer_close(mm_trainer *trainer);
+const mm_split *mm_trainer_split(const mm_trainer *trainer);
+/* Epochs done so far and their statistics (history[0 .. n-1]). */
+int mm_trainer_history(const mm_trainer *trainer, const mm_train_epoch_stats **history);
+/* 1 when the last epoch reached the maximum or early stopping fired. */
+int mm_trainer_finished(const mm_trainer *trainer);
+/* One epoch: shuffle, train, validate, keep the best weights, checkpoint. */
+mm_status mm_trainer_epoch(mm_trainer *trainer, mm_train_epoch_stats *stats, mm_error *err);
+/* Epochs until finished (or stopped by the progress callback); then the model gets the best weights and
+ * is evaluated on train, validation and test. Free the result with mm_train_result_free. */
+mm_status mm_trainer_run(mm_trainer *trainer, mm_train_result *result, mm_error *err);
+void mm_train_result_free(mm_train_result *result);
+
 #ifdef __cplusplus
 }
 #endif
