@@ -79,6 +79,22 @@ int mm_cpu_count(void);
 /* Monotonic wall clock in seconds. */
 double mm_now(void);
 
+/* IEEE 754 binary16 ("half") <-> float, round-to-nearest-even; subnormals, infinities and NaN kept. */
+uint16_t mm_float_to_half(float value);
+float mm_half_to_float(uint16_t half);
+void mm_floats_to_halves(const float *in, uint16_t *out, size_t n);
+void mm_halves_to_floats(const uint16_t *in, float *out, size_t n);
+
+/* A bounded blocking queue of pointers (producers -> consumer). push blocks while full and returns -1
+ * once the queue is closed; pop waits up to timeout seconds (< 0: forever) and returns 1 with an item,
+ * 0 on timeout, -1 when the queue is closed and empty. */
+typedef struct mm_queue mm_queue;
+mm_status mm_queue_open(mm_queue **out, size_t capacity, mm_error *err);
+int mm_queue_push(mm_queue *queue, void *item);
+int mm_queue_pop(mm_queue *queue, void **item, double timeout);
+void mm_queue_close(mm_queue *queue);
+void mm_queue_free(mm_queue *queue);
+
 #ifdef __cplusplus
 }
 #endif

@@ -22,6 +22,20 @@ typedef struct mm_command {
 
 int mm_cmd_mel(mm_cli *cli, int argc, char **argv);
 int mm_cmd_info(mm_cli *cli, int argc, char **argv);
+int mm_cmd_scan(mm_cli *cli, int argc, char **argv);
+int mm_cmd_status(mm_cli *cli, int argc, char **argv);
+int mm_cmd_tracks(mm_cli *cli, int argc, char **argv);
+
+/* JSON output (json.c): strings with the escapes RFC 8259 requires, bytes that are not valid UTF-8
+ * written as U+FFFD; NULL as null; non-finite numbers as null. */
+void mm_json_string(FILE *out, const char *s);
+void mm_json_string_or_null(FILE *out, const char *s);
+void mm_json_number(FILE *out, double v, int decimals);
+
+/* Opens the catalog at db (NULL: the default location); prints the error and returns non-zero when
+ * it can't (catalog.c). */
+struct mm_catalog;
+int mm_cli_open_catalog(const mm_cli *cli, const char *command, const char *db, int create, struct mm_catalog **out);
 int mm_cmd_import_keras(mm_cli *cli, int argc, char **argv);
 int mm_cmd_predict(mm_cli *cli, int argc, char **argv);
 

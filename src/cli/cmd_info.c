@@ -17,55 +17,22 @@ static void info_help(FILE *out)
                  "  -h, --help       show this help\n");
 }
 
-/* JSON string with the escapes RFC 8259 requires; bytes that are not valid UTF-8 become U+FFFD. */
-static void json_string(FILE *out, const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    fputc('"', out);
-    while (*p) {
-        unsigned char c = *p;
-        if (c == '"' || c == '\\') {
-            fprintf(out, "\\%c", c);
-            p++;
-        } else if (c < 0x20) {
-            fprintf(out, "\\u%04x", c);
-            p++;
-        } else if (c < 0x80) {
-            fputc(c, out);
-            p++;
-        } else {
-            int len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-            int ok = len > 0;
-            for (int k = 1; ok && k < len; k++)
-                ok = (p[k] & 0xC0) == 0x80;
-            if (ok) {
-                fwrite(p, 1, (size_t)len, out);
-                p += len;
-            } else {
-                fputs("\\ufffd", out);
-                p++;
-            }
-        }
-    }
-    fputc('"', out);
-}
-
 static void print_json(const char *path, const mm_audio_info *in)
 {
     printf("{\"file\": ");
-    json_string(stdout, path);
+    mm_json_string(stdout, path);
     printf(", \"duration\": %.6f, \"frames\": %lld, \"frames_exact\": %s, \"container\": ", in->duration,
            (long long)in->frames, in->frames_exact ? "true" : "false");
-    json_string(stdout, in->container);
+    mm_json_string(stdout, in->container);
     printf(", \"codec\": ");
-    json_string(stdout, in->codec);
+    mm_json_string(stdout, in->codec);
     printf(", \"sample_rate\": %d, \"channels\": %d, \"bit_rate\": %lld, \"tags\": {", in->sample_rate, in->channels,
            (long long)in->bit_rate);
     const char *names[] = {"title", "artist", "album", "genre", "date", "track"};
     const char *values[] = {in->tags.title, in->tags.artist, in->tags.album, in->tags.genre, in->tags.date, in->tags.track};
     for (int i = 0; i < 6; i++) {
         printf("%s\"%s\": ", i ? ", " : "", names[i]);
-        json_string(stdout, values[i]);
+        mm_json_string(stdout, values[i]);
     }
     printf("}}\n");
 }

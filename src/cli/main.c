@@ -9,6 +9,9 @@
 static const mm_command COMMANDS[] = {
     {"info", "print a song's duration, codec, sample rate, channels and tags", mm_cmd_info},
     {"mel", "write the 96 x 1366 log-mel spectrogram of songs as .npy files", mm_cmd_mel},
+    {"scan", "catalogue the audio files under folders (incremental, parallel, resumable)", mm_cmd_scan},
+    {"status", "what the catalog holds: counts, formats, genres, size; --errors lists failures", mm_cmd_status},
+    {"tracks", "list the catalog's tracks with their tags", mm_cmd_tracks},
     {"import-keras", "convert a Keras CRNN weight file (HDF5) into a musicmap model", mm_cmd_import_keras},
     {"predict", "print the most likely labels of songs under a model", mm_cmd_predict},
 };

@@ -1,0 +1,174 @@
+/* catalog — the library database: tracks with their tags, errors and loudness, the log-mel features of
+ * each track (half floats in a fixed-record file beside the database), and the tables later stages fill
+ * (label sets, models, per-model vectors, maps and map points); and the scan that fills it: a walk of
+ * the music folders, incremental (size + mtime), parallel, resumable after a kill.
+ *
+ * Files: PATH (SQLite, WAL mode) and PATH's .features twin (library.db -> library.features).
+ * Schema, crash-safety and the JSON forms of the CLI are documented in docs/catalog.md. */
+#ifndef MUSICMAP_CATALOG_H
+#define MUSICMAP_CATALOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "musicmap/features.h"
+#include "musicmap/util.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MM_CATALOG_SCHEMA_VERSION 2
+/* One feature record: the 96 x 1366 log-mel, band-major, IEEE half floats, little-endian. */
+#define MM_FEATURE_VALUES (MM_N_MELS * MM_N_FRAMES)
+#define MM_FEATURE_RECORD_BYTES (MM_FEATURE_VALUES * 2)
+/* The feature file starts with a header of this many bytes; record k is at HEADER + k * RECORD. */
+#define MM_FEATURE_HEADER_BYTES 4096
+
+typedef struct mm_catalog mm_catalog;
+
+enum {
+    MM_CATALOG_CREATE = 1 /* create the database (and its folder) when missing; else missing is an error */
+};
+
+/* $XDG_DATA_HOME/musicmap/library.db, or ~/.local/share/musicmap/library.db. */
+mm_status mm_catalog_default_path(char *buf, size_t size, mm_error *err);
+
+/* Opens (and creates, or migrates to MM_CATALOG_SCHEMA_VERSION) a catalog. A database written by a
+ * newer musicmap, or a file that is not a musicmap database, is refused with a message. */
+mm_status mm_catalog_open(mm_catalog **out, const char *path, int flags, mm_error *err);
+void mm_catalog_close(mm_catalog *cat);
+const char *mm_catalog_path(const mm_catalog *cat);
+const char *mm_catalog_features_path(const mm_catalog *cat);
+int mm_catalog_schema_version(const mm_catalog *cat);
+
+typedef enum mm_track_status { MM_TRACK_OK = 0, MM_TRACK_FAILED = 1, MM_TRACK_MISSING = 2 } mm_track_status;
+const char *mm_track_status_name(mm_track_status status); /* "ok", "failed", "missing" */
+
+/* A track as stored. Strings are never NULL ("" when unknown) except error (NULL unless a failure). */
+typedef struct mm_track {
+    int64_t id;
+    const char *path; /* bytes as the file system gave them: not necessarily UTF-8 */
+    size_t path_len;
+    int64_t size;
+    int64_t mtime_ns; /* nanoseconds since the epoch */
+    uint64_t hash;    /* content hash (size + first/middle/last 64 KiB); 0 if never read */
+    mm_track_status status;
+    const char *error;
+    double duration; /* seconds; NAN if unknown */
+    const char *container, *codec;
+    int sample_rate, channels;
+    int64_t bit_rate;
+    const char *title, *artist, *album, *genre, *date, *track_no;
+    int year;          /* from the date tag; 0 if none */
+    double loudness;   /* EBU R128 integrated, LUFS; NAN: not measured; -INFINITY: silence */
+    int loudness_song; /* 1: over the whole song, 0: over the 29.12 s clip */
+    int has_features;
+    int64_t scanned_at; /* unix seconds of the last scan that read the file */
+} mm_track;
+
+/* Calls fn for each track (status filter: -1 for all), ordered by id. The track and its strings are
+ * valid during the call only. fn returns non-zero to stop early. */
+typedef int (*mm_track_fn)(const mm_track *track, void *user);
+mm_status mm_catalog_each_track(mm_catalog *cat, int status, mm_track_fn fn, void *user, mm_error *err);
+
+typedef struct mm_catalog_count {
+    char *name;
+    int64_t count;
+} mm_catalog_count;
+
+typedef struct mm_catalog_stats {
+    int schema_version;
+    int64_t total, ok, failed, missing;
+    int64_t with_features;      /* tracks with a feature record */
+    double duration;            /* seconds, over ok tracks */
+    int64_t db_bytes;           /* the database file + its WAL */
+    int64_t features_bytes;     /* the feature file */
+    mm_catalog_count *formats;  /* ok tracks by codec, most frequent first */
+    size_t n_formats;
+    mm_catalog_count *genres;   /* ok tracks by genre tag ("" = untagged), most frequent first */
+    size_t n_genres;
+} mm_catalog_stats;
+
+mm_status mm_catalog_get_stats(mm_catalog *cat, mm_catalog_stats *out, mm_error *err);
+void mm_catalog_stats_free(mm_catalog_stats *stats);
+
+/* The front-end the stored features were computed with (a model checks these match its own);
+ * mm_frontend_params is in features.h. */
+mm_status mm_catalog_frontend(mm_catalog *cat, mm_frontend_params *out, mm_error *err);
+
+/* Features for training: the ids of ok tracks with a feature record, in file order (reading them in
+ * this order streams the file sequentially); *ids is malloc'd. */
+mm_status mm_catalog_feature_ids(mm_catalog *cat, int64_t **ids, size_t *count, mm_error *err);
+/* Reads one track's record as floats (out[MM_FEATURE_VALUES]) or as the stored halves. The record's
+ * checksum is verified. Thread-safe. */
+mm_status mm_catalog_read_features(mm_catalog *cat, int64_t track_id, float *out, mm_error *err);
+mm_status mm_catalog_read_features_half(mm_catalog *cat, int64_t track_id, uint16_t *out, mm_error *err);
+
+/* The content hash used to recognise moved files: 64 bits over the size and the first, middle and
+ * last 64 KiB (the whole file when smaller than 192 KiB). */
+mm_status mm_content_hash_fd(int fd, int64_t size, uint64_t *out, mm_error *err);
+/* The 64-bit hash of a buffer (also the feature record checksum). */
+uint64_t mm_hash64(const void *data, size_t n, uint64_t seed);
+
+/* ---- scanning ---- */
+
+typedef enum mm_scan_phase { MM_SCAN_WALKING = 0, MM_SCAN_PROCESSING, MM_SCAN_FINISHING } mm_scan_phase;
+
+typedef struct mm_scan_progress {
+    mm_scan_phase phase;
+    int64_t found;     /* audio files found by the walk so far */
+    int64_t total;     /* files to read (new or changed) */
+    int64_t done;      /* of those, read (stored, moved or failed) */
+    int64_t committed; /* of those, committed to the database */
+    int64_t failed;
+    double elapsed;    /* seconds since the scan started */
+} mm_scan_progress;
+
+typedef struct mm_scan_options {
+    int jobs;           /* decoding threads; 0: all cores */
+    int full_loudness;  /* loudness over the whole song (decodes all of it) instead of the clip */
+    int prune;          /* delete missing tracks under the scanned folders (and their features) */
+    int retry_failed;   /* read unchanged files that failed before again */
+    int batch_size;     /* files per transaction; 0: 64 */
+    double batch_seconds; /* longest time between commits; 0: 1 s */
+    /* Called often, never concurrently (during the walk from the calling thread, then from the writer
+     * thread); return non-zero to stop the scan early (what is done so far is kept). May be NULL. */
+    int (*progress)(const mm_scan_progress *progress, void *user);
+    /* Called once for each file that fails (and each folder that can't be read), from the same
+     * threads as progress. May be NULL. */
+    void (*failure)(const char *path, const char *message, void *user);
+    /* Tests: called after the walk, before any file is read. May be NULL. */
+    void (*after_walk)(void *user);
+    void *user;
+} mm_scan_options;
+
+/* Every audio file the walk found lands in exactly one of unchanged, added, changed, moved, failed
+ * (or none, when the scan was stopped early). */
+typedef struct mm_scan_result {
+    int64_t found;        /* audio files (by extension) found under the folders */
+    int64_t unchanged;    /* same size and mtime: skipped (includes unchanged earlier failures) */
+    int64_t kept_failed;  /* of those, files that failed before and were not retried */
+    int64_t added;        /* new paths read and stored */
+    int64_t changed;      /* known paths whose size or mtime changed, read again */
+    int64_t moved;        /* new paths whose content matches a vanished track: id and features kept
+                           * (includes missing tracks found again at their old path) */
+    int64_t failed;       /* files read in this scan that failed (each recorded with its error) */
+    int64_t missing;      /* tracks under the folders whose files are gone: marked missing */
+    int64_t pruned;       /* missing tracks deleted (prune) */
+    int64_t duplicates;   /* files reached again through a symbolic link: catalogued once */
+    int64_t folder_errors; /* folders (or given paths) that could not be read: their tracks are left as they were */
+    int stopped;          /* 1 when the progress callback stopped the scan */
+    double seconds;
+} mm_scan_result;
+
+/* Scans the given folders (or single files) into the catalog. Per-file problems are recorded in the
+ * catalog and counted in result->failed; the return value is an error only when the scan itself
+ * could not run (database, feature file, out of memory, another scan running on the same catalog). */
+mm_status mm_catalog_scan(mm_catalog *cat, const char *const *roots, size_t n_roots,
+                          const mm_scan_options *options, mm_scan_result *result, mm_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,207 @@
+/* The feature file: a 4 KiB header, then fixed-size records of 96 x 1366 half floats. The database's
+ * features table maps a track to its record (slot) and the record's checksum. A record is written and
+ * fdatasync'd before the transaction that points a track at it commits, and a slot is reused only
+ * after the transaction that stopped pointing at it committed, so no committed row ever points at a
+ * record that is half written or belongs to another track. */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char MAGIC[8] = {'M', 'M', 'F', 'E', 'A', 'T', 0, 1};
+
+typedef struct feature_header {
+    char magic[8];
+    uint32_t version;      /* 1 */
+    uint32_t header_bytes; /* MM_FEATURE_HEADER_BYTES */
+    uint32_t record_bytes; /* MM_FEATURE_RECORD_BYTES */
+    uint32_t n_mels, n_frames;
+    uint32_t dtype;        /* 1: IEEE binary16, little-endian */
+} feature_header;
+
+static void make_header(feature_header *h)
+{
+    memset(h, 0, sizeof *h);
+    memcpy(h->magic, MAGIC, sizeof MAGIC);
+    h->version = 1;
+    h->header_bytes = MM_FEATURE_HEADER_BYTES;
+    h->record_bytes = MM_FEATURE_RECORD_BYTES;
+    h->n_mels = MM_N_MELS;
+    h->n_frames = MM_N_FRAMES;
+    h->dtype = 1;
+}
+
+static mm_status write_all(int fd, const void *data, size_t n, int64_t offset, const char *path, mm_error *err)
+{
+    const unsigned char *p = data;
+    while (n > 0) {
+        ssize_t w = pwrite(fd, p, n, (off_t)offset);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return mm_error_set(err, MM_ERR_IO, "%s: write failed: %s", path, w < 0 ? strerror(errno) : "no space");
+        p += w;
+        n -= (size_t)w;
+        offset += w;
+    }
+    return MM_OK;
+}
+
+static mm_status read_all(int fd, void *data, size_t n, int64_t offset, const char *path, mm_error *err)
+{
+    unsigned char *p = data;
+    while (n > 0) {
+        ssize_t r = pread(fd, p, n, (off_t)offset);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return mm_error_set(err, MM_ERR_IO, "%s: read failed: %s", path, strerror(errno));
+        if (r == 0)
+            return mm_error_set(err, MM_ERR_FORMAT, "%s: record beyond the end of the file (damaged feature file)", path);
+        p += r;
+        n -= (size_t)r;
+        offset += r;
+    }
+    return MM_OK;
+}
+
+mm_status mm_features_open(mm_catalog *cat, int create, mm_error *err)
+{
+    const char *path = cat->features_path;
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    cat->features_writable = 1;
+    if (fd < 0 && errno == ENOENT && create)
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0 && (errno == EACCES || errno == EROFS)) {
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        cat->features_writable = 0;
+    }
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return MM_OK; /* no features yet; reads will say so */
+        return mm_error_set(err, MM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    }
+    cat->features_fd = fd;
+    struct stat sb;
+    if (fstat(fd, &sb) != 0)
+        return mm_error_set(err, MM_ERR_IO, "%s: %s", path, strerror(errno));
+    feature_header want, got;
+    make_header(&want);
+    if (sb.st_size == 0) {
+        if (!cat->features_writable)
+            return MM_OK;
+        /* new (or created by a process killed before it wrote the header) */
+        unsigned char block[MM_FEATURE_HEADER_BYTES];
+        memset(block, 0, sizeof block);
+        memcpy(block, &want, sizeof want);
+        mm_status s = write_all(fd, block, sizeof block, 0, path, err);
+        if (s == MM_OK && fdatasync(fd) != 0)
+            s = mm_error_set(err, MM_ERR_IO, "%s: sync failed: %s", path, strerror(errno));
+        return s;
+    }
+    if (sb.st_size < (off_t)sizeof got ||
+        read_all(fd, &got, sizeof got, 0, path, NULL) != MM_OK || memcmp(&got, &want, sizeof got) != 0)
+        return mm_error_set(err, MM_ERR_FORMAT,
+                            "%s: not a musicmap feature file of this version (96x1366 float16 records)", path);
+    return MM_OK;
+}
+
+mm_status mm_features_write(mm_catalog *cat, int64_t slot, const uint16_t *halves, mm_error *err)
+{
+    if (cat->features_fd < 0 || !cat->features_writable)
+        return mm_error_set(err, MM_ERR_IO, "%s: the feature file is not writable", cat->features_path);
+    return write_all(cat->features_fd, halves, MM_FEATURE_RECORD_BYTES, mm_features_offset(slot), cat->features_path,
+                     err);
+}
+
+mm_status mm_features_sync(mm_catalog *cat, mm_error *err)
+{
+    if (cat->features_fd >= 0 && fdatasync(cat->features_fd) != 0)
+        return mm_error_set(err, MM_ERR_IO, "%s: sync failed: %s", cat->features_path, strerror(errno));
+    return MM_OK;
+}
+
+mm_status mm_catalog_read_features_half(mm_catalog *cat, int64_t track_id, uint16_t *out, mm_error *err)
+{
+    pthread_mutex_lock(&cat->read_lock);
+    mm_status s = MM_OK;
+    if (!cat->read_stmt &&
+        sqlite3_prepare_v2(cat->db, "SELECT slot, checksum FROM features WHERE track_id = ?", -1, &cat->read_stmt,
+                           NULL) != SQLITE_OK) {
+        s = mm_cat_sql_error(cat, err, "reading features");
+        goto done;
+    }
+    sqlite3_reset(cat->read_stmt);
+    sqlite3_bind_int64(cat->read_stmt, 1, track_id);
+    int rc = sqlite3_step(cat->read_stmt);
+    if (rc == SQLITE_DONE) {
+        s = mm_error_set(err, MM_ERR_ARG, "%s: track %lld has no features", cat->path, (long long)track_id);
+        goto done;
+    }
+    if (rc != SQLITE_ROW) {
+        s = mm_cat_sql_error(cat, err, "reading features");
+        goto done;
+    }
+    int64_t slot = sqlite3_column_int64(cat->read_stmt, 0);
+    uint64_t checksum = (uint64_t)sqlite3_column_int64(cat->read_stmt, 1);
+    sqlite3_reset(cat->read_stmt);
+    if (cat->features_fd < 0) {
+        s = mm_error_set(err, MM_ERR_IO, "%s: the feature file is missing", cat->features_path);
+        goto done;
+    }
+    s = read_all(cat->features_fd, out, MM_FEATURE_RECORD_BYTES, mm_features_offset(slot), cat->features_path, err);
+    if (s == MM_OK && mm_hash64(out, MM_FEATURE_RECORD_BYTES, 0) != checksum)
+        s = mm_error_set(err, MM_ERR_FORMAT, "%s: record %lld (track %lld) fails its checksum: damaged feature file",
+                         cat->features_path, (long long)slot, (long long)track_id);
+done:
+    pthread_mutex_unlock(&cat->read_lock);
+    return s;
+}
+
+mm_status mm_catalog_read_features(mm_catalog *cat, int64_t track_id, float *out, mm_error *err)
+{
+    uint16_t *halves = malloc(MM_FEATURE_RECORD_BYTES);
+    if (!halves)
+        return mm_error_set(err, MM_ERR_NOMEM, "reading features: out of memory");
+    mm_status s = mm_catalog_read_features_half(cat, track_id, halves, err);
+    if (s == MM_OK)
+        mm_halves_to_floats(halves, out, MM_FEATURE_VALUES);
+    free(halves);
+    return s;
+}
+
+mm_status mm_catalog_feature_ids(mm_catalog *cat, int64_t **ids, size_t *count, mm_error *err)
+{
+    *ids = NULL;
+    *count = 0;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(cat->db,
+                           "SELECT f.track_id FROM features f JOIN tracks t ON t.id = f.track_id"
+                           " WHERE t.status = 'ok' ORDER BY f.slot",
+                           -1, &st, NULL) != SQLITE_OK)
+        return mm_cat_sql_error(cat, err, "listing features");
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*count == cap) {
+            cap = cap ? cap * 2 : 1024;
+            int64_t *grown = realloc(*ids, cap * sizeof **ids);
+            if (!grown) {
+                sqlite3_finalize(st);
+                free(*ids);
+                *ids = NULL;
+                *count = 0;
+                return mm_error_set(err, MM_ERR_NOMEM, "listing features: out of memory");
+            }
+            *ids = grown;
+        }
+        (*ids)[(*count)++] = sqlite3_column_int64(st, 0);
+    }
+    mm_status s = rc == SQLITE_DONE ? MM_OK : mm_cat_sql_error(cat, err, "listing features");
+    sqlite3_finalize(st);
+    return s;
+}

@@ -1,0 +1,1298 @@
+/* musicmap scan: walk the folders (one stat per audio file), compare with the catalog, read only what
+ * is new or changed on a pool of workers, and commit the results in batches from one writer thread.
+ *
+ *   walk ──► classify against the catalog (in memory) ──► workers: hash, probe, clip, log-mel
+ *                                                              │ bounded queue
+ *                                                              ▼
+ *                                        writer: features to the .features file, fdatasync, COMMIT
+ *
+ * A file is in the catalog as ok only once the transaction holding its row and its feature record
+ * committed; a scan killed at any point leaves the catalog as of its last commit, and the next scan
+ * finds the unfinished files new or changed again. */
+#include "internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "musicmap/audio.h"
+
+/* ---------------------------------------------------------------- small containers */
+
+typedef struct db_entry {
+    int64_t id;
+    char *path;
+    size_t len;
+    int64_t size, mtime_ns, ctime_ns;
+    uint64_t hash;
+    int status;
+    int has_features;
+    int seen;       /* the walk found this path */
+    int under_root; /* under a scanned root (and not under a folder that could not be read) */
+    int vanished;   /* under a root, not found: becomes missing unless a moved file claims it */
+    int claimed;    /* taken by a moved file (guarded by move_lock) */
+    int returned;   /* a missing track found again, unchanged, at its path */
+} db_entry;
+
+typedef struct candidate {
+    char *path;
+    size_t len;
+    int64_t size, mtime_ns, ctime_ns;
+    dev_t dev;
+    ino_t ino;
+    const char *problem; /* set when the walk already knows it is not a readable file */
+    unsigned via_link : 1, dropped : 1;
+} candidate;
+
+enum work_kind { WORK_NEW, WORK_CHANGED };
+
+typedef struct work {
+    size_t cand;
+    enum work_kind kind;
+} work;
+
+enum item_kind { ITEM_OK, ITEM_FAILED, ITEM_MOVED, ITEM_SKIPPED };
+
+typedef struct scan_item {
+    const work *w;
+    enum item_kind kind;
+    int64_t size, mtime_ns, ctime_ns;
+    uint64_t hash;
+    int have_info;
+    mm_audio_info info;
+    double loudness;
+    uint16_t *halves;
+    int64_t slot;
+    uint64_t checksum;
+    db_entry *moved_from;
+    char error[2 * MM_ERROR_MSG_MAX + 64];
+} scan_item;
+
+static int64_t ts_ns(struct timespec ts) { return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec; }
+
+/* open addressing: path -> db entry */
+typedef struct path_map {
+    size_t mask;
+    db_entry **slots;
+} path_map;
+
+static uint64_t path_hash(const char *p, size_t n) { return mm_hash64(p, n, 0x70617468ull); }
+
+static int path_map_init(path_map *m, size_t n)
+{
+    size_t cap = 16;
+    while (cap < 2 * n + 1)
+        cap <<= 1;
+    m->mask = cap - 1;
+    m->slots = calloc(cap, sizeof *m->slots);
+    return m->slots ? 0 : -1;
+}
+
+static void path_map_put(path_map *m, db_entry *e)
+{
+    size_t i = (size_t)path_hash(e->path, e->len) & m->mask;
+    while (m->slots[i])
+        i = (i + 1) & m->mask;
+    m->slots[i] = e;
+}
+
+static db_entry *path_map_get(const path_map *m, const char *p, size_t n)
+{
+    size_t i = (size_t)path_hash(p, n) & m->mask;
+    for (; m->slots[i]; i = (i + 1) & m->mask) {
+        db_entry *e = m->slots[i];
+        if (e->len == n && memcmp(e->path, p, n) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+/* open addressing set of (dev, ino) for folders already walked */
+typedef struct dir_set {
+    size_t mask, count;
+    struct dir_key {
+        dev_t dev;
+        ino_t ino;
+        int used;
+    } *keys;
+} dir_set;
+
+static size_t dir_hash(dev_t dev, ino_t ino)
+{
+    uint64_t k[2] = {(uint64_t)dev, (uint64_t)ino};
+    return (size_t)mm_hash64(k, sizeof k, 0);
+}
+
+/* returns 1 if added, 0 if present, -1 out of memory */
+static int dir_set_add(dir_set *s, dev_t dev, ino_t ino)
+{
+    if (2 * (s->count + 1) > s->mask + 1 || !s->keys) {
+        size_t cap = s->keys ? 2 * (s->mask + 1) : 256;
+        struct dir_key *keys = calloc(cap, sizeof *keys);
+        if (!keys)
+            return -1;
+        for (size_t i = 0; s->keys && i <= s->mask; i++) {
+            if (!s->keys[i].used)
+                continue;
+            size_t j = dir_hash(s->keys[i].dev, s->keys[i].ino) & (cap - 1);
+            while (keys[j].used)
+                j = (j + 1) & (cap - 1);
+            keys[j] = s->keys[i];
+        }
+        free(s->keys);
+        s->keys = keys;
+        s->mask = cap - 1;
+    }
+    size_t i = dir_hash(dev, ino) & s->mask;
+    for (; s->keys[i].used; i = (i + 1) & s->mask)
+        if (s->keys[i].dev == dev && s->keys[i].ino == ino)
+            return 0;
+    s->keys[i].dev = dev;
+    s->keys[i].ino = ino;
+    s->keys[i].used = 1;
+    s->count++;
+    return 1;
+}
+
+/* ---------------------------------------------------------------- the scan state */
+
+typedef struct scan {
+    mm_catalog *cat;
+    const mm_scan_options *opt;
+    mm_scan_result *res;
+    double t0;
+    mm_status fatal; /* the scan can't go on (out of memory, database) */
+    mm_error fatal_err;
+
+    /* catalog, as loaded */
+    db_entry *entries;
+    size_t n_entries;
+    path_map by_path;
+    /* move candidates: hash -> entry */
+    db_entry **by_hash;
+    size_t hash_mask;
+    pthread_mutex_t move_lock;
+
+    /* walk */
+    candidate *cands;
+    size_t n_cands, cap_cands;
+    dir_set dirs;
+    char **roots; /* resolved, for "is under a root" */
+    size_t n_roots;
+    char **bad_dirs;
+    size_t n_bad_dirs, cap_bad_dirs;
+
+    /* work */
+    work *work;
+    size_t n_work;
+    mm_mel **mels;
+    float **clips, **logmels;
+    atomic_int stop;
+    mm_queue *queue;
+    mm_scan_progress progress;
+
+    /* writer: slots in use in the feature file */
+    unsigned char *slot_used;
+    int64_t slot_cap, slot_cursor;
+    int64_t *released; /* slots freed by the current batch, reusable after it commits */
+    size_t n_released, cap_released;
+    sqlite3_stmt *st_upsert, *st_old_slot, *st_set_features, *st_drop_features, *st_move_clear, *st_move;
+} scan;
+
+static void set_fatal(scan *s, mm_status code, const mm_error *err)
+{
+    if (s->fatal == MM_OK) {
+        s->fatal = code;
+        if (err)
+            s->fatal_err = *err;
+        else
+            mm_error_set(&s->fatal_err, code, "scan: out of memory");
+    }
+    atomic_store(&s->stop, 1);
+}
+
+static void report_progress(scan *s)
+{
+    s->progress.elapsed = mm_now() - s->t0;
+    if (s->opt->progress && s->opt->progress(&s->progress, s->opt->user))
+        atomic_store(&s->stop, 1);
+}
+
+static void report_failure(scan *s, const char *path, const char *msg)
+{
+    if (s->opt->failure)
+        s->opt->failure(path, msg, s->opt->user);
+}
+
+/* ---------------------------------------------------------------- walk */
+
+static const char *const AUDIO_EXTENSIONS[] = {"mp3", "flac", "ogg", "oga", "opus", "m4a", "mp4", "aac", "wav",
+                                               "wave", "aif", "aiff", "wma", "ape", "wv", "mpc"};
+
+static int has_audio_extension(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    if (!dot || dot == name)
+        return 0;
+    for (size_t i = 0; i < sizeof AUDIO_EXTENSIONS / sizeof AUDIO_EXTENSIONS[0]; i++)
+        if (strcasecmp(dot + 1, AUDIO_EXTENSIONS[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static candidate *add_candidate(scan *s, const char *path, size_t len, const struct stat *sb, int via_link,
+                                const char *problem)
+{
+    if (s->n_cands == s->cap_cands) {
+        size_t cap = s->cap_cands ? 2 * s->cap_cands : 1024;
+        candidate *grown = realloc(s->cands, cap * sizeof *grown);
+        if (!grown)
+            return NULL;
+        s->cands = grown;
+        s->cap_cands = cap;
+    }
+    candidate *c = &s->cands[s->n_cands];
+    memset(c, 0, sizeof *c);
+    c->path = malloc(len + 1);
+    if (!c->path)
+        return NULL;
+    memcpy(c->path, path, len + 1);
+    c->len = len;
+    if (sb) {
+        c->size = (int64_t)sb->st_size;
+        c->mtime_ns = ts_ns(sb->st_mtim);
+        c->ctime_ns = ts_ns(sb->st_ctim);
+        c->dev = sb->st_dev;
+        c->ino = sb->st_ino;
+    }
+    c->via_link = via_link != 0;
+    c->problem = problem;
+    s->n_cands++;
+    s->progress.found++;
+    if ((s->progress.found & 1023) == 0)
+        report_progress(s);
+    return c;
+}
+
+static void folder_error(scan *s, const char *path, int errnum)
+{
+    char msg[MM_ERROR_MSG_MAX];
+    snprintf(msg, sizeof msg, "%s: cannot read folder: %s (its tracks are left as they were)", path, strerror(errnum));
+    s->res->folder_errors++;
+    report_failure(s, path, msg);
+    if (s->n_bad_dirs == s->cap_bad_dirs) {
+        size_t cap = s->cap_bad_dirs ? 2 * s->cap_bad_dirs : 16;
+        char **grown = realloc(s->bad_dirs, cap * sizeof *grown);
+        if (!grown)
+            return set_fatal(s, MM_ERR_NOMEM, NULL);
+        s->bad_dirs = grown;
+        s->cap_bad_dirs = cap;
+    }
+    char *copy = strdup(path);
+    if (!copy)
+        return set_fatal(s, MM_ERR_NOMEM, NULL);
+    s->bad_dirs[s->n_bad_dirs++] = copy;
+}
+
+typedef struct dir_name {
+    char *name;
+    unsigned char type;
+} dir_name;
+
+static int cmp_dir_name(const void *a, const void *b)
+{
+    return strcmp(((const dir_name *)a)->name, ((const dir_name *)b)->name);
+}
+
+static void walk_dir(scan *s, char *path, size_t len, int via_link);
+
+/* One entry of a folder (or a root): stat it once, follow a link once, recurse into folders. */
+static void walk_entry(scan *s, char *path, size_t len, unsigned char type, int via_link, int is_root)
+{
+    const char *name = strrchr(path, '/');
+    name = name ? name + 1 : path;
+    int audio = has_audio_extension(name);
+    if (!is_root && type == DT_REG && !audio)
+        return; /* cover art, playlists, text: not ours, and no stat needed */
+    int is_link = type == DT_LNK;
+    struct stat sb;
+    if (!is_root && type == DT_UNKNOWN) {
+        if (lstat(path, &sb) != 0)
+            return;
+        is_link = S_ISLNK(sb.st_mode);
+    }
+    if (stat(path, &sb) != 0) {
+        int e = errno;
+        if (is_root)
+            folder_error(s, path, e);
+        else if (audio && !add_candidate(s, path, len, NULL, via_link || is_link,
+                                         e == ENOENT   ? "broken symbolic link (its target does not exist)"
+                                         : e == ELOOP ? "symbolic link loop"
+                                                      : "cannot stat"))
+            set_fatal(s, MM_ERR_NOMEM, NULL);
+        return;
+    }
+    if (S_ISDIR(sb.st_mode)) {
+        int added = dir_set_add(&s->dirs, sb.st_dev, sb.st_ino);
+        if (added < 0)
+            return set_fatal(s, MM_ERR_NOMEM, NULL);
+        if (added == 0) { /* seen before: a link loop or a second way to the same folder */
+            s->res->duplicates += is_link || via_link;
+            return;
+        }
+        if (audio && !is_root && !add_candidate(s, path, len, &sb, via_link || is_link, "is a folder, not an audio file"))
+            return set_fatal(s, MM_ERR_NOMEM, NULL);
+        walk_dir(s, path, len, via_link || is_link);
+    } else if (S_ISREG(sb.st_mode)) {
+        if ((audio || is_root) && !add_candidate(s, path, len, &sb, via_link || is_link, NULL))
+            set_fatal(s, MM_ERR_NOMEM, NULL);
+    } else if (audio || is_root) {
+        if (!add_candidate(s, path, len, &sb, via_link || is_link, "not a regular file (a device, FIFO or socket)"))
+            set_fatal(s, MM_ERR_NOMEM, NULL);
+    }
+}
+
+static void walk_dir(scan *s, char *path, size_t len, int via_link)
+{
+    DIR *dir = opendir(path);
+    if (!dir)
+        return folder_error(s, path, errno);
+    dir_name *names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    int read_errno = 0;
+    for (;;) {
+        errno = 0;
+        if ((de = readdir(dir)) == NULL) {
+            read_errno = errno;
+            break;
+        }
+        if (de->d_name[0] == '.') /* ".", "..", hidden files, macOS "._" resource forks */
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            dir_name *grown = realloc(names, cap * sizeof *grown);
+            if (!grown)
+                break;
+            names = grown;
+        }
+        if (!(names[n].name = strdup(de->d_name)))
+            break;
+        names[n++].type = de->d_type;
+    }
+    closedir(dir);
+    if (de) /* stopped early: out of memory */
+        set_fatal(s, MM_ERR_NOMEM, NULL);
+    else if (read_errno)
+        folder_error(s, path, read_errno);
+    if (n > 1)
+        qsort(names, n, sizeof *names, cmp_dir_name);
+    for (size_t i = 0; i < n && !atomic_load(&s->stop); i++) {
+        size_t nl = strlen(names[i].name);
+        if (len + 1 + nl >= PATH_MAX)
+            continue;
+        path[len] = '/';
+        memcpy(path + len + 1, names[i].name, nl + 1);
+        walk_entry(s, path, len + 1 + nl, names[i].type, via_link, 0);
+        path[len] = '\0';
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i].name);
+    free(names);
+}
+
+/* Files reached through a symbolic link are catalogued once: when the same file (device, inode) is
+ * also reached without a link, the link paths are dropped; else the first link path is kept. Hard
+ * links (several real names) stay separate tracks. */
+static int cmp_by_inode(const void *a, const void *b, void *arg)
+{
+    const candidate *cands = arg;
+    const candidate *x = &cands[*(const size_t *)a], *y = &cands[*(const size_t *)b];
+    if (x->dev != y->dev)
+        return x->dev < y->dev ? -1 : 1;
+    if (x->ino != y->ino)
+        return x->ino < y->ino ? -1 : 1;
+    if (x->via_link != y->via_link)
+        return x->via_link ? 1 : -1;
+    return strcmp(x->path, y->path);
+}
+
+static void drop_link_duplicates(scan *s)
+{
+    size_t m = 0;
+    size_t *idx = malloc((s->n_cands ? s->n_cands : 1) * sizeof *idx);
+    if (!idx)
+        return set_fatal(s, MM_ERR_NOMEM, NULL);
+    for (size_t i = 0; i < s->n_cands; i++)
+        if (!s->cands[i].problem)
+            idx[m++] = i;
+    if (m > 1)
+        qsort_r(idx, m, sizeof *idx, cmp_by_inode, s->cands);
+    for (size_t i = 0; i < m;) {
+        size_t j = i + 1;
+        while (j < m && s->cands[idx[j]].dev == s->cands[idx[i]].dev && s->cands[idx[j]].ino == s->cands[idx[i]].ino)
+            j++;
+        /* sorted: real names first, then link paths by name; keep the real names, or the first link */
+        for (size_t k = i + 1; k < j; k++) {
+            candidate *c = &s->cands[idx[k]];
+            /* a link path, or the same path twice (a file given as a root and found under another) */
+            if (c->via_link || strcmp(c->path, s->cands[idx[k - 1]].path) == 0) {
+                c->dropped = 1;
+                s->res->duplicates++;
+            }
+        }
+        i = j;
+    }
+    free(idx);
+}
+
+static int path_under(const char *path, size_t len, const char *root)
+{
+    size_t rl = strlen(root);
+    if (rl == 1 && root[0] == '/')
+        return 1;
+    return len >= rl && memcmp(path, root, rl) == 0 && (len == rl || path[rl] == '/');
+}
+
+/* ---------------------------------------------------------------- catalog side: load and classify */
+
+static mm_status load_catalog(scan *s, mm_error *err)
+{
+    mm_catalog *cat = s->cat;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(cat->db, "SELECT count(*) FROM tracks", -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return mm_cat_sql_error(cat, err, "reading the catalog");
+    }
+    size_t expect = (size_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    s->entries = calloc(expect + 1, sizeof *s->entries);
+    if (!s->entries || path_map_init(&s->by_path, expect) != 0)
+        return mm_error_set(err, MM_ERR_NOMEM, "scan: out of memory");
+    if (sqlite3_prepare_v2(cat->db,
+                           "SELECT t.id, t.path, t.size, t.mtime_ns, t.ctime_ns, t.hash, t.status, f.slot"
+                           " FROM tracks t LEFT JOIN features f ON f.track_id = t.id",
+                           -1, &st, NULL) != SQLITE_OK)
+        return mm_cat_sql_error(cat, err, "reading the catalog");
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && s->n_entries < expect) {
+        db_entry *e = &s->entries[s->n_entries];
+        e->id = sqlite3_column_int64(st, 0);
+        e->len = (size_t)sqlite3_column_bytes(st, 1);
+        e->path = malloc(e->len + 1);
+        if (!e->path) {
+            sqlite3_finalize(st);
+            return mm_error_set(err, MM_ERR_NOMEM, "scan: out of memory");
+        }
+        if (e->len)
+            memcpy(e->path, sqlite3_column_blob(st, 1), e->len);
+        e->path[e->len] = '\0';
+        e->size = sqlite3_column_int64(st, 2);
+        e->mtime_ns = sqlite3_column_int64(st, 3);
+        e->ctime_ns = sqlite3_column_int64(st, 4);
+        e->hash = (uint64_t)sqlite3_column_int64(st, 5);
+        const unsigned char *status = sqlite3_column_text(st, 6);
+        e->status = status && status[0] == 'f' ? MM_TRACK_FAILED : status && status[0] == 'm' ? MM_TRACK_MISSING : MM_TRACK_OK;
+        e->has_features = sqlite3_column_type(st, 7) != SQLITE_NULL;
+        if (e->has_features) {
+            int64_t slot = sqlite3_column_int64(st, 7);
+            if (slot >= s->slot_cap) {
+                int64_t cap = s->slot_cap ? s->slot_cap : 1024;
+                while (cap <= slot)
+                    cap *= 2;
+                unsigned char *grown = realloc(s->slot_used, (size_t)cap);
+                if (!grown) {
+                    sqlite3_finalize(st);
+                    return mm_error_set(err, MM_ERR_NOMEM, "scan: out of memory");
+                }
+                memset(grown + s->slot_cap, 0, (size_t)(cap - s->slot_cap));
+                s->slot_used = grown;
+                s->slot_cap = cap;
+            }
+            s->slot_used[slot] = 1;
+        }
+        path_map_put(&s->by_path, e);
+        s->n_entries++;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return mm_cat_sql_error(cat, err, "reading the catalog");
+    return MM_OK;
+}
+
+static mm_status classify(scan *s, mm_error *err)
+{
+    const mm_scan_options *o = s->opt;
+    s->work = malloc((s->n_cands ? s->n_cands : 1) * sizeof *s->work);
+    if (!s->work)
+        return mm_error_set(err, MM_ERR_NOMEM, "scan: out of memory");
+    for (size_t i = 0; i < s->n_cands; i++) {
+        candidate *c = &s->cands[i];
+        if (c->dropped)
+            continue;
+        s->res->found++;
+        db_entry *e = path_map_get(&s->by_path, c->path, c->len);
+        if (e)
+            e->seen = 1;
+        int same = e && e->size == c->size && e->mtime_ns == c->mtime_ns;
+        if (e && e->status == MM_TRACK_OK && same && e->has_features && !c->problem) {
+            s->res->unchanged++;
+            continue;
+        }
+        if (e && e->status == MM_TRACK_FAILED && same && e->ctime_ns == c->ctime_ns && !o->retry_failed) {
+            s->res->unchanged++;
+            s->res->kept_failed++;
+            continue;
+        }
+        if (e && e->status == MM_TRACK_MISSING && same && e->has_features && !c->problem) {
+            e->returned = 1;
+            continue;
+        }
+        s->work[s->n_work].cand = i;
+        s->work[s->n_work].kind = e ? WORK_CHANGED : WORK_NEW;
+        s->n_work++;
+    }
+    /* what is under the roots and was not found; and the move candidates */
+    size_t n_hash = 0;
+    for (size_t i = 0; i < s->n_entries; i++) {
+        db_entry *e = &s->entries[i];
+        for (size_t r = 0; r < s->n_roots && !e->under_root; r++)
+            e->under_root = path_under(e->path, e->len, s->roots[r]);
+        for (size_t b = 0; b < s->n_bad_dirs && e->under_root; b++)
+            if (path_under(e->path, e->len, s->bad_dirs[b]))
+                e->under_root = 0;
+        e->vanished = e->under_root && !e->seen && e->status != MM_TRACK_MISSING;
+        if (!e->seen && e->has_features && e->hash && (e->vanished || e->status == MM_TRACK_MISSING) &&
+            e->status != MM_TRACK_FAILED)
+            n_hash++;
+    }
+    size_t cap = 16;
+    while (cap < 2 * n_hash + 1)
+        cap <<= 1;
+    s->hash_mask = cap - 1;
+    s->by_hash = calloc(cap, sizeof *s->by_hash);
+    if (!s->by_hash)
+        return mm_error_set(err, MM_ERR_NOMEM, "scan: out of memory");
+    for (size_t i = 0; i < s->n_entries; i++) {
+        db_entry *e = &s->entries[i];
+        if (!e->seen && e->has_features && e->hash && (e->vanished || e->status == MM_TRACK_MISSING) &&
+            e->status != MM_TRACK_FAILED) {
+            size_t j = (size_t)(e->hash * 0x9E3779B97F4A7C15ull >> 20) & s->hash_mask;
+            while (s->by_hash[j])
+                j = (j + 1) & s->hash_mask;
+            s->by_hash[j] = e;
+        }
+    }
+    return MM_OK;
+}
+
+/* A new file whose content hash and size match a vanished or missing track is that track, moved. */
+static db_entry *claim_moved(scan *s, uint64_t hash, int64_t size)
+{
+    db_entry *found = NULL;
+    pthread_mutex_lock(&s->move_lock);
+    size_t j = (size_t)(hash * 0x9E3779B97F4A7C15ull >> 20) & s->hash_mask;
+    for (; s->by_hash[j]; j = (j + 1) & s->hash_mask) {
+        db_entry *e = s->by_hash[j];
+        if (e->hash == hash && e->size == size && !e->claimed) {
+            e->claimed = 1;
+            found = e;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->move_lock);
+    return found;
+}
+
+/* ---------------------------------------------------------------- workers */
+
+static void process_file(size_t index, int worker, void *arg)
+{
+    scan *s = arg;
+    const work *w = &s->work[index];
+    const candidate *c = &s->cands[w->cand];
+    scan_item *it = calloc(1, sizeof *it);
+    if (!it) {
+        set_fatal(s, MM_ERR_NOMEM, NULL);
+        return;
+    }
+    it->w = w;
+    it->size = c->size;
+    it->mtime_ns = c->mtime_ns;
+    it->ctime_ns = c->ctime_ns;
+    it->kind = ITEM_FAILED;
+    it->loudness = NAN;
+    if (atomic_load(&s->stop)) {
+        it->kind = ITEM_SKIPPED;
+        goto push;
+    }
+    if (c->problem) {
+        snprintf(it->error, sizeof it->error, "%s: %s", c->path, c->problem);
+        goto push;
+    }
+    /* our own open: tells a vanished or unreadable file apart, and the content hash needs it */
+    int fd = open(c->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        int e = errno;
+        snprintf(it->error, sizeof it->error, "%s: %s%s", c->path,
+                 e == ENOENT ? "vanished during the scan: " : "cannot open: ", strerror(e));
+        goto push;
+    }
+    struct stat sb;
+    mm_error err;
+    mm_error_clear(&err);
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        snprintf(it->error, sizeof it->error, "%s: not a regular file any more", c->path);
+        close(fd);
+        goto push;
+    }
+    it->size = (int64_t)sb.st_size;
+    it->mtime_ns = ts_ns(sb.st_mtim);
+    it->ctime_ns = ts_ns(sb.st_ctim);
+    mm_status st = mm_content_hash_fd(fd, it->size, &it->hash, &err);
+    close(fd);
+    if (st != MM_OK) {
+        snprintf(it->error, sizeof it->error, "%s: %s", c->path, err.msg);
+        it->hash = 0;
+        goto push;
+    }
+    if (w->kind == WORK_NEW && (it->moved_from = claim_moved(s, it->hash, it->size)) != NULL) {
+        it->kind = ITEM_MOVED;
+        goto push;
+    }
+    mm_audio *audio = NULL;
+    st = mm_audio_open(&audio, c->path, &err);
+    if (st == MM_OK) {
+        it->info = *mm_audio_get_info(audio);
+        it->have_info = 1;
+        mm_clip_options copt = {.min_seconds = 1.0,
+                                .loudness = s->opt->full_loudness ? MM_LOUDNESS_SONG : MM_LOUDNESS_CLIP};
+        mm_clip_report report;
+        st = mm_audio_read_clip(audio, &copt, s->clips[worker], &report, &err);
+        if (st == MM_OK) {
+            it->loudness = report.loudness;
+            it->info = *mm_audio_get_info(audio); /* read_clip may have refined the length */
+        }
+    }
+    mm_audio_close(audio);
+    if (st != MM_OK) {
+        snprintf(it->error, sizeof it->error, "%s", err.msg);
+        goto push;
+    }
+    mm_mel_compute(s->mels[worker], s->clips[worker], s->logmels[worker]);
+    it->halves = malloc(MM_FEATURE_RECORD_BYTES);
+    if (!it->halves) {
+        free(it);
+        set_fatal(s, MM_ERR_NOMEM, NULL);
+        return;
+    }
+    mm_floats_to_halves(s->logmels[worker], it->halves, MM_FEATURE_VALUES);
+    it->kind = ITEM_OK;
+push:
+    if (mm_queue_push(s->queue, it) != 0)
+        free(it);
+}
+
+/* ---------------------------------------------------------------- writer */
+
+static mm_status prepare(scan *s, sqlite3_stmt **st, const char *sql, mm_error *err)
+{
+    if (sqlite3_prepare_v3(s->cat->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
+        return mm_cat_sql_error(s->cat, err, "preparing the scan");
+    return MM_OK;
+}
+
+static mm_status prepare_all(scan *s, mm_error *err)
+{
+    mm_status st = prepare(
+        s, &s->st_upsert,
+        "INSERT INTO tracks(path, size, mtime_ns, ctime_ns, hash, status, error, duration, container, codec,"
+        " sample_rate, channels, bit_rate, title, artist, album, genre, date, track_no, year, loudness,"
+        " loudness_song, scanned_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
+        " ?17, ?18, ?19, ?20, ?21, ?22, ?23)"
+        " ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,"
+        " ctime_ns = excluded.ctime_ns, hash = excluded.hash, status = excluded.status, error = excluded.error,"
+        " duration = excluded.duration, container = excluded.container, codec = excluded.codec,"
+        " sample_rate = excluded.sample_rate, channels = excluded.channels, bit_rate = excluded.bit_rate,"
+        " title = excluded.title, artist = excluded.artist, album = excluded.album, genre = excluded.genre,"
+        " date = excluded.date, track_no = excluded.track_no, year = excluded.year, loudness = excluded.loudness,"
+        " loudness_song = excluded.loudness_song, scanned_at = excluded.scanned_at"
+        " RETURNING id",
+        err);
+    if (st == MM_OK)
+        st = prepare(s, &s->st_old_slot, "SELECT slot FROM features WHERE track_id = ?", err);
+    if (st == MM_OK)
+        st = prepare(s, &s->st_set_features,
+                     "INSERT INTO features(track_id, slot, checksum) VALUES(?1, ?2, ?3)"
+                     " ON CONFLICT(track_id) DO UPDATE SET slot = excluded.slot, checksum = excluded.checksum",
+                     err);
+    if (st == MM_OK)
+        st = prepare(s, &s->st_drop_features, "DELETE FROM features WHERE track_id = ? RETURNING slot", err);
+    if (st == MM_OK)
+        st = prepare(s, &s->st_move_clear, "DELETE FROM tracks WHERE path = ?1 AND id <> ?2", err);
+    if (st == MM_OK)
+        st = prepare(s, &s->st_move,
+                     "UPDATE tracks SET path = ?1, size = ?2, mtime_ns = ?3, ctime_ns = ?4, status = 'ok',"
+                     " error = NULL, scanned_at = ?5 WHERE id = ?6",
+                     err);
+    return st;
+}
+
+static void finalize_all(scan *s)
+{
+    sqlite3_finalize(s->st_upsert);
+    sqlite3_finalize(s->st_old_slot);
+    sqlite3_finalize(s->st_set_features);
+    sqlite3_finalize(s->st_drop_features);
+    sqlite3_finalize(s->st_move_clear);
+    sqlite3_finalize(s->st_move);
+}
+
+static int64_t alloc_slot(scan *s)
+{
+    while (s->slot_cursor < s->slot_cap && s->slot_used[s->slot_cursor])
+        s->slot_cursor++;
+    if (s->slot_cursor >= s->slot_cap) {
+        int64_t cap = s->slot_cap ? 2 * s->slot_cap : 1024;
+        unsigned char *grown = realloc(s->slot_used, (size_t)cap);
+        if (!grown)
+            return -1;
+        memset(grown + s->slot_cap, 0, (size_t)(cap - s->slot_cap));
+        s->slot_used = grown;
+        s->slot_cap = cap;
+    }
+    s->slot_used[s->slot_cursor] = 1;
+    return s->slot_cursor++;
+}
+
+static int remember_released(scan *s, int64_t slot)
+{
+    if (s->n_released == s->cap_released) {
+        size_t cap = s->cap_released ? 2 * s->cap_released : 64;
+        int64_t *grown = realloc(s->released, cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        s->released = grown;
+        s->cap_released = cap;
+    }
+    s->released[s->n_released++] = slot;
+    return 0;
+}
+
+static void bind_text_or_null(sqlite3_stmt *st, int col, const char *text)
+{
+    if (text && text[0])
+        sqlite3_bind_text(st, col, text, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, col);
+}
+
+static int year_of(const char *date)
+{
+    for (const char *p = date; *p; p++) {
+        if (p[0] >= '0' && p[0] <= '9' && p[1] >= '0' && p[1] <= '9' && p[2] >= '0' && p[2] <= '9' && p[3] >= '0' &&
+            p[3] <= '9' && !(p[4] >= '0' && p[4] <= '9') && (p == date || !(p[-1] >= '0' && p[-1] <= '9'))) {
+            int y = (p[0] - '0') * 1000 + (p[1] - '0') * 100 + (p[2] - '0') * 10 + (p[3] - '0');
+            if (y >= 1000 && y <= 2999)
+                return y;
+        }
+    }
+    return 0;
+}
+
+static int step_done(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    while (rc == SQLITE_ROW)
+        rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int apply_item(scan *s, scan_item *it, int64_t now)
+{
+    const candidate *c = &s->cands[it->w->cand];
+    if (it->kind == ITEM_MOVED) {
+        sqlite3_stmt *st = s->st_move_clear;
+        sqlite3_bind_blob(st, 1, c->path, (int)c->len, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, it->moved_from->id);
+        if (step_done(st) != 0)
+            return -1;
+        st = s->st_move;
+        sqlite3_bind_blob(st, 1, c->path, (int)c->len, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, it->size);
+        sqlite3_bind_int64(st, 3, it->mtime_ns);
+        sqlite3_bind_int64(st, 4, it->ctime_ns);
+        sqlite3_bind_int64(st, 5, now);
+        sqlite3_bind_int64(st, 6, it->moved_from->id);
+        return step_done(st);
+    }
+    sqlite3_stmt *st = s->st_upsert;
+    int ok = it->kind == ITEM_OK;
+    const mm_audio_info *in = &it->info;
+    sqlite3_bind_blob(st, 1, c->path, (int)c->len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, it->size);
+    sqlite3_bind_int64(st, 3, it->mtime_ns);
+    sqlite3_bind_int64(st, 4, it->ctime_ns);
+    if (it->hash)
+        sqlite3_bind_int64(st, 5, (int64_t)it->hash);
+    else
+        sqlite3_bind_null(st, 5);
+    sqlite3_bind_text(st, 6, ok ? "ok" : "failed", -1, SQLITE_STATIC);
+    if (ok)
+        sqlite3_bind_null(st, 7);
+    else
+        sqlite3_bind_text(st, 7, it->error, -1, SQLITE_STATIC);
+    if (it->have_info) {
+        if (isfinite(in->duration))
+            sqlite3_bind_double(st, 8, in->duration);
+        else
+            sqlite3_bind_null(st, 8);
+        bind_text_or_null(st, 9, in->container);
+        bind_text_or_null(st, 10, in->codec);
+        sqlite3_bind_int(st, 11, in->sample_rate);
+        sqlite3_bind_int(st, 12, in->channels);
+        sqlite3_bind_int64(st, 13, in->bit_rate);
+        bind_text_or_null(st, 14, in->tags.title);
+        bind_text_or_null(st, 15, in->tags.artist);
+        bind_text_or_null(st, 16, in->tags.album);
+        bind_text_or_null(st, 17, in->tags.genre);
+        bind_text_or_null(st, 18, in->tags.date);
+        bind_text_or_null(st, 19, in->tags.track);
+        int y = year_of(in->tags.date);
+        if (y)
+            sqlite3_bind_int(st, 20, y);
+        else
+            sqlite3_bind_null(st, 20);
+    } else {
+        for (int col = 8; col <= 20; col++)
+            sqlite3_bind_null(st, col);
+    }
+    if (ok && isfinite(it->loudness))
+        sqlite3_bind_double(st, 21, it->loudness);
+    else
+        sqlite3_bind_null(st, 21); /* failed: not measured; ok: silence (below the -70 LUFS gate) */
+    if (ok)
+        sqlite3_bind_int(st, 22, s->opt->full_loudness ? 1 : 0);
+    else
+        sqlite3_bind_null(st, 22);
+    sqlite3_bind_int64(st, 23, now);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return -1;
+    }
+    int64_t id = sqlite3_column_int64(st, 0);
+    if (step_done(st) != 0)
+        return -1;
+    if (ok) {
+        sqlite3_stmt *q = s->st_old_slot;
+        sqlite3_bind_int64(q, 1, id);
+        int rc = sqlite3_step(q);
+        if (rc == SQLITE_ROW && sqlite3_column_int64(q, 0) != it->slot &&
+            remember_released(s, sqlite3_column_int64(q, 0)) != 0) {
+            sqlite3_reset(q);
+            return -1;
+        }
+        sqlite3_reset(q);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            return -1;
+        q = s->st_set_features;
+        sqlite3_bind_int64(q, 1, id);
+        sqlite3_bind_int64(q, 2, it->slot);
+        sqlite3_bind_int64(q, 3, (int64_t)it->checksum);
+        return step_done(q);
+    }
+    sqlite3_stmt *q = s->st_drop_features;
+    sqlite3_bind_int64(q, 1, id);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+        if (remember_released(s, sqlite3_column_int64(q, 0)) != 0)
+            break;
+    sqlite3_reset(q);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static void free_item(scan_item *it)
+{
+    if (it) {
+        free(it->halves);
+        free(it);
+    }
+}
+
+static void count_committed(scan *s, const scan_item *it)
+{
+    switch (it->kind) {
+    case ITEM_OK:
+        if (it->w->kind == WORK_NEW)
+            s->res->added++;
+        else
+            s->res->changed++;
+        break;
+    case ITEM_MOVED: s->res->moved++; break;
+    case ITEM_FAILED: s->res->failed++; break;
+    case ITEM_SKIPPED: break;
+    }
+}
+
+/* Writes one batch: feature records first (then fdatasync), then the rows in one transaction. */
+static void flush(scan *s, scan_item **batch, size_t n)
+{
+    mm_error err;
+    mm_catalog *cat = s->cat;
+    if (s->fatal != MM_OK)
+        goto done;
+    int wrote = 0;
+    for (size_t i = 0; i < n; i++) {
+        scan_item *it = batch[i];
+        if (it->kind != ITEM_OK)
+            continue;
+        it->slot = alloc_slot(s);
+        if (it->slot < 0) {
+            set_fatal(s, MM_ERR_NOMEM, NULL);
+            goto done;
+        }
+        it->checksum = mm_hash64(it->halves, MM_FEATURE_RECORD_BYTES, 0);
+        mm_status st = mm_features_write(cat, it->slot, it->halves, &err);
+        if (st != MM_OK) {
+            set_fatal(s, st, &err);
+            goto done;
+        }
+        wrote = 1;
+    }
+    mm_status st = wrote ? mm_features_sync(cat, &err) : MM_OK;
+    if (st == MM_OK)
+        st = mm_cat_exec(cat, "BEGIN IMMEDIATE", &err);
+    if (st != MM_OK) {
+        set_fatal(s, st, &err);
+        goto done;
+    }
+    s->n_released = 0;
+    int64_t now = (int64_t)time(NULL);
+    for (size_t i = 0; i < n; i++) {
+        if (batch[i]->kind != ITEM_SKIPPED && apply_item(s, batch[i], now) != 0) {
+            st = mm_cat_sql_error(cat, &err, "storing a track");
+            mm_cat_exec(cat, "ROLLBACK", NULL);
+            set_fatal(s, st, &err);
+            goto done;
+        }
+    }
+    if ((st = mm_cat_exec(cat, "COMMIT", &err)) != MM_OK) {
+        mm_cat_exec(cat, "ROLLBACK", NULL);
+        set_fatal(s, st, &err);
+        goto done;
+    }
+    /* committed: the slots the batch stopped using may now be overwritten */
+    for (size_t i = 0; i < s->n_released; i++) {
+        int64_t slot = s->released[i];
+        if (slot >= 0 && slot < s->slot_cap) {
+            s->slot_used[slot] = 0;
+            if (slot < s->slot_cursor)
+                s->slot_cursor = slot;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (batch[i]->kind != ITEM_SKIPPED)
+            s->progress.committed++;
+        count_committed(s, batch[i]);
+    }
+    report_progress(s);
+done:
+    for (size_t i = 0; i < n; i++)
+        free_item(batch[i]);
+}
+
+static void *writer_main(void *arg)
+{
+    scan *s = arg;
+    size_t cap = (size_t)(s->opt->batch_size > 0 ? s->opt->batch_size : 64);
+    double max_wait = s->opt->batch_seconds > 0 ? s->opt->batch_seconds : 1.0;
+    scan_item **batch = calloc(cap, sizeof *batch);
+    if (!batch)
+        set_fatal(s, MM_ERR_NOMEM, NULL);
+    size_t n = 0;
+    double deadline = 0;
+    for (;;) {
+        void *p = NULL;
+        double wait = n ? deadline - mm_now() : -1.0;
+        int r = mm_queue_pop(s->queue, &p, n && wait < 0 ? 0 : wait);
+        if (r == 1) {
+            scan_item *it = p;
+            if (!batch) {
+                free_item(it);
+                continue;
+            }
+            if (it->kind != ITEM_SKIPPED) {
+                s->progress.done++;
+                if (it->kind == ITEM_FAILED) {
+                    s->progress.failed++;
+                    report_failure(s, s->cands[it->w->cand].path, it->error);
+                }
+                report_progress(s);
+            }
+            if (n == 0)
+                deadline = mm_now() + max_wait;
+            batch[n++] = it;
+        }
+        if (n && (n == cap || r != 1 || mm_now() >= deadline)) {
+            flush(s, batch, n);
+            n = 0;
+        }
+        if (r < 0)
+            break;
+    }
+    free(batch);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- the end: missing, returned, prune */
+
+static mm_status finish(scan *s, mm_error *err)
+{
+    mm_catalog *cat = s->cat;
+    int any = 0;
+    for (size_t i = 0; i < s->n_entries && !any; i++) {
+        const db_entry *e = &s->entries[i];
+        any = e->returned || (e->vanished && !e->claimed) ||
+              (s->opt->prune && !atomic_load(&s->stop) && e->under_root && !e->claimed && (e->vanished || e->status == MM_TRACK_MISSING));
+    }
+    if (!any)
+        return MM_OK;
+    sqlite3_stmt *st_back = NULL, *st_missing = NULL, *st_prune = NULL;
+    mm_status st = mm_cat_exec(cat, "BEGIN IMMEDIATE", err);
+    if (st != MM_OK)
+        return st;
+    if (sqlite3_prepare_v2(cat->db, "UPDATE tracks SET status = 'ok', ctime_ns = ?2 WHERE id = ?1", -1, &st_back, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(cat->db, "UPDATE tracks SET status = 'missing' WHERE id = ?1 AND status <> 'missing'", -1,
+                           &st_missing, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(cat->db, "DELETE FROM tracks WHERE id = ?1 AND status = 'missing'", -1, &st_prune, NULL) != SQLITE_OK)
+        goto fail;
+    int64_t returned = 0, missing = 0, pruned = 0;
+    for (size_t i = 0; i < s->n_entries; i++) {
+        db_entry *e = &s->entries[i];
+        if (e->returned) {
+            sqlite3_bind_int64(st_back, 1, e->id);
+            sqlite3_bind_int64(st_back, 2, e->ctime_ns);
+            if (step_done(st_back) != 0)
+                goto fail;
+            returned++;
+        } else if (e->vanished && !e->claimed) {
+            sqlite3_bind_int64(st_missing, 1, e->id);
+            if (step_done(st_missing) != 0)
+                goto fail;
+            missing += sqlite3_changes(cat->db);
+        }
+    }
+    if (s->opt->prune && !atomic_load(&s->stop)) {
+        for (size_t i = 0; i < s->n_entries; i++) {
+            db_entry *e = &s->entries[i];
+            if (e->under_root && !e->claimed && !e->returned && (e->vanished || (e->status == MM_TRACK_MISSING && !e->seen))) {
+                sqlite3_bind_int64(st_prune, 1, e->id);
+                if (step_done(st_prune) != 0)
+                    goto fail;
+                pruned += sqlite3_changes(cat->db);
+            }
+        }
+    }
+    sqlite3_finalize(st_back);
+    sqlite3_finalize(st_missing);
+    sqlite3_finalize(st_prune);
+    st_back = st_missing = st_prune = NULL;
+    if ((st = mm_cat_exec(cat, "COMMIT", err)) != MM_OK) {
+        mm_cat_exec(cat, "ROLLBACK", NULL);
+        return st;
+    }
+    s->res->moved += returned;
+    s->res->missing += missing;
+    s->res->pruned += pruned;
+    return MM_OK;
+fail:
+    st = mm_cat_sql_error(cat, err, "marking missing tracks");
+    sqlite3_finalize(st_back);
+    sqlite3_finalize(st_missing);
+    sqlite3_finalize(st_prune);
+    mm_cat_exec(cat, "ROLLBACK", NULL);
+    return st;
+}
+
+/* ---------------------------------------------------------------- the scan */
+
+static void scan_free(scan *s)
+{
+    for (size_t i = 0; i < s->n_entries; i++)
+        free(s->entries[i].path);
+    free(s->entries);
+    free(s->by_path.slots);
+    free(s->by_hash);
+    for (size_t i = 0; i < s->n_cands; i++)
+        free(s->cands[i].path);
+    free(s->cands);
+    free(s->dirs.keys);
+    for (size_t i = 0; i < s->n_roots; i++)
+        free(s->roots[i]);
+    free(s->roots);
+    for (size_t i = 0; i < s->n_bad_dirs; i++)
+        free(s->bad_dirs[i]);
+    free(s->bad_dirs);
+    free(s->work);
+    free(s->slot_used);
+    free(s->released);
+    finalize_all(s);
+    pthread_mutex_destroy(&s->move_lock);
+}
+
+static mm_status run_workers(scan *s, mm_error *err)
+{
+    const mm_scan_options *o = s->opt;
+    int jobs = o->jobs > 0 ? o->jobs : mm_cpu_count();
+    if ((size_t)jobs > s->n_work)
+        jobs = (int)s->n_work;
+    mm_pool *pool = NULL;
+    mm_status st = mm_pool_open(&pool, jobs, err);
+    if (st != MM_OK)
+        return st;
+    int workers = mm_pool_threads(pool);
+    s->mels = calloc((size_t)workers, sizeof *s->mels);
+    s->clips = calloc((size_t)workers, sizeof *s->clips);
+    s->logmels = calloc((size_t)workers, sizeof *s->logmels);
+    if (!s->mels || !s->clips || !s->logmels)
+        st = mm_error_set(err, MM_ERR_NOMEM, "scan: out of memory");
+    /* FFTW's planner is not thread-safe: every front-end is made here, before the workers start */
+    for (int w = 0; st == MM_OK && w < workers; w++) {
+        s->clips[w] = malloc(sizeof(float) * MM_CLIP_SAMPLES);
+        s->logmels[w] = malloc(sizeof(float) * MM_FEATURE_VALUES);
+        if (!s->clips[w] || !s->logmels[w])
+            st = mm_error_set(err, MM_ERR_NOMEM, "scan: out of memory");
+        else
+            st = mm_mel_open(&s->mels[w], MM_PAD_REFLECT, err);
+    }
+    if (st == MM_OK)
+        st = mm_queue_open(&s->queue, (size_t)(2 * workers + 2), err);
+    if (st == MM_OK)
+        st = prepare_all(s, err);
+    pthread_t writer;
+    if (st == MM_OK && pthread_create(&writer, NULL, writer_main, s) != 0)
+        st = mm_error_set(err, MM_ERR_INTERNAL, "scan: cannot start the writer thread");
+    if (st == MM_OK) {
+        s->progress.phase = MM_SCAN_PROCESSING;
+        mm_pool_for(pool, s->n_work, process_file, s);
+        mm_queue_close(s->queue);
+        pthread_join(writer, NULL);
+    }
+    for (int w = 0; w < workers; w++) {
+        if (s->mels)
+            mm_mel_close(s->mels[w]);
+        if (s->clips)
+            free(s->clips[w]);
+        if (s->logmels)
+            free(s->logmels[w]);
+    }
+    free(s->mels);
+    free(s->clips);
+    free(s->logmels);
+    mm_queue_free(s->queue);
+    s->queue = NULL;
+    mm_pool_close(pool);
+    return st;
+}
+
+mm_status mm_catalog_scan(mm_catalog *cat, const char *const *roots, size_t n_roots, const mm_scan_options *options,
+                          mm_scan_result *result, mm_error *err)
+{
+    mm_scan_result dummy;
+    mm_scan_options defaults;
+    memset(&defaults, 0, sizeof defaults);
+    if (!result)
+        result = &dummy;
+    memset(result, 0, sizeof *result);
+    if (!options)
+        options = &defaults;
+    if (!cat || (!roots && n_roots))
+        return mm_error_set(err, MM_ERR_ARG, "scan: no catalog");
+    if (cat->features_fd < 0 || !cat->features_writable)
+        return mm_error_set(err, MM_ERR_IO, "%s: the feature file is not writable", cat->features_path);
+    /* one scan per catalog at a time; the kernel drops the lock when a scan is killed */
+    if (flock(cat->features_fd, LOCK_EX | LOCK_NB) != 0)
+        return mm_error_set(err, MM_ERR_IO, "%s: another scan is running on this catalog", cat->path);
+
+    scan s;
+    memset(&s, 0, sizeof s);
+    s.cat = cat;
+    s.opt = options;
+    s.res = result;
+    s.t0 = mm_now();
+    atomic_init(&s.stop, 0);
+    pthread_mutex_init(&s.move_lock, NULL);
+    mm_status st = MM_OK;
+    char *path = malloc(PATH_MAX + 1);
+    s.roots = calloc(n_roots ? n_roots : 1, sizeof *s.roots);
+    if (!path || !s.roots) {
+        st = mm_error_set(err, MM_ERR_NOMEM, "scan: out of memory");
+        goto out;
+    }
+    if ((st = load_catalog(&s, err)) != MM_OK)
+        goto out;
+
+    s.progress.phase = MM_SCAN_WALKING;
+    report_progress(&s);
+    for (size_t r = 0; r < n_roots && s.fatal == MM_OK && !atomic_load(&s.stop); r++) {
+        if (!realpath(roots[r], path)) {
+            /* not there (an unplugged drive?): say so, and mark nothing under it missing */
+            folder_error(&s, roots[r], errno);
+            continue;
+        }
+        if (!(s.roots[s.n_roots] = strdup(path))) {
+            set_fatal(&s, MM_ERR_NOMEM, NULL);
+            break;
+        }
+        s.n_roots++;
+        walk_entry(&s, path, strlen(path), DT_UNKNOWN, 0, 1);
+    }
+    if (s.fatal == MM_OK && atomic_load(&s.stop)) {
+        /* stopped during the walk: what was found is incomplete, so nothing may be marked missing */
+        s.n_roots = 0;
+    }
+    if (s.fatal == MM_OK)
+        drop_link_duplicates(&s);
+    if (s.fatal == MM_OK && (st = classify(&s, err)) != MM_OK)
+        goto out;
+    if (s.fatal != MM_OK) {
+        st = s.fatal;
+        if (err)
+            *err = s.fatal_err;
+        goto out;
+    }
+    if (options->after_walk)
+        options->after_walk(options->user);
+    s.progress.total = (int64_t)s.n_work;
+    if (s.n_work > 0 && !atomic_load(&s.stop) && (st = run_workers(&s, err)) != MM_OK)
+        goto out;
+    if (s.fatal != MM_OK) {
+        st = s.fatal;
+        if (err)
+            *err = s.fatal_err;
+        goto out;
+    }
+    s.progress.phase = MM_SCAN_FINISHING;
+    if ((st = finish(&s, err)) != MM_OK)
+        goto out;
+    report_progress(&s);
+out:
+    result->stopped = atomic_load(&s.stop) && s.fatal == MM_OK;
+    result->seconds = mm_now() - s.t0;
+    free(path);
+    scan_free(&s);
+    flock(cat->features_fd, LOCK_UN);
+    return st;
+}

@@ -1,0 +1,219 @@
+/* musicmap scan DIR...: catalogue a music collection (incremental, parallel, resumable). */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "musicmap/catalog.h"
+
+static void scan_help(FILE *out)
+{
+    fprintf(out,
+            "Usage: musicmap scan [OPTIONS] DIR...\n\n"
+            "Catalogues every audio file under the folders (symbolic links followed once): tags, duration,\n"
+            "codec, loudness (EBU R128) and the log-mel spectrogram of the centre 29.12 s, into the catalog\n"
+            "(default $XDG_DATA_HOME/musicmap/library.db). A file with the same size and mtime as in the\n"
+            "catalog is skipped; a moved file keeps its id and features; a file that is gone is marked\n"
+            "missing. Files that can't be read are recorded with their error: 'musicmap status --errors'.\n"
+            "Stopping a scan (Ctrl-C, or even kill -9) loses nothing committed; scan again to finish.\n\n"
+            "Options:\n"
+            "      --db PATH          the catalog database\n"
+            "  -j, --jobs N           files read in parallel (default: all cores)\n"
+            "      --full-loudness    loudness over the whole song instead of the clip (decodes all of it)\n"
+            "      --prune            delete missing tracks under the folders, and their features\n"
+            "      --retry-failed     read files that failed before again, even when unchanged\n"
+            "      --batch N          files per transaction (default 64)\n"
+            "  -q, --quiet            no progress and no summary (errors are still printed)\n"
+            "  -v, --verbose          more detail\n"
+            "  -h, --help             show this help\n\n"
+            "Exit status: 0 every file read, 1 some file or folder failed (the rest is stored), 2 usage.\n");
+}
+
+static volatile sig_atomic_t interrupted;
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+typedef struct scan_ui {
+    mm_cli *cli;
+    int tty;
+    int show;         /* progress wanted */
+    int drawn;        /* a progress line is on the terminal */
+    double last;      /* last draw */
+    double proc_t0;   /* when processing began (elapsed) */
+    int64_t proc_d0;
+} scan_ui;
+
+static void clear_line(scan_ui *ui)
+{
+    if (ui->drawn) {
+        fputs("\r\033[K", stderr);
+        ui->drawn = 0;
+    }
+}
+
+static void format_eta(char *buf, size_t n, double seconds)
+{
+    if (!(seconds >= 0) || seconds > 360000) {
+        snprintf(buf, n, "--:--");
+        return;
+    }
+    long s = (long)(seconds + 0.5);
+    if (s >= 3600)
+        snprintf(buf, n, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+    else
+        snprintf(buf, n, "%ld:%02ld", s / 60, s % 60);
+}
+
+static int on_progress(const mm_scan_progress *p, void *user)
+{
+    scan_ui *ui = user;
+    if (!ui->show)
+        return interrupted;
+    double now = mm_now();
+    if (p->phase == MM_SCAN_PROCESSING && ui->proc_t0 == 0) {
+        ui->proc_t0 = p->elapsed > 0 ? p->elapsed : 1e-9;
+        ui->proc_d0 = p->done;
+    }
+    int final = p->phase == MM_SCAN_FINISHING;
+    if (!final && now - ui->last < (ui->tty ? 0.1 : 5.0))
+        return interrupted;
+    ui->last = now;
+    char line[256];
+    if (p->phase == MM_SCAN_WALKING) {
+        snprintf(line, sizeof line, "scan: looking for audio files: %lld found", (long long)p->found);
+    } else {
+        double span = p->elapsed - ui->proc_t0;
+        double rate = span > 0.2 ? (double)(p->done - ui->proc_d0) / span : 0;
+        char eta[32];
+        format_eta(eta, sizeof eta, rate > 0 ? (double)(p->total - p->done) / rate : -1);
+        char bar[32] = "";
+        if (ui->tty) {
+            int w = 20, fill = p->total ? (int)(w * p->done / p->total) : w;
+            bar[0] = '[';
+            for (int i = 0; i < w; i++)
+                bar[1 + i] = i < fill ? '#' : '.';
+            bar[w + 1] = ']';
+            bar[w + 2] = ' ';
+            bar[w + 3] = '\0';
+        }
+        snprintf(line, sizeof line, "scan: %s%lld/%lld files, %.1f files/s, ETA %s, %lld failed", bar,
+                 (long long)p->done, (long long)p->total, rate, eta, (long long)p->failed);
+    }
+    if (ui->tty) {
+        fprintf(stderr, "\r%s\033[K", line);
+        ui->drawn = 1;
+    } else if (!final) {
+        fprintf(stderr, "%s\n", line);
+    }
+    fflush(stderr);
+    return interrupted;
+}
+
+static void on_failure(const char *path, const char *message, void *user)
+{
+    scan_ui *ui = user;
+    clear_line(ui);
+    /* messages name the file already */
+    if (strstr(message, path))
+        fprintf(stderr, "musicmap scan: %s\n", message);
+    else
+        fprintf(stderr, "musicmap scan: %s: %s\n", path, message);
+}
+
+int mm_cmd_scan(mm_cli *cli, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"db", required_argument, NULL, 'D'},
+        {"jobs", required_argument, NULL, 'j'},
+        {"full-loudness", no_argument, NULL, 'L'},
+        {"prune", no_argument, NULL, 'P'},
+        {"retry-failed", no_argument, NULL, 'R'},
+        {"batch", required_argument, NULL, 'B'},
+        {"help", no_argument, NULL, 'h'},
+        MM_CLI_COMMON_LONGOPTS,
+        {NULL, 0, NULL, 0},
+    };
+    const char *db = NULL;
+    mm_scan_options opt = {0};
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "j:hqv", longopts, NULL)) != -1) {
+        if (mm_cli_common_option(cli, c))
+            continue;
+        long v;
+        switch (c) {
+        case 'D': db = optarg; break;
+        case 'j':
+            if (mm_cli_parse_int(optarg, 1, 1024, &v) != 0)
+                return mm_cli_usage_error(cli, "scan", "--jobs needs a number from 1 to 1024, not '%s'", optarg);
+            opt.jobs = (int)v;
+            break;
+        case 'L': opt.full_loudness = 1; break;
+        case 'P': opt.prune = 1; break;
+        case 'R': opt.retry_failed = 1; break;
+        case 'B':
+            if (mm_cli_parse_int(optarg, 1, 100000, &v) != 0)
+                return mm_cli_usage_error(cli, "scan", "--batch needs a number from 1 to 100000, not '%s'", optarg);
+            opt.batch_size = (int)v;
+            break;
+        case 'h': scan_help(stdout); return MM_EXIT_OK;
+        default: return mm_cli_usage_error(cli, "scan", "bad option");
+        }
+    }
+    if (optind >= argc)
+        return mm_cli_usage_error(cli, "scan", "no folders to scan");
+    mm_catalog *cat = NULL;
+    if (mm_cli_open_catalog(cli, "scan", db, 1, &cat) != 0)
+        return MM_EXIT_FAILURE;
+
+    /* the first plain line comes after a while: quick scans print only their summary */
+    scan_ui ui = {.cli = cli, .tty = isatty(STDERR_FILENO), .show = cli->log.level >= MM_LOG_INFO, .last = mm_now()};
+    opt.progress = on_progress;
+    opt.failure = on_failure;
+    opt.user = &ui;
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+
+    mm_scan_result r;
+    mm_error err;
+    mm_status st = mm_catalog_scan(cat, (const char *const *)(argv + optind), (size_t)(argc - optind), &opt, &r, &err);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    clear_line(&ui);
+    int rc = MM_EXIT_OK;
+    if (st != MM_OK) {
+        fprintf(stderr, "musicmap scan: %s\n", err.msg);
+        rc = MM_EXIT_FAILURE;
+    }
+    int64_t read = r.added + r.changed + r.moved + r.failed;
+    mm_log(&cli->log, MM_LOG_INFO,
+           "scan: %lld audio files in %.2f s: %lld added, %lld changed, %lld unchanged, %lld moved, %lld failed; "
+           "%lld missing, %lld pruned (%.1f files/s read)",
+           (long long)r.found, r.seconds, (long long)r.added, (long long)r.changed, (long long)r.unchanged,
+           (long long)r.moved, (long long)r.failed, (long long)r.missing, (long long)r.pruned,
+           r.seconds > 0 ? (double)read / r.seconds : 0.0);
+    if (r.kept_failed)
+        mm_log(&cli->log, MM_LOG_INFO,
+               "scan: %lld unchanged files failed in an earlier scan (not read again; --retry-failed reads them, "
+               "'musicmap status --errors' lists them)",
+               (long long)r.kept_failed);
+    if (r.duplicates)
+        mm_log(&cli->log, MM_LOG_DEBUG, "scan: %lld files or folders reached again through links were skipped",
+               (long long)r.duplicates);
+    if (r.stopped) {
+        fprintf(stderr, "musicmap scan: interrupted; what was done is kept, run the scan again to finish\n");
+        rc = MM_EXIT_FAILURE;
+    }
+    if (r.failed || r.folder_errors)
+        rc = MM_EXIT_FAILURE;
+    mm_catalog_close(cat);
+    return rc;
+}
