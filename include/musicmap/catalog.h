@@ -168,6 +168,72 @@ typedef struct mm_scan_result {
 mm_status mm_catalog_scan(mm_catalog *cat, const char *const *roots, size_t n_roots,
                           const mm_scan_options *options, mm_scan_result *result, mm_error *err);
 
+/* --- What training, inference and layout store ------------------------------------------------ */
+
+/* One track by id (fn is called once), or MM_ERR_ARG "no track N". */
+mm_status mm_catalog_get_track(mm_catalog *cat, int64_t id, mm_track_fn fn, void *user, mm_error *err);
+/* Ok tracks whose title, artist or album contain every word of query (case-insensitive), best first
+ * (title matches before artist/album matches), at most limit. */
+mm_status mm_catalog_search(mm_catalog *cat, const char *query, int limit, mm_track_fn fn, void *user, mm_error *err);
+
+/* A named set of labels for tracks (replacing a set of the same name). splits may be NULL; each split is
+ * "train", "val", "test" or NULL. */
+mm_status mm_catalog_put_labels(mm_catalog *cat, const char *name, const char *source, size_t n,
+                                const int64_t *track_ids, const char *const *labels, const char *const *splits,
+                                int64_t *label_set, mm_error *err);
+
+typedef struct mm_model_record {
+    int64_t id;
+    char *name;         /* unique */
+    char *file;         /* the model file */
+    char *architecture; /* preset name */
+    int64_t label_set;  /* 0 if none */
+    int n_classes;
+    char **classes;     /* output order */
+    int embedding_dim;
+    char *metrics;      /* JSON, or NULL */
+    int64_t created_at;
+} mm_model_record;
+
+/* Registers a model by name. Re-registering a name updates it and drops its old vectors and maps. */
+mm_status mm_catalog_put_model(mm_catalog *cat, const mm_model_record *model, int64_t *id, mm_error *err);
+/* By name, or the newest when name is NULL; MM_ERR_ARG when there is none. Free with ..._free. */
+mm_status mm_catalog_get_model(mm_catalog *cat, const char *name, mm_model_record *out, mm_error *err);
+mm_status mm_catalog_get_model_by_id(mm_catalog *cat, int64_t id, mm_model_record *out, mm_error *err);
+void mm_model_record_free(mm_model_record *model);
+
+/* Ok tracks with features but no vectors for the model (what `embed` still has to do), by id. */
+mm_status mm_catalog_tracks_needing_vectors(mm_catalog *cat, int64_t model_id, int64_t **ids, size_t *n,
+                                            mm_error *err);
+/* Stores n tracks' output vectors (n x k) and embeddings (n x dim) in one transaction. */
+mm_status mm_catalog_put_vectors(mm_catalog *cat, int64_t model_id, size_t n, const int64_t *track_ids,
+                                 const float *probs, int k, const float *embedding, int dim, mm_error *err);
+/* All ok tracks' vectors for a model, by track id; arrays are malloc'd (probs n x k, embedding n x dim). */
+mm_status mm_catalog_get_vectors(mm_catalog *cat, int64_t model_id, size_t *n, int64_t **track_ids, float **probs,
+                                 int *k, float **embedding, int *dim, mm_error *err);
+
+typedef struct mm_map_record {
+    int64_t id;
+    char *name;    /* unique */
+    int64_t model_id;
+    char *source;  /* "probs" or "embedding" */
+    char *method;  /* "pca", "tsne", "umap" */
+    int dims;      /* 2 or 3 */
+    char *params;  /* JSON, or NULL */
+    int64_t created_at;
+    size_t n_points;
+} mm_map_record;
+
+/* Stores a map (replacing one of the same name): coords is n x dims. */
+mm_status mm_catalog_put_map(mm_catalog *cat, const mm_map_record *map, size_t n, const int64_t *track_ids,
+                             const float *coords, int64_t *id, mm_error *err);
+/* All maps, oldest first; free with mm_map_records_free. */
+mm_status mm_catalog_list_maps(mm_catalog *cat, mm_map_record **maps, size_t *n, mm_error *err);
+void mm_map_records_free(mm_map_record *maps, size_t n);
+/* A map's points (ok tracks only), by track id: coords is n x dims, malloc'd. */
+mm_status mm_catalog_get_map_points(mm_catalog *cat, int64_t map_id, size_t *n, int64_t **track_ids, float **coords,
+                                    int *dims, mm_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -319,62 +319,73 @@ static const char *text_or_empty(sqlite3_stmt *st, int col)
     return t ? (const char *)t : "";
 }
 
+int mm_cat_row_to_track(sqlite3_stmt *st, mm_track *out)
+{
+    mm_track t;
+    memset(&t, 0, sizeof t);
+    t.id = sqlite3_column_int64(st, 0);
+    /* blobs are not NUL-terminated by SQLite: read the text form, which is the same bytes + NUL */
+    t.path = (const char *)sqlite3_column_text(st, 1);
+    t.path_len = (size_t)sqlite3_column_bytes(st, 1);
+    t.size = sqlite3_column_int64(st, 2);
+    t.mtime_ns = sqlite3_column_int64(st, 3);
+    t.hash = (uint64_t)sqlite3_column_int64(st, 4);
+    t.status = parse_status(sqlite3_column_text(st, 5));
+    t.error = (const char *)sqlite3_column_text(st, 6);
+    t.duration = sqlite3_column_type(st, 7) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 7);
+    t.container = text_or_empty(st, 8);
+    t.codec = text_or_empty(st, 9);
+    t.sample_rate = sqlite3_column_int(st, 10);
+    t.channels = sqlite3_column_int(st, 11);
+    t.bit_rate = sqlite3_column_int64(st, 12);
+    t.title = text_or_empty(st, 13);
+    t.artist = text_or_empty(st, 14);
+    t.album = text_or_empty(st, 15);
+    t.genre = text_or_empty(st, 16);
+    t.date = text_or_empty(st, 17);
+    t.track_no = text_or_empty(st, 18);
+    t.year = sqlite3_column_int(st, 19);
+    if (sqlite3_column_type(st, 20) != SQLITE_NULL)
+        t.loudness = sqlite3_column_double(st, 20);
+    else
+        t.loudness = (t.status == MM_TRACK_OK || t.status == MM_TRACK_MISSING) && sqlite3_column_type(st, 21) != SQLITE_NULL
+                         ? -INFINITY
+                         : NAN;
+    t.loudness_song = sqlite3_column_int(st, 21);
+    t.has_features = sqlite3_column_int(st, 22);
+    t.scanned_at = sqlite3_column_int64(st, 23);
+    *out = t;
+    return t.path ? 0 : -1;
+}
+
+mm_status mm_cat_each_track_stmt(mm_catalog *cat, sqlite3_stmt *st, mm_track_fn fn, void *user, size_t *found,
+                                 mm_error *err)
+{
+    int rc;
+    size_t n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        mm_track t;
+        if (mm_cat_row_to_track(st, &t) != 0)
+            return mm_error_set(err, MM_ERR_NOMEM, "listing tracks: out of memory");
+        n++;
+        if (fn(&t, user))
+            break;
+    }
+    if (found)
+        *found = n;
+    return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? MM_OK : mm_cat_sql_error(cat, err, "listing tracks");
+}
+
 mm_status mm_catalog_each_track(mm_catalog *cat, int status, mm_track_fn fn, void *user, mm_error *err)
 {
-    static const char *const SQL =
-        "SELECT t.id, t.path, t.size, t.mtime_ns, t.hash, t.status, t.error, t.duration, t.container, t.codec,"
-        " t.sample_rate, t.channels, t.bit_rate, t.title, t.artist, t.album, t.genre, t.date, t.track_no, t.year,"
-        " t.loudness, t.loudness_song, f.slot IS NOT NULL, t.scanned_at"
-        " FROM tracks t LEFT JOIN features f ON f.track_id = t.id"
-        " WHERE ?1 IS NULL OR t.status = ?1 ORDER BY t.id";
+    static const char *const SQL = "SELECT " MM_CAT_TRACK_COLUMNS " FROM tracks t LEFT JOIN features f ON f.track_id = t.id"
+                                   " WHERE ?1 IS NULL OR t.status = ?1 ORDER BY t.id";
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(cat->db, SQL, -1, &st, NULL) != SQLITE_OK)
         return mm_cat_sql_error(cat, err, "listing tracks");
     if (status >= 0)
         sqlite3_bind_text(st, 1, mm_track_status_name((mm_track_status)status), -1, SQLITE_STATIC);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        mm_track t;
-        memset(&t, 0, sizeof t);
-        t.id = sqlite3_column_int64(st, 0);
-        /* blobs are not NUL-terminated by SQLite: read the text form, which is the same bytes + NUL */
-        t.path = (const char *)sqlite3_column_text(st, 1);
-        t.path_len = (size_t)sqlite3_column_bytes(st, 1);
-        t.size = sqlite3_column_int64(st, 2);
-        t.mtime_ns = sqlite3_column_int64(st, 3);
-        t.hash = (uint64_t)sqlite3_column_int64(st, 4);
-        t.status = parse_status(sqlite3_column_text(st, 5));
-        t.error = (const char *)sqlite3_column_text(st, 6);
-        t.duration = sqlite3_column_type(st, 7) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 7);
-        t.container = text_or_empty(st, 8);
-        t.codec = text_or_empty(st, 9);
-        t.sample_rate = sqlite3_column_int(st, 10);
-        t.channels = sqlite3_column_int(st, 11);
-        t.bit_rate = sqlite3_column_int64(st, 12);
-        t.title = text_or_empty(st, 13);
-        t.artist = text_or_empty(st, 14);
-        t.album = text_or_empty(st, 15);
-        t.genre = text_or_empty(st, 16);
-        t.date = text_or_empty(st, 17);
-        t.track_no = text_or_empty(st, 18);
-        t.year = sqlite3_column_int(st, 19);
-        if (sqlite3_column_type(st, 20) != SQLITE_NULL)
-            t.loudness = sqlite3_column_double(st, 20);
-        else
-            t.loudness = (t.status == MM_TRACK_OK || t.status == MM_TRACK_MISSING) && sqlite3_column_type(st, 21) != SQLITE_NULL
-                             ? -INFINITY
-                             : NAN;
-        t.loudness_song = sqlite3_column_int(st, 21);
-        t.has_features = sqlite3_column_int(st, 22);
-        t.scanned_at = sqlite3_column_int64(st, 23);
-        if (!t.path) {
-            sqlite3_finalize(st);
-            return mm_error_set(err, MM_ERR_NOMEM, "listing tracks: out of memory");
-        }
-        if (fn(&t, user))
-            break;
-    }
-    mm_status s = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? MM_OK : mm_cat_sql_error(cat, err, "listing tracks");
+    mm_status s = mm_cat_each_track_stmt(cat, st, fn, user, NULL, err);
     sqlite3_finalize(st);
     return s;
 }

@@ -38,6 +38,8 @@ struct mm_catalog;
 int mm_cli_open_catalog(const mm_cli *cli, const char *command, const char *db, int create, struct mm_catalog **out);
 int mm_cmd_import_keras(mm_cli *cli, int argc, char **argv);
 int mm_cmd_predict(mm_cli *cli, int argc, char **argv);
+int mm_cmd_train(mm_cli *cli, int argc, char **argv);
+int mm_cmd_embed(mm_cli *cli, int argc, char **argv);
 
 /* Prints "musicmap CMD: message" to stderr and returns MM_EXIT_USAGE. */
 int mm_cli_usage_error(const mm_cli *cli, const char *command, const char *fmt, ...)

@@ -14,6 +14,8 @@ static const mm_command COMMANDS[] = {
     {"tracks", "list the catalog's tracks with their tags", mm_cmd_tracks},
     {"import-keras", "convert a Keras CRNN weight file (HDF5) into a musicmap model", mm_cmd_import_keras},
     {"predict", "print the most likely labels of songs under a model", mm_cmd_predict},
+    {"train", "train a genre classifier on the catalog's spectrograms", mm_cmd_train},
+    {"embed", "store every track's output vector and hidden state under a model", mm_cmd_embed},
 };
 static const size_t N_COMMANDS = sizeof COMMANDS / sizeof COMMANDS[0];
 

@@ -1,0 +1,391 @@
+/* musicmap train: a genre classifier from the catalog's spectrograms and a label source. */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "labels.h"
+#include "musicmap/catalog.h"
+#include "musicmap/nn.h"
+
+static void train_help(FILE *out)
+{
+    fprintf(out,
+            "Usage: musicmap train [OPTIONS]\n\n"
+            "Trains a genre classifier (CRNN) on the spectrograms `musicmap scan` stored; never decodes audio.\n\n"
+            "Labels:\n"
+            "      --labels SOURCE   tags (default: the files' genre tags, normalised), folders (a folder per\n"
+            "                        genre, as GTZAN), fma:FILE (FMA's tracks.csv, genre_top), csv:FILE (path,label)\n"
+            "      --genres LIST     only these genres (comma-separated, normalised like the tags)\n"
+            "      --min-count N     drop genres with fewer than N tracks (default 10)\n\n"
+            "Model and training:\n"
+            "      --preset NAME     crnn4 (default, the original), crnn6, or small (fast)\n"
+            "      --name NAME       the model's name in the catalog (default: PRESET-SOURCE)\n"
+            "  -o, --out FILE        the model file (default: models/NAME.mmm beside the catalog)\n"
+            "      --epochs N        at most N epochs (default 40)\n"
+            "      --patience N      stop after N epochs without a better validation loss (default 5)\n"
+            "      --batch N         mini-batch size (default 16)\n"
+            "      --lr X            Adam's learning rate (default 0.001)\n"
+            "      --split T/V/E     train/validation/test percentages (default 60/20/20)\n"
+            "      --seed N          split, shuffling and initialisation (default 1)\n"
+            "  -j, --jobs N          threads (default: all cores)\n"
+            "      --resume          continue a killed training from its checkpoint (FILE.ckpt)\n"
+            "      --db PATH         the catalog (default ~/.local/share/musicmap/library.db)\n"
+            "  -q, --quiet           print only the final table and errors\n"
+            "  -h, --help            show this help\n");
+}
+
+typedef struct train_data {
+    mm_catalog *cat;
+    const int64_t *ids;
+} train_data;
+
+static int read_item(void *ctx, size_t index, float *logmel, mm_error *err)
+{
+    train_data *d = ctx;
+    return mm_catalog_read_features(d->cat, d->ids[index], logmel, err) == MM_OK ? 0 : -1;
+}
+
+typedef struct progress_ctx {
+    const mm_cli *cli;
+    int tty;
+} progress_ctx;
+
+static int on_progress(void *ctx, const mm_train_progress *p)
+{
+    progress_ctx *pc = ctx;
+    if (pc->cli->log.level < MM_LOG_INFO)
+        return 0;
+    if (p->end) {
+        const mm_train_epoch_stats *e = p->end;
+        fprintf(stderr, "%sepoch %2d/%d  loss %.4f  acc %.3f  val_loss %.4f  val_acc %.3f  %.0f s%s\n",
+                pc->tty ? "\r\033[K" : "", e->epoch, p->epochs, e->train_loss, e->train_acc, e->val_loss, e->val_acc,
+                e->seconds, e->improved ? "  (best)" : "");
+        return 0;
+    }
+    if (pc->tty) {
+        int width = 30, done = p->batches ? (int)(width * p->batch / p->batches) : 0;
+        fprintf(stderr, "\r\033[Kepoch %2d/%d [%.*s%*s] %zu/%zu  loss %.4f  acc %.3f  %.1f clips/s", p->epoch,
+                p->epochs, done, "==============================", width - done, "", p->batch, p->batches, p->loss,
+                p->accuracy, p->clips_per_s);
+        fflush(stderr);
+    }
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void print_confusion(const mm_eval *e, char *const *names, int k)
+{
+    printf("\nconfusion matrix (test; rows: true, columns: predicted)\n%12s", "");
+    for (int j = 0; j < k; j++)
+        printf(" %6.6s", names[j]);
+    printf("\n");
+    for (int i = 0; i < k; i++) {
+        printf("%12.12s", names[i]);
+        for (int j = 0; j < k; j++)
+            printf(" %6zu", e->confusion[(size_t)i * (size_t)k + (size_t)j]);
+        printf("\n");
+    }
+}
+
+/* A default model path: models/NAME.mmm beside the catalog. */
+static int default_model_path(const char *db_path, const char *name, char *out, size_t size)
+{
+    char copy[4096];
+    snprintf(copy, sizeof copy, "%s", db_path);
+    const char *dir = dirname(copy);
+    char models[4200];
+    snprintf(models, sizeof models, "%.4000s/models", dir);
+    if (mkdir(models, 0777) != 0 && errno != EEXIST)
+        return -1;
+    int n = snprintf(out, size, "%.4100s/%.255s.mmm", models, name);
+    return n > 0 && (size_t)n < size ? 0 : -1;
+}
+
+int mm_cmd_train(mm_cli *cli, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"labels", required_argument, NULL, 'L'},  {"genres", required_argument, NULL, 'G'},
+        {"min-count", required_argument, NULL, 'M'}, {"preset", required_argument, NULL, 'P'},
+        {"name", required_argument, NULL, 'N'},    {"out", required_argument, NULL, 'o'},
+        {"epochs", required_argument, NULL, 'E'},  {"patience", required_argument, NULL, 'T'},
+        {"batch", required_argument, NULL, 'B'},   {"lr", required_argument, NULL, 'R'},
+        {"split", required_argument, NULL, 'S'},   {"seed", required_argument, NULL, 's'},
+        {"jobs", required_argument, NULL, 'j'},    {"resume", no_argument, NULL, 'r'},
+        {"db", required_argument, NULL, 'D'},      {"help", no_argument, NULL, 'h'},
+        MM_CLI_COMMON_LONGOPTS,                    {NULL, 0, NULL, 0},
+    };
+    const char *source = "tags", *genres = NULL, *preset_name = "crnn4", *name = NULL, *out_path = NULL, *db = NULL;
+    long min_count = 10, jobs = 0, seed = 1, tv = 60, vv = 20;
+    mm_train_options opt;
+    mm_train_options_default(&opt);
+    optind = 1;
+    int o;
+    while ((o = getopt_long(argc, argv, "o:j:hqv", longopts, NULL)) != -1) {
+        if (mm_cli_common_option(cli, o))
+            continue;
+        long v;
+        double d;
+        switch (o) {
+        case 'L': source = optarg; break;
+        case 'G': genres = optarg; break;
+        case 'M':
+            if (mm_cli_parse_int(optarg, 1, 1000000, &min_count))
+                return mm_cli_usage_error(cli, "train", "--min-count needs a positive number");
+            break;
+        case 'P': preset_name = optarg; break;
+        case 'N': name = optarg; break;
+        case 'o': out_path = optarg; break;
+        case 'E':
+            if (mm_cli_parse_int(optarg, 1, 100000, &v))
+                return mm_cli_usage_error(cli, "train", "--epochs needs a positive number");
+            opt.epochs = (int)v;
+            break;
+        case 'T':
+            if (mm_cli_parse_int(optarg, 0, 100000, &v))
+                return mm_cli_usage_error(cli, "train", "--patience needs a number >= 0");
+            opt.patience = (int)v;
+            break;
+        case 'B':
+            if (mm_cli_parse_int(optarg, 1, 4096, &v))
+                return mm_cli_usage_error(cli, "train", "--batch needs a number from 1 to 4096");
+            opt.batch = (int)v;
+            break;
+        case 'R':
+            if (mm_cli_parse_double(optarg, 1e-8, 10, &d))
+                return mm_cli_usage_error(cli, "train", "--lr needs a positive number");
+            opt.learning_rate = d;
+            break;
+        case 'S':
+            if (sscanf(optarg, "%ld/%ld/%*d", &tv, &vv) != 2 || tv < 1 || vv < 1 || tv + vv >= 100)
+                return mm_cli_usage_error(cli, "train", "--split takes T/V/E percentages, e.g. 60/20/20");
+            break;
+        case 's':
+            if (mm_cli_parse_int(optarg, 0, 0x7fffffffL, &seed))
+                return mm_cli_usage_error(cli, "train", "--seed needs a number >= 0");
+            break;
+        case 'j':
+            if (mm_cli_parse_int(optarg, 1, 1024, &jobs))
+                return mm_cli_usage_error(cli, "train", "--jobs needs a number from 1 to 1024");
+            break;
+        case 'r': opt.resume = 1; break;
+        case 'D': db = optarg; break;
+        case 'h': train_help(stdout); return MM_EXIT_OK;
+        default: return mm_cli_usage_error(cli, "train", "bad option");
+        }
+    }
+    if (optind != argc)
+        return mm_cli_usage_error(cli, "train", "unexpected argument '%s'", argv[optind]);
+    const mm_preset *preset = mm_preset_find(preset_name);
+    if (!preset)
+        return mm_cli_usage_error(cli, "train", "unknown preset '%s' (crnn4, crnn6, small)", preset_name);
+    mm_label_source kind;
+    const char *file = NULL;
+    if (strcmp(source, "tags") == 0)
+        kind = MM_LABELS_TAGS;
+    else if (strcmp(source, "folders") == 0)
+        kind = MM_LABELS_FOLDERS;
+    else if (strncmp(source, "fma:", 4) == 0 && source[4])
+        kind = MM_LABELS_FMA, file = source + 4;
+    else if (strncmp(source, "csv:", 4) == 0 && source[4])
+        kind = MM_LABELS_CSV, file = source + 4;
+    else
+        return mm_cli_usage_error(cli, "train", "--labels is tags, folders, fma:FILE or csv:FILE, not '%s'", source);
+
+    mm_catalog *cat = NULL;
+    if (mm_cli_open_catalog(cli, "train", db, 0, &cat) != 0)
+        return MM_EXIT_FAILURE;
+    int rc = MM_EXIT_FAILURE;
+    mm_error err;
+    mm_label_list list = {0};
+    char **classes = NULL;
+    int k = 0, *labels = NULL;
+    mm_model *model = NULL;
+    mm_trainer *trainer = NULL;
+    mm_train_result result;
+    memset(&result, 0, sizeof result);
+    int have_result = 0;
+    char model_path[4400], ckpt[4500], set_name[256], model_name[256];
+
+    if (mm_labels_collect(cat, kind, file, &list, &err) != MM_OK)
+        goto fail;
+    /* the classes: wanted genres with at least min_count tracks, in alphabetical order */
+    char *wanted[MM_MAX_LABELS];
+    int n_wanted = 0;
+    char genre_buf[4096];
+    if (genres) {
+        snprintf(genre_buf, sizeof genre_buf, "%s", genres);
+        for (char *save = NULL, *t = strtok_r(genre_buf, ",", &save); t && n_wanted < MM_MAX_LABELS;
+             t = strtok_r(NULL, ",", &save)) {
+            char norm[MM_LABEL_NAME_MAX];
+            mm_label_normalise(t, norm, sizeof norm);
+            if (norm[0])
+                wanted[n_wanted++] = strdup(norm);
+        }
+    }
+    char **sorted = malloc(sizeof *sorted * (list.n ? list.n : 1));
+    classes = calloc(MM_MAX_LABELS, sizeof *classes);
+    if (!sorted || !classes) {
+        free(sorted);
+        mm_error_set(&err, MM_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    memcpy(sorted, list.labels, sizeof *sorted * list.n);
+    qsort(sorted, list.n, sizeof *sorted, cmp_str);
+    size_t dropped = 0;
+    for (size_t i = 0; i < list.n;) {
+        size_t j = i;
+        while (j < list.n && strcmp(sorted[j], sorted[i]) == 0)
+            j++;
+        int keep = (long)(j - i) >= min_count;
+        if (keep && n_wanted) {
+            keep = 0;
+            for (int w = 0; w < n_wanted; w++)
+                keep |= strcmp(wanted[w], sorted[i]) == 0;
+        }
+        if (keep && k < MM_MAX_LABELS)
+            classes[k++] = sorted[i];
+        else
+            dropped += j - i;
+        i = j;
+    }
+    for (int w = 0; w < n_wanted; w++)
+        free(wanted[w]);
+    free(sorted);
+    if (k < 2) {
+        mm_error_set(&err, MM_ERR_ARG,
+                     "%zu labelled tracks, but fewer than two genres have %ld or more (see --labels, --min-count)",
+                     list.n, min_count);
+        goto fail;
+    }
+    labels = malloc(sizeof *labels * list.n);
+    if (!labels) {
+        mm_error_set(&err, MM_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    size_t used = 0;
+    for (size_t i = 0; i < list.n; i++) {
+        labels[i] = -1;
+        for (int c = 0; c < k; c++)
+            if (strcmp(list.labels[i], classes[c]) == 0)
+                labels[i] = c;
+        used += labels[i] >= 0;
+    }
+    mm_log(&cli->log, MM_LOG_INFO, "train: %zu tracks in %d genres from %s (%zu tracks of rarer or unchosen genres left out)",
+           used, k, source, dropped);
+
+    /* the model */
+    mm_frontend_params fe;
+    if (mm_catalog_frontend(cat, &fe, &err) != MM_OK)
+        goto fail;
+    if (mm_model_create(&model, preset, k, (const char *const *)classes, MM_HEAD_SOFTMAX, &fe, &err) != MM_OK ||
+        mm_model_init_random(model, (uint64_t)seed, &err) != MM_OK)
+        goto fail;
+    const char *src_word = kind == MM_LABELS_TAGS ? "tags" : kind == MM_LABELS_FOLDERS ? "folders" : kind == MM_LABELS_FMA ? "fma" : "csv";
+    snprintf(model_name, sizeof model_name, "%s", name ? name : "");
+    if (!name)
+        snprintf(model_name, sizeof model_name, "%s-%s", preset->name, src_word);
+    if (out_path)
+        snprintf(model_path, sizeof model_path, "%s", out_path);
+    else if (default_model_path(mm_catalog_path(cat), model_name, model_path, sizeof model_path) != 0) {
+        mm_error_set(&err, MM_ERR_IO, "cannot create the models folder beside %s: %s", mm_catalog_path(cat), strerror(errno));
+        goto fail;
+    }
+    snprintf(ckpt, sizeof ckpt, "%s.ckpt", model_path);
+
+    train_data data = {cat, list.ids};
+    mm_dataset dataset = {list.n, labels, read_item, &data};
+    progress_ctx pc = {cli, isatty(STDERR_FILENO)};
+    opt.seed = (uint64_t)seed;
+    opt.threads = (int)(jobs > 0 ? jobs : mm_cpu_count());
+    opt.train_frac = (double)tv / 100.0;
+    opt.val_frac = (double)vv / 100.0;
+    opt.checkpoint = ckpt;
+    opt.progress = on_progress;
+    opt.progress_ctx = &pc;
+    if (opt.resume && access(ckpt, R_OK) != 0)
+        mm_log(&cli->log, MM_LOG_WARN, "train: no checkpoint at %s; starting afresh", ckpt);
+    if (mm_trainer_open(&trainer, model, &dataset, &opt, &err) != MM_OK)
+        goto fail;
+    const mm_split *split = mm_trainer_split(trainer);
+    mm_log(&cli->log, MM_LOG_INFO, "train: %s on %zu / %zu / %zu clips (train / validation / test), batch %d, checkpoint %s",
+           preset->name, split->n_train, split->n_val, split->n_test, opt.batch, ckpt);
+    if (mm_trainer_run(trainer, &result, &err) != MM_OK)
+        goto fail;
+    have_result = 1;
+    if (result.interrupted) {
+        mm_error_set(&err, MM_ERR_IO, "training interrupted; continue with --resume");
+        goto fail;
+    }
+    if (mm_model_save(model, model_path, &err) != MM_OK)
+        goto fail;
+
+    /* the catalog remembers the labels (with their split), the model and its scores */
+    const char **splits = calloc(list.n, sizeof *splits);
+    if (splits) {
+        for (size_t i = 0; i < split->n_train; i++)
+            splits[split->train[i]] = "train";
+        for (size_t i = 0; i < split->n_val; i++)
+            splits[split->val[i]] = "val";
+        for (size_t i = 0; i < split->n_test; i++)
+            splits[split->test[i]] = "test";
+    }
+    int64_t set_id = 0, model_id = 0;
+    snprintf(set_name, sizeof set_name, "%s", model_name);
+    char metrics[512];
+    snprintf(metrics, sizeof metrics,
+             "{\"epochs\": %d, \"best_epoch\": %d, \"train_accuracy\": %.4f, \"val_accuracy\": %.4f, "
+             "\"test_accuracy\": %.4f, \"test_loss\": %.4f, \"tracks\": %zu, \"seed\": %ld}",
+             result.epochs_run, result.best_epoch, result.train.accuracy, result.val.accuracy, result.test.accuracy,
+             result.test.loss, used, seed);
+    char model_abs[PATH_MAX];
+    mm_model_record rec = {.name = model_name,
+                           .file = realpath(model_path, model_abs) ? model_abs : model_path,
+                           .architecture = (char *)preset->name,
+                           .n_classes = k,
+                           .classes = classes,
+                           .embedding_dim = preset->gru_units,
+                           .metrics = metrics};
+    mm_status st = mm_catalog_put_labels(cat, set_name, src_word, list.n, list.ids, (const char *const *)list.labels,
+                                         splits, &set_id, &err);
+    free(splits);
+    rec.label_set = set_id;
+    if (st == MM_OK)
+        st = mm_catalog_put_model(cat, &rec, &model_id, &err);
+    if (st != MM_OK)
+        goto fail;
+    unlink(ckpt); /* finished: nothing to resume */
+
+    printf("\n%-8s %-26s %6s %10s %10s %10s\n", "model", "dataset", "epochs", "train acc", "val acc", "test acc");
+    char dataset_desc[64];
+    snprintf(dataset_desc, sizeof dataset_desc, "%s (%d genres, %zu)", src_word, k, used);
+    printf("%-8s %-26s %6d %10.3f %10.3f %10.3f\n", preset->name, dataset_desc, result.epochs_run,
+           result.train.accuracy, result.val.accuracy, result.test.accuracy);
+    print_confusion(&result.test, classes, k);
+    mm_log(&cli->log, MM_LOG_INFO, "train: model '%s' saved to %s (best epoch %d%s)", model_name, model_path,
+           result.best_epoch, result.stopped_early ? ", stopped early" : "");
+    rc = MM_EXIT_OK;
+    goto done;
+fail:
+    fprintf(stderr, "musicmap train: %s\n", err.msg);
+done:
+    if (have_result)
+        mm_train_result_free(&result);
+    mm_trainer_close(trainer);
+    mm_model_close(model);
+    free(labels);
+    free(classes);
+    mm_label_list_free(&list);
+    mm_catalog_close(cat);
+    return rc;
+}

@@ -1,0 +1,232 @@
+/* The catalog's store for later stages: track look-up and search, label sets, models, vectors, maps. */
+#include <math.h>
+#include <string.h>
+
+#include "musicmap/audio.h"
+#include "musicmap/catalog.h"
+#include "testutil.h"
+
+typedef struct fixture {
+    const char *dir;
+    mm_catalog *cat;
+    int64_t ids[4];
+} fixture;
+
+static const char *const TITLES[4] = {"Blue Train", "Moonlight Sonata", "Train of Thought", "Paranoid"};
+static const char *const ARTISTS[4] = {"John Coltrane", "Ludwig van Beethoven", "Reverend Horton Heat", "Black Sabbath"};
+
+static int collect_ids(const mm_track *t, void *user)
+{
+    fixture *f = user;
+    for (int i = 0; i < 4; i++)
+        if (strcmp(t->title, TITLES[i]) == 0)
+            f->ids[i] = t->id;
+    return 0;
+}
+
+static int setup(void **state)
+{
+    static fixture f;
+    memset(&f, 0, sizeof f);
+    f.dir = tu_temp_dir();
+    char path[600];
+    float *pcm = malloc(sizeof(float) * 12000 * 3);
+    for (int i = 0; i < 12000 * 3; i++)
+        pcm[i] = 0.2f * sinf((float)i * 0.05f);
+    for (int i = 0; i < 4; i++) {
+        mm_audio_tags tags = {0};
+        snprintf(tags.title, sizeof tags.title, "%s", TITLES[i]);
+        snprintf(tags.artist, sizeof tags.artist, "%s", ARTISTS[i]);
+        snprintf(tags.album, sizeof tags.album, "Album %d", i);
+        snprintf(tags.genre, sizeof tags.genre, "%s", i == 3 ? "Metal" : "Jazz");
+        mm_audio_write_options opt = {.tags = &tags};
+        snprintf(path, sizeof path, "%s/song%d.wav", f.dir, i);
+        pcm[i] = 0.5f; /* distinct content, so the files are not seen as moved copies */
+        assert_int_equal(mm_audio_write(path, pcm, 12000 * 3, 1, 12000, &opt, NULL), MM_OK);
+    }
+    free(pcm);
+    snprintf(path, sizeof path, "%s/lib.db", f.dir);
+    mm_error err;
+    if (mm_catalog_open(&f.cat, path, MM_CATALOG_CREATE, &err) != MM_OK)
+        fail_msg("%s", err.msg);
+    mm_scan_options opt = {.jobs = 1};
+    mm_scan_result res;
+    const char *roots[1] = {f.dir};
+    assert_int_equal(mm_catalog_scan(f.cat, roots, 1, &opt, &res, &err), MM_OK);
+    assert_int_equal(res.added, 4);
+    assert_int_equal(mm_catalog_each_track(f.cat, MM_TRACK_OK, collect_ids, &f, &err), MM_OK);
+    for (int i = 0; i < 4; i++)
+        assert_true(f.ids[i] > 0);
+    *state = &f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    mm_catalog_close(f->cat);
+    return 0;
+}
+
+typedef struct seen {
+    char titles[8][64];
+    int n;
+} seen;
+
+static int remember(const mm_track *t, void *user)
+{
+    seen *s = user;
+    if (s->n < 8)
+        snprintf(s->titles[s->n++], 64, "%s", t->title);
+    return 0;
+}
+
+static void test_get_track_and_search(void **state)
+{
+    fixture *f = *state;
+    seen s = {0};
+    mm_error err;
+    assert_int_equal(mm_catalog_get_track(f->cat, f->ids[1], remember, &s, &err), MM_OK);
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.titles[0], "Moonlight Sonata");
+    assert_int_equal(mm_catalog_get_track(f->cat, 999999, remember, &s, &err), MM_ERR_ARG);
+    assert_non_null(strstr(err.msg, "no track 999999"));
+
+    memset(&s, 0, sizeof s);
+    assert_int_equal(mm_catalog_search(f->cat, "train", 10, remember, &s, &err), MM_OK);
+    assert_int_equal(s.n, 2); /* Blue Train, Train of Thought */
+    memset(&s, 0, sizeof s);
+    assert_int_equal(mm_catalog_search(f->cat, "TRAIN coltrane", 10, remember, &s, &err), MM_OK);
+    assert_int_equal(s.n, 1); /* every word must match; case-insensitive; artist counts */
+    assert_string_equal(s.titles[0], "Blue Train");
+    memset(&s, 0, sizeof s);
+    assert_int_equal(mm_catalog_search(f->cat, "sabbath", 10, remember, &s, &err), MM_OK);
+    assert_int_equal(s.n, 1);
+    /* SQL and LIKE metacharacters are plain text */
+    memset(&s, 0, sizeof s);
+    assert_int_equal(mm_catalog_search(f->cat, "%' OR 1=1 --", 10, remember, &s, &err), MM_OK);
+    assert_int_equal(s.n, 0);
+    assert_int_equal(mm_catalog_search(f->cat, "_", 10, remember, &s, &err), MM_OK);
+    assert_int_equal(s.n, 0);
+    assert_int_equal(mm_catalog_search(f->cat, "   ", 10, remember, &s, &err), MM_OK);
+    assert_int_equal(s.n, 0);
+}
+
+static void test_models_vectors_maps(void **state)
+{
+    fixture *f = *state;
+    mm_error err;
+    const char *labels[4] = {"jazz", "classical", "jazz", "metal"};
+    const char *splits[4] = {"train", "train", "val", "test"};
+    int64_t set = 0;
+    assert_int_equal(mm_catalog_put_labels(f->cat, "genres", "tags", 4, f->ids, labels, splits, &set, &err), MM_OK);
+    assert_true(set > 0);
+    int64_t again = 0;
+    assert_int_equal(mm_catalog_put_labels(f->cat, "genres", "tags", 2, f->ids, labels, NULL, &again, &err), MM_OK);
+    assert_int_equal(again, set); /* replaced, same set */
+
+    mm_model_record none;
+    assert_int_equal(mm_catalog_get_model(f->cat, NULL, &none, &err), MM_ERR_ARG);
+    char *classes[3] = {"classical", "jazz", "metal \"heavy\""};
+    mm_model_record rec = {.name = "m1", .file = "/x/m1.mmm", .architecture = "small", .label_set = set,
+                           .n_classes = 3, .classes = classes, .embedding_dim = 2, .metrics = "{\"a\": 1}"};
+    int64_t m1 = 0;
+    assert_int_equal(mm_catalog_put_model(f->cat, &rec, &m1, &err), MM_OK);
+    mm_model_record got;
+    assert_int_equal(mm_catalog_get_model(f->cat, "m1", &got, &err), MM_OK);
+    assert_int_equal(got.id, m1);
+    assert_int_equal(got.n_classes, 3);
+    assert_string_equal(got.classes[2], "metal \"heavy\"");
+    assert_string_equal(got.architecture, "small");
+    assert_int_equal(got.embedding_dim, 2);
+    mm_model_record_free(&got);
+    assert_int_equal(mm_catalog_get_model(f->cat, "nope", &got, &err), MM_ERR_ARG);
+    assert_non_null(strstr(err.msg, "no model named 'nope'"));
+
+    int64_t *need;
+    size_t n_need;
+    assert_int_equal(mm_catalog_tracks_needing_vectors(f->cat, m1, &need, &n_need, &err), MM_OK);
+    assert_int_equal(n_need, 4);
+    free(need);
+    float probs[4 * 3], emb[4 * 2];
+    for (int i = 0; i < 12; i++)
+        probs[i] = (float)i / 12.0f;
+    for (int i = 0; i < 8; i++)
+        emb[i] = (float)-i;
+    assert_int_equal(mm_catalog_put_vectors(f->cat, m1, 3, f->ids, probs, 3, emb, 2, &err), MM_OK);
+    assert_int_equal(mm_catalog_tracks_needing_vectors(f->cat, m1, &need, &n_need, &err), MM_OK);
+    assert_int_equal(n_need, 1);
+    assert_int_equal(need[0], f->ids[3]);
+    free(need);
+    size_t n;
+    int64_t *ids;
+    float *p, *e;
+    int k, dim;
+    assert_int_equal(mm_catalog_get_vectors(f->cat, m1, &n, &ids, &p, &k, &e, &dim, &err), MM_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(k, 3);
+    assert_int_equal(dim, 2);
+    for (size_t i = 0; i < n; i++) {
+        int j = ids[i] == f->ids[0] ? 0 : ids[i] == f->ids[1] ? 1 : 2;
+        assert_memory_equal(p + i * 3, probs + j * 3, sizeof(float) * 3);
+        assert_memory_equal(e + i * 2, emb + j * 2, sizeof(float) * 2);
+    }
+    free(ids);
+    free(p);
+    free(e);
+
+    float coords[4 * 2] = {0, 0, 1, 1, 2, 4, -1, 3};
+    mm_map_record map = {.name = "umap-2d", .model_id = m1, .source = "probs", .method = "umap", .dims = 2,
+                         .params = "{\"n_neighbors\": 15}"};
+    int64_t map_id = 0;
+    assert_int_equal(mm_catalog_put_map(f->cat, &map, 4, f->ids, coords, &map_id, &err), MM_OK);
+    map.dims = 4;
+    assert_int_equal(mm_catalog_put_map(f->cat, &map, 4, f->ids, coords, NULL, &err), MM_ERR_ARG);
+    map.dims = 2;
+    mm_map_record *maps;
+    size_t n_maps;
+    assert_int_equal(mm_catalog_list_maps(f->cat, &maps, &n_maps, &err), MM_OK);
+    assert_int_equal(n_maps, 1);
+    assert_string_equal(maps[0].method, "umap");
+    assert_int_equal(maps[0].n_points, 4);
+    assert_string_equal(maps[0].params, "{\"n_neighbors\": 15}");
+    mm_map_records_free(maps, n_maps);
+    float *c;
+    int dims;
+    assert_int_equal(mm_catalog_get_map_points(f->cat, map_id, &n, &ids, &c, &dims, &err), MM_OK);
+    assert_int_equal(n, 4);
+    assert_int_equal(dims, 2);
+    for (size_t i = 0; i < n; i++)
+        for (int j = 0; j < 4; j++)
+            if (ids[i] == f->ids[j])
+                assert_memory_equal(c + i * 2, coords + j * 2, sizeof(float) * 2);
+    free(ids);
+    free(c);
+    assert_int_equal(mm_catalog_get_map_points(f->cat, 12345, &n, &ids, &c, &dims, &err), MM_ERR_ARG);
+
+    /* re-registering the model (new weights) drops its vectors and maps */
+    assert_int_equal(mm_catalog_put_model(f->cat, &rec, &m1, &err), MM_OK);
+    assert_int_equal(mm_catalog_tracks_needing_vectors(f->cat, m1, &need, &n_need, &err), MM_OK);
+    assert_int_equal(n_need, 4);
+    free(need);
+    assert_int_equal(mm_catalog_list_maps(f->cat, &maps, &n_maps, &err), MM_OK);
+    assert_int_equal(n_maps, 0);
+    mm_map_records_free(maps, n_maps);
+    /* the newest model is the default */
+    rec.name = "m2";
+    int64_t m2;
+    assert_int_equal(mm_catalog_put_model(f->cat, &rec, &m2, &err), MM_OK);
+    assert_int_equal(mm_catalog_get_model(f->cat, NULL, &got, &err), MM_OK);
+    assert_int_equal(got.id, m2);
+    mm_model_record_free(&got);
+}
+
+int main(void)
+{
+    mm_audio_set_library_logging(0);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_get_track_and_search),
+        cmocka_unit_test(test_models_vectors_maps),
+    };
+    return cmocka_run_group_tests_name("catalog results", tests, setup, teardown);
+}

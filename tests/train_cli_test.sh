@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# train and embed from the command line, on a small generated collection.
+# Usage: train_cli_test.sh MUSICMAP MUSICMAP_SYNTH
+set -u
+MM=$1
+SYNTH=$2
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+pass=0
+fail=0
+check() {
+  local what=$1; shift
+  if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $what"; fi
+}
+status_of() { "$@" >"$TMP/out" 2>"$TMP/err"; echo $?; }
+DB="$TMP/lib.db"
+
+"$SYNTH" --out "$TMP/music" --count 40 --genres classical,metal,hiphop,jazz --seconds 8 --rate 22050 --seed 5 \
+  --formats wav >/dev/null
+"$MM" -q scan --db "$DB" "$TMP/music"
+
+check "train --help" bash -c "'$MM' train --help | grep -q '^Usage: musicmap train'"
+check "embed --help" bash -c "'$MM' embed --help | grep -q '^Usage: musicmap embed'"
+check "train: unknown preset is a usage error" test "$(status_of "$MM" train --db "$DB" --preset huge)" = 2
+check "train: bad --labels is a usage error" test "$(status_of "$MM" train --db "$DB" --labels moods)" = 2
+check "train: too few tracks per genre fails (1)" test "$(status_of "$MM" train --db "$DB" --min-count 100)" = 1
+check "  ... and says why" grep -q "fewer than two genres" "$TMP/err"
+
+rc=$(status_of "$MM" train --db "$DB" --preset small --epochs 3 --seed 2 --min-count 5)
+check "train small for 3 epochs exits 0" test "$rc" = 0
+check "train prints the results table" grep -Eq "^small +tags \(4 genres, 40\) +3 " "$TMP/out"
+check "train prints the confusion matrix" grep -q "confusion matrix" "$TMP/out"
+check "the model file is beside the catalog" test -s "$TMP/models/small-tags.mmm"
+check "the finished checkpoint is removed" test ! -e "$TMP/models/small-tags.mmm.ckpt"
+check "the model predicts" bash -c "'$MM' predict -m '$TMP/models/small-tags.mmm' \"\$(ls '$TMP'/music/*.wav | head -1)\" | grep -Eq ': (classical|metal|hiphop|jazz) '"
+
+rc=$(status_of "$MM" embed --db "$DB")
+check "embed exits 0" test "$rc" = 0
+check "embed did all 40 tracks" grep -q "embed: 40 tracks embedded with 'small-tags'" "$TMP/err"
+rc=$(status_of "$MM" embed --db "$DB")
+check "a second embed has nothing to do" grep -q "already has vectors" "$TMP/err"
+
+# a new song is embedded alone on the next run
+"$SYNTH" --out "$TMP/more" --count 1 --genres jazz --seconds 8 --rate 22050 --seed 99 --formats wav >/dev/null
+"$MM" -q scan --db "$DB" "$TMP/music" "$TMP/more"
+rc=$(status_of "$MM" embed --db "$DB")
+check "embed after a scan does only the new track" grep -q "embed: 1 tracks embedded" "$TMP/err"
+
+# a model file given directly is registered under its name; a damaged one is refused
+cp "$TMP/models/small-tags.mmm" "$TMP/other.mmm"
+rc=$(status_of "$MM" embed --db "$DB" -m "$TMP/other.mmm")
+check "embed -m FILE registers and embeds" grep -q "embed: 41 tracks embedded with 'other'" "$TMP/err"
+head -c 2000 "$TMP/other.mmm" > "$TMP/cut.mmm"
+check "embed with a damaged model fails (1)" test "$(status_of "$MM" embed --db "$DB" -m "$TMP/cut.mmm")" = 1
+check "  ... naming it" grep -q "cut.mmm: damaged model file" "$TMP/err"
+check "embed with an unknown model name fails (1)" test "$(status_of "$MM" embed --db "$DB" -m nosuchmodel)" = 1
+check "  ... saying so" grep -q "no model named 'nosuchmodel'" "$TMP/err"
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
