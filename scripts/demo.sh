@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up and runs the main job on a generated demo collection:
 #   dependencies, build, a demo collection (generated once, then cached in demo/music),
-#   and the log-mel spectrograms of every song in demo/mel.
+#   then the main job: scan, train a genre model, embed every song, and lay out the maps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -16,6 +16,17 @@ if [ ! -f "$DEMO/music/.complete-$COUNT" ]; then
 else
   echo "demo: using the cached collection in $DEMO/music"
 fi
-find "$DEMO/music" -type f \( -name '*.mp3' -o -name '*.flac' -o -name '*.ogg' -o -name '*.opus' \
-  -o -name '*.m4a' -o -name '*.wav' \) -print0 | sort -z | xargs -0 build/musicmap mel -o "$DEMO/mel"
-echo "demo: spectrograms of $(find "$DEMO/mel" -name '*.npy' | wc -l) songs are in $DEMO/mel"
+# The main job on the demo collection: catalogue it, learn its genres, describe every song, lay out maps.
+MM=build/musicmap
+DB="$DEMO/library.db"
+"$MM" scan --db "$DB" "$DEMO/music"
+if ! "$MM" -q embed --db "$DB" -m demo >/dev/null 2>&1; then
+  # the small preset learns the demo's ten genres in a couple of minutes on two cores
+  "$MM" train --db "$DB" --preset small --epochs ${DEMO_EPOCHS:-15} --name demo
+  "$MM" embed --db "$DB" -m demo
+fi
+for method in umap tsne pca; do
+  "$MM" map --db "$DB" -m demo --method "$method"
+done
+"$MM" status --db "$DB"
+echo "demo: catalog, model and maps are in $DEMO (try: $MM tracks --db $DB)"

@@ -56,5 +56,24 @@ check "  ... naming it" grep -q "cut.mmm: damaged model file" "$TMP/err"
 check "embed with an unknown model name fails (1)" test "$(status_of "$MM" embed --db "$DB" -m nosuchmodel)" = 1
 check "  ... saying so" grep -q "no model named 'nosuchmodel'" "$TMP/err"
 
+# map: each method and feature kind from the catalog, stored by name with its quality
+check "map --help" bash -c "'$MM' map --help | grep -q '^Usage: musicmap map'"
+check "map: bad method is a usage error" test "$(status_of "$MM" map --db "$DB" --method mds)" = 2
+check "map: bad dims is a usage error" test "$(status_of "$MM" map --db "$DB" --dims 4)" = 2
+for method in pca tsne umap; do
+  rc=$(status_of "$MM" map --db "$DB" -m small-tags --method $method)
+  check "map --method $method exits 0" test "$rc" = 0
+  check "  ... reports 41 songs, trustworthiness and genre agreement" \
+    grep -Eq "^$method.*-hidden \(small-tags\) +41 songs .* trustworthiness 0\.[0-9]+  genre agreement \(k=10\) 0\.[0-9]+" "$TMP/out"
+done
+check "map --features softmax --dims 3" test "$(status_of "$MM" map --db "$DB" -m small-tags --features softmax --dims 3)" = 0
+check "  ... is named for its parameters" grep -q "^umap-n15-d0.1-3d-softmax (small-tags)" "$TMP/out"
+check "map --features mel (the baseline) needs no model" test "$(status_of "$MM" map --db "$DB" --features mel --method pca)" = 0
+check "  ... and is named so" grep -q "^pca-mel " "$TMP/out"
+rc=$(status_of "$MM" map --db "$DB" -m small-tags --grid)
+check "map --grid makes the original's 13 maps" test "$(grep -c ' songs ' "$TMP/out")" = 13
+check "map --grid --name is a usage error" test "$(status_of "$MM" map --db "$DB" --grid --name x)" = 2
+check "map with a model without vectors fails (1)" test "$("$MM" -q embed --db "$DB" -m "$TMP/other.mmm"; status_of "$MM" map --db "$DB" -m nosuch)" = 1
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -16,6 +16,8 @@ static const mm_command COMMANDS[] = {
     {"predict", "print the most likely labels of songs under a model", mm_cmd_predict},
     {"train", "train a genre classifier on the catalog's spectrograms", mm_cmd_train},
     {"embed", "store every track's output vector and hidden state under a model", mm_cmd_embed},
+    {"map", "lay the catalogued songs out with PCA, t-SNE or UMAP and store the map", mm_cmd_map},
+    {"reduce", "lay out the rows of a .npy array with PCA, t-SNE or UMAP and measure the layout", mm_cmd_reduce},
 };
 static const size_t N_COMMANDS = sizeof COMMANDS / sizeof COMMANDS[0];
 

@@ -1,0 +1,129 @@
+/* Shared pieces of the layout module: random numbers, metric preparation, small kernels. */
+#ifndef MM_LAYOUT_INTERNAL_H
+#define MM_LAYOUT_INTERNAL_H
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "musicmap/layout.h"
+
+/* splitmix64: a seed mixer good enough to derive independent streams from (seed, purpose, index). */
+static inline uint64_t mm_mix64(uint64_t z)
+{
+    z += 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* xorshift64* stream: cheap, and each point/tree/epoch gets its own, so no stream is shared by threads. */
+typedef struct mm_rng {
+    uint64_t s;
+} mm_rng;
+
+static inline mm_rng mm_rng_make(uint64_t seed, uint64_t stream, uint64_t index)
+{
+    mm_rng r = {mm_mix64(seed ^ mm_mix64(stream * 0x632be59bd9b4e019ULL ^ mm_mix64(index)))};
+    if (!r.s)
+        r.s = 0x853c49e6748fea9bULL;
+    return r;
+}
+
+static inline uint64_t mm_rng_next(mm_rng *r)
+{
+    r->s ^= r->s >> 12;
+    r->s ^= r->s << 25;
+    r->s ^= r->s >> 27;
+    return r->s * 0x2545f4914f6cdd1dULL;
+}
+
+/* Uniform in [0, n). */
+static inline uint64_t mm_rng_below(mm_rng *r, uint64_t n)
+{
+    return (uint64_t)(((unsigned __int128)mm_rng_next(r) * n) >> 64);
+}
+
+/* Uniform in [0, 1). */
+static inline double mm_rng_uniform(mm_rng *r)
+{
+    return (double)(mm_rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+static inline double mm_rng_normal(mm_rng *r)
+{
+    /* Box-Muller; the second value is thrown away to keep the stream simple. */
+    double u = mm_rng_uniform(r), v = mm_rng_uniform(r);
+    if (u < 1e-300)
+        u = 1e-300;
+    return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
+}
+
+static inline float mm_sqdist(const float *a, const float *b, size_t d)
+{
+    float s = 0;
+    for (size_t i = 0; i < d; i++) {
+        float t = a[i] - b[i];
+        s += t * t;
+    }
+    return s;
+}
+
+/* Data in a space where the metric is squared-euclidean based: for euclidean x itself (no copy), for
+ * cosine rows scaled to unit length, for correlation rows centred then scaled. *owned is set when a
+ * copy was made (free it). */
+mm_status mm_layout_prepare(const float *x, size_t n, size_t d, mm_metric metric, const float **out,
+                            float **owned, mm_error *err);
+/* Squared distance in the prepared space -> distance in the metric's units. */
+static inline float mm_metric_from_sq(mm_metric metric, float sq)
+{
+    if (sq < 0)
+        sq = 0;
+    return metric == MM_METRIC_EUCLIDEAN ? sqrtf(sq) : 0.5f * sq;
+}
+
+/* Exact k-NN in the prepared space (squared distances out), optionally leaving out self (query == base). */
+mm_status mm_knn_exact_sq(const float *base, size_t nb, const float *query, size_t nq, size_t d, int k,
+                          int exclude_self, mm_pool *pool, int32_t *idx, float *sq, mm_error *err);
+/* Approximate k-NN (RP forest + NN-descent) in the prepared space, self excluded, squared distances. */
+mm_status mm_knn_approx_sq(const float *x, size_t n, size_t d, int k, const mm_knn_options *opt,
+                           mm_pool *pool, int32_t *idx, float *sq, mm_error *err);
+/* The k-NN used by t-SNE and UMAP: chooses exact or approximate, works in the prepared space. */
+mm_status mm_knn_prepared(const float *px, size_t n, size_t d, int k, mm_knn_method method,
+                          uint64_t seed, mm_pool *pool, mm_layout_progress progress, void *user,
+                          int32_t *idx, float *sq, mm_error *err);
+
+/* A symmetric sparse matrix in CSR form (rows sorted by column). */
+typedef struct mm_csr {
+    size_t n;
+    size_t *rowptr; /* n + 1 */
+    int32_t *col;
+    float *val;
+} mm_csr;
+void mm_csr_free(mm_csr *m);
+/* From n rows of k (idx, val) entries: S = mode 0: (A + A^T) / 2 ... see csr.c for the modes. */
+typedef enum { MM_SYM_MEAN, MM_SYM_FUZZY_UNION } mm_sym_mode;
+mm_status mm_csr_symmetrize(size_t n, int k, const int32_t *idx, const float *val, mm_sym_mode mode, mm_pool *pool,
+                            mm_csr *out, mm_error *err);
+
+/* PCA initialisation scaled so that the first axis has standard deviation `std`. */
+mm_status mm_layout_pca_init(const float *x, size_t n, size_t d, int dims, double std, int threads,
+                             float *y, mm_error *err);
+
+int mm_layout_cancelled(mm_layout_progress progress, void *user, const char *stage, size_t done,
+                        size_t total);
+
+/* FFT-accelerated interpolation (fftgrid.c): potentials of the kernel 1 / (1 + r^2)^2 over point charges,
+ * as FIt-SNE (Linderman et al. 2019). */
+typedef struct mm_fftgrid mm_fftgrid;
+mm_status mm_fftgrid_open(mm_fftgrid **out, int dims, int interp_points, int min_boxes, mm_error *err);
+void mm_fftgrid_close(mm_fftgrid *g);
+/* Sets the grid over [lo, hi] per axis, spreads the charges (1, y, |y|^2) of the n source points and
+ * convolves. */
+mm_status mm_fftgrid_compute(mm_fftgrid *g, const float *y, size_t n, const double *lo, const double *hi,
+                             mm_pool *pool, mm_error *err);
+/* Interpolated potentials at m target points inside the grid: pot is m x (dims + 2):
+ * [sum K, sum K y_1 .. sum K y_dims, sum K |y|^2] with K = 1 / (1 + |t - y_j|^2)^2. */
+void mm_fftgrid_gather(mm_fftgrid *g, const float *t, size_t m, double *pot, mm_pool *pool);
+
+#endif

@@ -1,0 +1,706 @@
+/* UMAP (McInnes, Healy & Melville 2018): fuzzy simplicial set of the k-NN graph, spectral initialisation,
+ * SGD with negative sampling.
+ *
+ * Parallel SGD that is still reproducible: each thread moves only the points it owns (the heads of their
+ * own edges) and reads every other point from a snapshot taken at the start of the epoch, with one random
+ * stream per (epoch, point). The result is therefore bit-identical for a seed whatever the thread count.
+ * umap-learn moves both ends of a sampled edge; here the head alone moves, and since the graph is
+ * symmetric each end is pulled by its own copy of the edge: the pull is doubled so that attraction and
+ * negative-sample repulsion keep umap-learn's balance. */
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+void mm_umap_defaults(mm_umap_options *opt)
+{
+    memset(opt, 0, sizeof *opt);
+    opt->dims = 2;
+    opt->n_neighbors = 15;
+    opt->min_dist = 0.1;
+    opt->spread = 1.0;
+    opt->metric = MM_METRIC_EUCLIDEAN;
+    opt->n_epochs = 0;
+    opt->learning_rate = 1.0;
+    opt->negative_sample_rate = 5;
+    opt->repulsion_strength = 1.0;
+    opt->init = MM_INIT_SPECTRAL;
+    opt->knn = MM_KNN_AUTO;
+    opt->seed = 42;
+}
+
+/* ---- a, b ---------------------------------------------------------------------------------------------- */
+
+mm_status mm_umap_fit_ab(double min_dist, double spread, double *a_out, double *b_out, mm_error *err)
+{
+    if (!(spread > 0) || !(min_dist >= 0) || min_dist > spread * 3 || !isfinite(spread))
+        return mm_error_set(err, MM_ERR_ARG, "umap: min_dist %g and spread %g: need 0 <= min_dist, 0 < spread",
+                            min_dist, spread);
+    enum { NPTS = 300 };
+    double xs[NPTS], ts[NPTS];
+    for (int i = 0; i < NPTS; i++) {
+        xs[i] = 3.0 * spread * i / (NPTS - 1);
+        ts[i] = xs[i] < min_dist ? 1.0 : exp(-(xs[i] - min_dist) / spread);
+    }
+    /* Levenberg-Marquardt on two parameters */
+    double a = 1, b = 1, lambda = 1e-3;
+    double cost = 0;
+    for (int i = 0; i < NPTS; i++) {
+        double f = 1.0 / (1.0 + a * pow(xs[i], 2 * b));
+        cost += (f - ts[i]) * (f - ts[i]);
+    }
+    for (int it = 0; it < 500; it++) {
+        double jtj[3] = {0, 0, 0}, jtr[2] = {0, 0};
+        for (int i = 0; i < NPTS; i++) {
+            double x = xs[i];
+            double u = x > 0 ? pow(x, 2 * b) : 0;
+            double f = 1.0 / (1.0 + a * u);
+            double r = f - ts[i];
+            double da = -u * f * f;
+            double db = x > 0 ? -a * u * 2 * log(x) * f * f : 0;
+            jtj[0] += da * da;
+            jtj[1] += da * db;
+            jtj[2] += db * db;
+            jtr[0] += da * r;
+            jtr[1] += db * r;
+        }
+        int improved = 0;
+        for (int tries = 0; tries < 30 && !improved; tries++) {
+            double m00 = jtj[0] * (1 + lambda), m11 = jtj[2] * (1 + lambda), m01 = jtj[1];
+            double det = m00 * m11 - m01 * m01;
+            if (!(fabs(det) > 1e-300)) {
+                lambda *= 10;
+                continue;
+            }
+            double sa = -(m11 * jtr[0] - m01 * jtr[1]) / det;
+            double sb = -(m00 * jtr[1] - m01 * jtr[0]) / det;
+            double na = a + sa, nb = b + sb;
+            if (na <= 0 || nb <= 0) {
+                lambda *= 10;
+                continue;
+            }
+            double nc = 0;
+            for (int i = 0; i < NPTS; i++) {
+                double f = 1.0 / (1.0 + na * pow(xs[i], 2 * nb));
+                nc += (f - ts[i]) * (f - ts[i]);
+            }
+            if (nc < cost) {
+                improved = 1;
+                double rel = (cost - nc) / (cost + 1e-300);
+                a = na, b = nb, cost = nc;
+                lambda = fmax(lambda / 10, 1e-12);
+                if (rel < 1e-12)
+                    it = 1 << 20; /* converged */
+            } else {
+                lambda *= 10;
+            }
+        }
+        if (!improved)
+            break;
+    }
+    if (!isfinite(a) || !isfinite(b))
+        return mm_error_set(err, MM_ERR_INTERNAL, "umap: fitting a and b failed");
+    *a_out = a;
+    *b_out = b;
+    return MM_OK;
+}
+
+/* ---- fuzzy simplicial set ------------------------------------------------------------------------------- */
+
+typedef struct smooth_job {
+    const float *dist; /* n x k, metric units, ascending */
+    float *w;
+    int k;
+    double target;
+    int local_connectivity; /* 1 (fit) or 0 (transform, as umap-learn) */
+} smooth_job;
+
+static void smooth_row(size_t i, int worker, void *arg)
+{
+    smooth_job *job = arg;
+    int k = job->k;
+    const float *d = job->dist + i * (size_t)k;
+    float *w = job->w + i * (size_t)k;
+    double rho = 0, mean = 0;
+    for (int j = 0; j < k; j++)
+        mean += d[j];
+    mean /= k;
+    if (job->local_connectivity)
+        for (int j = 0; j < k; j++)
+            if (d[j] > 0) {
+                rho = d[j];
+                break;
+            }
+    double lo = 0, hi = INFINITY, sigma = 1;
+    for (int it = 0; it < 64; it++) {
+        double s = 0;
+        for (int j = 0; j < k; j++) {
+            double t = d[j] - rho;
+            s += t > 0 ? exp(-t / sigma) : 1.0;
+        }
+        if (fabs(s - job->target) < 1e-5)
+            break;
+        if (s > job->target) {
+            hi = sigma;
+            sigma = 0.5 * (lo + hi);
+        } else {
+            lo = sigma;
+            sigma = isinf(hi) ? sigma * 2 : 0.5 * (lo + hi);
+        }
+    }
+    /* umap-learn's floor on sigma, so duplicates and tight clusters don't give infinite weights */
+    if (sigma < 1e-3 * mean)
+        sigma = 1e-3 * mean;
+    if (!(sigma > 0))
+        sigma = 1e-12;
+    for (int j = 0; j < k; j++) {
+        double t = d[j] - rho;
+        w[j] = t > 0 ? (float)exp(-t / sigma) : 1.0f;
+    }
+}
+
+/* ---- SGD ------------------------------------------------------------------------------------------------- */
+
+typedef struct sgd {
+    const mm_csr *G;   /* rows: heads; columns: points of tail */
+    float *head;       /* n_head x D, moved */
+    const float *tail; /* n_tail x D, read (the snapshot for a fit, the fixed map for a transform) */
+    size_t n_head, n_tail;
+    int D;
+    float *eps, *next, *next_neg; /* per edge */
+    double neg_rate;
+    float a, b, gamma, pull;
+    float alpha;
+    int epoch;
+    uint64_t seed;
+    int skip_self; /* heads and tails are the same points */
+} sgd;
+
+/* x^b for x > 0 through log2/exp2 polynomials (relative error about 1e-5, far below SGD noise): libm's
+ * powf was a third of UMAP's run time. */
+static inline float fast_log2(float x)
+{
+    union {
+        float f;
+        uint32_t u;
+    } v = {x};
+    float e = (float)(int)((v.u >> 23) & 0xff) - 127.0f;
+    v.u = (v.u & 0x007fffffu) | 0x3f800000u; /* mantissa in [1, 2) */
+    /* log(m) = 2 atanh(s), s = (m - 1) / (m + 1) <= 1/3: the odd series converges fast */
+    float t = (v.f - 1.0f) / (v.f + 1.0f), t2 = t * t;
+    float p = 2.8853900f * t * (1.0f + t2 * (0.3333333f + t2 * (0.2f + t2 * (0.1428571f + t2 * 0.1111111f))));
+    return e + p;
+}
+
+static inline float fast_exp2(float y)
+{
+    if (y < -126.0f)
+        return 0.0f;
+    if (y > 127.0f)
+        y = 127.0f;
+    float fi = floorf(y), f = y - fi;
+    float p = 1.0f + f * (0.6931472f + f * (0.2402265f + f * (0.0555041f + f * (0.0096181f + f * (0.0013334f + f * 0.0001540f)))));
+    union {
+        uint32_t u;
+        float f;
+    } v = {(uint32_t)((int)fi + 127) << 23};
+    return p * v.f;
+}
+
+static inline float fast_pow(float x, float b)
+{
+    return fast_exp2(b * fast_log2(x));
+}
+
+static inline float clip4(float v)
+{
+    return v > 4.0f ? 4.0f : (v < -4.0f ? -4.0f : v);
+}
+
+static void sgd_point(size_t i, sgd *s)
+{
+    int D = s->D;
+    float *cur = s->head + i * (size_t)D;
+    const float a = s->a, b = s->b;
+    const float epoch = (float)s->epoch;
+    mm_rng rng = mm_rng_make(s->seed, 0x5eed0000ULL + (uint64_t)s->epoch, i);
+    for (size_t e = s->G->rowptr[i]; e < s->G->rowptr[i + 1]; e++) {
+        if (s->next[e] > epoch)
+            continue;
+        const float *oth = s->tail + (size_t)s->G->col[e] * (size_t)D;
+        float d2 = 0;
+        for (int q = 0; q < D; q++) {
+            float t = cur[q] - oth[q];
+            d2 += t * t;
+        }
+        if (d2 > 0) {
+            float pb = fast_pow(d2, b);
+            float coef = -2.0f * a * b * (pb / d2) / (a * pb + 1.0f);
+            for (int q = 0; q < D; q++)
+                cur[q] += s->pull * clip4(coef * (cur[q] - oth[q])) * s->alpha;
+        }
+        s->next[e] += s->eps[e];
+        float epn = s->eps[e] / (float)s->neg_rate;
+        int n_neg = (int)((epoch - s->next_neg[e]) / epn);
+        for (int t = 0; t < n_neg; t++) {
+            size_t kk = (size_t)mm_rng_below(&rng, s->n_tail);
+            if (s->skip_self && kk == i)
+                continue;
+            const float *o = s->tail + kk * (size_t)D;
+            float dd = 0;
+            for (int q = 0; q < D; q++) {
+                float u = cur[q] - o[q];
+                dd += u * u;
+            }
+            if (dd > 0) {
+                float pb = fast_pow(dd, b);
+                float coef = 2.0f * s->gamma * b / ((0.001f + dd) * (a * pb + 1.0f));
+                for (int q = 0; q < D; q++)
+                    cur[q] += clip4(coef * (cur[q] - o[q])) * s->alpha;
+            } else {
+                /* coincident points: push apart by the clip value, as umap-learn */
+                for (int q = 0; q < D; q++)
+                    cur[q] += 4.0f * s->alpha;
+            }
+        }
+        if (n_neg > 0)
+            s->next_neg[e] += (float)n_neg * epn;
+    }
+}
+
+static void sgd_chunk(size_t c, int worker, void *arg)
+{
+    sgd *s = arg;
+    size_t lo = c * 256, hi = lo + 256 < s->n_head ? lo + 256 : s->n_head;
+    for (size_t i = lo; i < hi; i++)
+        sgd_point(i, s);
+}
+
+/* Runs n_epochs; when snapshot is given, tails are the heads themselves, copied once per epoch. */
+static mm_status run_sgd(sgd *s, int n_epochs, double lr, float *snapshot, mm_pool *pool,
+                         mm_layout_progress progress, void *user, mm_error *err)
+{
+    size_t nnz = s->G->rowptr[s->n_head];
+    for (size_t e = 0; e < nnz; e++) {
+        s->next[e] = s->eps[e];
+        s->next_neg[e] = s->eps[e] / (float)s->neg_rate;
+    }
+    for (int ep = 0; ep < n_epochs; ep++) {
+        s->epoch = ep;
+        s->alpha = (float)(lr * (1.0 - (double)ep / n_epochs));
+        if (snapshot) {
+            memcpy(snapshot, s->head, sizeof(float) * s->n_head * (size_t)s->D);
+            s->tail = snapshot;
+        }
+        mm_pool_for(pool, (s->n_head + 255) / 256, sgd_chunk, s);
+        if ((ep + 1) % 10 == 0 && mm_layout_cancelled(progress, user, "optimize", (size_t)ep + 1, (size_t)n_epochs))
+            return mm_error_set(err, MM_ERR_ARG, "umap: cancelled");
+    }
+    return MM_OK;
+}
+
+/* Edge weights below max / n_epochs would never be sampled: drop them (umap-learn); the rest get their
+ * epochs-per-sample. */
+static mm_status make_eps(mm_csr *G, int n_epochs, float **eps_out, mm_error *err)
+{
+    size_t n = G->n, nnz = G->rowptr[n];
+    float mx = 0;
+    for (size_t e = 0; e < nnz; e++)
+        mx = G->val[e] > mx ? G->val[e] : mx;
+    float cut = mx / (float)n_epochs;
+    size_t w = 0;
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t end = G->rowptr[i + 1];
+        for (size_t e = start; e < end; e++)
+            if (G->val[e] >= cut && G->val[e] > 0) {
+                G->col[w] = G->col[e];
+                G->val[w] = G->val[e];
+                w++;
+            }
+        start = end;
+        G->rowptr[i + 1] = w;
+    }
+    float *eps = malloc(sizeof(float) * (w + 1));
+    if (!eps)
+        return mm_error_set(err, MM_ERR_NOMEM, "umap: out of memory");
+    for (size_t e = 0; e < w; e++)
+        eps[e] = mx / G->val[e];
+    *eps_out = eps;
+    return MM_OK;
+}
+
+/* ---- spectral initialisation --------------------------------------------------------------------------- */
+
+typedef struct spec_job {
+    const mm_csr *G;
+    const double *dinv; /* D^-1/2 */
+    const double *v;    /* n x b */
+    double *out;
+    int b;
+} spec_job;
+
+/* out = (I + D^-1/2 W D^-1/2) / 2 v: the normalised adjacency shifted to be positive semi-definite, so
+ * that its largest eigenvectors are the Laplacian's smallest. */
+static void spec_row(size_t i, int worker, void *arg)
+{
+    spec_job *job = arg;
+    int b = job->b;
+    double acc[8] = {0};
+    for (size_t e = job->G->rowptr[i]; e < job->G->rowptr[i + 1]; e++) {
+        size_t j = (size_t)job->G->col[e];
+        double w = job->G->val[e] * job->dinv[j];
+        for (int c = 0; c < b; c++)
+            acc[c] += w * job->v[j * (size_t)b + (size_t)c];
+    }
+    for (int c = 0; c < b; c++)
+        job->out[i * (size_t)b + (size_t)c] = 0.5 * (job->v[i * (size_t)b + (size_t)c] + job->dinv[i] * acc[c]);
+}
+
+static void spec_chunk(size_t c, int worker, void *arg)
+{
+    spec_job *job = arg;
+    size_t lo = c * 512, hi = lo + 512 < job->G->n ? lo + 512 : job->G->n;
+    for (size_t i = lo; i < hi; i++)
+        spec_row(i, worker, arg);
+}
+
+static void orthonormalize(double *v, size_t n, int b)
+{
+    for (int c = 0; c < b; c++) {
+        for (int pass = 0; pass < 2; pass++)
+            for (int q = 0; q < c; q++) {
+                double dot = 0;
+                for (size_t i = 0; i < n; i++)
+                    dot += v[i * (size_t)b + (size_t)c] * v[i * (size_t)b + (size_t)q];
+                for (size_t i = 0; i < n; i++)
+                    v[i * (size_t)b + (size_t)c] -= dot * v[i * (size_t)b + (size_t)q];
+            }
+        double nrm = 0;
+        for (size_t i = 0; i < n; i++)
+            nrm += v[i * (size_t)b + (size_t)c] * v[i * (size_t)b + (size_t)c];
+        nrm = sqrt(nrm);
+        double inv = nrm > 1e-300 ? 1.0 / nrm : 0;
+        for (size_t i = 0; i < n; i++)
+            v[i * (size_t)b + (size_t)c] *= inv;
+    }
+}
+
+/* Subspace iteration with a Rayleigh-Ritz step at the end, started from PCA coordinates (already a
+ * good guess). Returns non-zero when it can't give a usable layout (caller falls back to PCA). */
+static int spectral_init(const mm_csr *G, const float *pca, int D, uint64_t seed, mm_pool *pool, float *y)
+{
+    size_t n = G->n;
+    int b = D + 3;
+    double *dinv = malloc(sizeof(double) * n);
+    double *v = malloc(sizeof(double) * n * (size_t)b);
+    double *w = malloc(sizeof(double) * n * (size_t)b);
+    int rc = -1;
+    if (!dinv || !v || !w)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        double s = 0;
+        for (size_t e = G->rowptr[i]; e < G->rowptr[i + 1]; e++)
+            s += G->val[e];
+        dinv[i] = s > 0 ? 1.0 / sqrt(s) : 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        mm_rng r = mm_rng_make(seed, 11, i);
+        v[i * (size_t)b] = dinv[i] > 0 ? 1.0 / dinv[i] : 0; /* the trivial eigenvector, D^1/2 1 */
+        for (int c = 1; c < b; c++)
+            v[i * (size_t)b + (size_t)c] = c - 1 < D ? pca[i * (size_t)D + (size_t)(c - 1)] + 1e-3 * mm_rng_normal(&r) : mm_rng_normal(&r);
+    }
+    orthonormalize(v, n, b);
+    spec_job job = {G, dinv, v, w, b};
+    int iters = n > 200000 ? 100 : 300;
+    for (int it = 0; it < iters; it++) {
+        job.v = v;
+        job.out = w;
+        mm_pool_for(pool, (n + 511) / 512, spec_chunk, &job);
+        double *t = v;
+        v = w;
+        w = t;
+        orthonormalize(v, n, b);
+    }
+    /* Rayleigh-Ritz: H = V^T M V, rotate V to its eigenvectors */
+    job.v = v;
+    job.out = w;
+    mm_pool_for(pool, (n + 511) / 512, spec_chunk, &job);
+    double h[64], ev[8];
+    for (int p = 0; p < b; p++)
+        for (int q = 0; q < b; q++) {
+            double s = 0;
+            for (size_t i = 0; i < n; i++)
+                s += v[i * (size_t)b + (size_t)p] * w[i * (size_t)b + (size_t)q];
+            h[p * b + q] = s;
+        }
+    if (LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'V', 'U', b, h, b, ev) != 0)
+        goto out;
+    /* ascending eigenvalues: the last is the trivial one; take the next D below it */
+    for (size_t i = 0; i < n; i++)
+        for (int c = 0; c < D; c++) {
+            int col = b - 2 - c;
+            double s = 0;
+            for (int p = 0; p < b; p++)
+                s += v[i * (size_t)b + (size_t)p] * h[p * b + col];
+            y[i * (size_t)D + (size_t)c] = (float)s;
+        }
+    rc = 0;
+    for (size_t i = 0; i < n * (size_t)D; i++)
+        if (!isfinite(y[i]))
+            rc = -1;
+out:
+    free(dinv), free(v), free(w);
+    return rc;
+}
+
+/* umap-learn's scaling of the initial layout: the largest coordinate becomes 10, plus a little noise,
+ * then each axis to [0, 10]. */
+static void scale_init(float *y, size_t n, int D, uint64_t seed)
+{
+    float mx = 0;
+    for (size_t i = 0; i < n * (size_t)D; i++)
+        mx = fabsf(y[i]) > mx ? fabsf(y[i]) : mx;
+    float s = mx > 0 ? 10.0f / mx : 1.0f;
+    for (size_t i = 0; i < n; i++) {
+        mm_rng r = mm_rng_make(seed, 13, i);
+        for (int a = 0; a < D; a++)
+            y[i * (size_t)D + (size_t)a] = y[i * (size_t)D + (size_t)a] * s + (float)(1e-4 * mm_rng_normal(&r));
+    }
+    for (int a = 0; a < D; a++) {
+        float lo = INFINITY, hi = -INFINITY;
+        for (size_t i = 0; i < n; i++) {
+            float v = y[i * (size_t)D + (size_t)a];
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+        }
+        float r = hi - lo > 0 ? hi - lo : 1;
+        for (size_t i = 0; i < n; i++)
+            y[i * (size_t)D + (size_t)a] = 10.0f * (y[i * (size_t)D + (size_t)a] - lo) / r;
+    }
+}
+
+static mm_status check_opts(const mm_umap_options *o, const char *what, double *a, double *b, mm_error *err)
+{
+    if (o->dims < 1 || o->dims > 3)
+        return mm_error_set(err, MM_ERR_ARG, "%s: dims must be 1, 2 or 3, not %d", what, o->dims);
+    if (o->n_neighbors < 2)
+        return mm_error_set(err, MM_ERR_ARG, "%s: n_neighbors must be at least 2", what);
+    if (!(o->learning_rate > 0) || !(o->negative_sample_rate >= 0) || !(o->repulsion_strength >= 0))
+        return mm_error_set(err, MM_ERR_ARG, "%s: learning rate must be positive", what);
+    if (o->a > 0 && o->b > 0) {
+        *a = o->a;
+        *b = o->b;
+        return MM_OK;
+    }
+    return mm_umap_fit_ab(o->min_dist, o->spread, a, b, err);
+}
+
+mm_status mm_umap(const float *x, size_t n, size_t d, const mm_umap_options *opt_in, float *y, mm_error *err)
+{
+    mm_umap_options opt;
+    if (opt_in)
+        opt = *opt_in;
+    else
+        mm_umap_defaults(&opt);
+    double a, b;
+    mm_status st = check_opts(&opt, "umap", &a, &b, err);
+    if (st != MM_OK)
+        return st;
+    if (!x || !y || d == 0)
+        return mm_error_set(err, MM_ERR_ARG, "umap: no data");
+    if (n < 3)
+        return mm_error_set(err, MM_ERR_ARG, "umap: needs at least 3 points, got %zu", n);
+    if ((st = mm_layout_check_finite(x, n, d, "umap: input", err)) != MM_OK)
+        return st;
+    int D = opt.dims;
+    /* Documented fallback: n_neighbors larger than the data is lowered to n (self included). */
+    int k = (opt.n_neighbors <= (int)(n < 100000000 ? n : 100000000) ? opt.n_neighbors : (int)n) - 1;
+    int n_epochs = opt.n_epochs > 0 ? opt.n_epochs : (n <= 10000 ? 500 : 200);
+
+    const float *px;
+    float *owned = NULL, *sq = NULL, *dist = NULL, *w = NULL, *eps = NULL, *next = NULL, *next_neg = NULL,
+          *snap = NULL, *pca = NULL;
+    int32_t *idx = NULL;
+    mm_csr G = {0};
+    mm_pool *pool = NULL;
+    if ((st = mm_layout_prepare(x, n, d, opt.metric, &px, &owned, err)) != MM_OK)
+        return st;
+    size_t nk = n * (size_t)k;
+    sq = malloc(sizeof(float) * nk);
+    idx = malloc(sizeof(int32_t) * nk);
+    w = malloc(sizeof(float) * nk);
+    if (!sq || !idx || !w) {
+        st = mm_error_set(err, MM_ERR_NOMEM, "umap: out of memory for %zu points", n);
+        goto out;
+    }
+    if ((st = mm_pool_open(&pool, opt.threads, err)) != MM_OK)
+        goto out;
+    if ((st = mm_knn_prepared(px, n, d, k, opt.knn, opt.seed, pool, opt.progress, opt.progress_user, idx, sq, err)) != MM_OK)
+        goto out;
+    for (size_t i = 0; i < nk; i++)
+        sq[i] = mm_metric_from_sq(opt.metric, sq[i]);
+    dist = sq;
+    sq = NULL;
+    smooth_job sj = {dist, w, k, log2((double)k + 1), 1};
+    mm_pool_for(pool, n, smooth_row, &sj);
+    if ((st = mm_csr_symmetrize(n, k, idx, w, MM_SYM_FUZZY_UNION, pool, &G, err)) != MM_OK)
+        goto out;
+    free(dist), free(idx), free(w);
+    dist = NULL, idx = NULL, w = NULL;
+    if ((st = make_eps(&G, n_epochs, &eps, err)) != MM_OK)
+        goto out;
+
+    /* initial layout */
+    if (opt.init == MM_INIT_GIVEN) {
+        if (!opt.init_y) {
+            st = mm_error_set(err, MM_ERR_ARG, "umap: init is 'given' but no initial layout was passed");
+            goto out;
+        }
+        memcpy(y, opt.init_y, sizeof(float) * n * (size_t)D);
+        if ((st = mm_layout_check_finite(y, n, (size_t)D, "umap: initial layout", err)) != MM_OK)
+            goto out;
+    } else if (opt.init == MM_INIT_RANDOM) {
+        for (size_t i = 0; i < n; i++) {
+            mm_rng r = mm_rng_make(opt.seed, 17, i);
+            for (int q = 0; q < D; q++)
+                y[i * (size_t)D + (size_t)q] = (float)(20.0 * mm_rng_uniform(&r) - 10.0);
+        }
+    } else {
+        if (!(pca = malloc(sizeof(float) * n * (size_t)D))) {
+            st = mm_error_set(err, MM_ERR_NOMEM, "umap: out of memory");
+            goto out;
+        }
+        if ((st = mm_pca(px, n, d, D, pca, NULL, NULL, NULL, opt.threads, err)) != MM_OK)
+            goto out;
+        if (opt.init != MM_INIT_SPECTRAL || spectral_init(&G, pca, D, opt.seed, pool, y) != 0)
+            memcpy(y, pca, sizeof(float) * n * (size_t)D);
+        scale_init(y, n, D, opt.seed);
+    }
+    if (mm_layout_cancelled(opt.progress, opt.progress_user, "init", 1, 1)) {
+        st = mm_error_set(err, MM_ERR_ARG, "umap: cancelled");
+        goto out;
+    }
+    size_t nnz = G.rowptr[n];
+    next = malloc(sizeof(float) * (nnz + 1));
+    next_neg = malloc(sizeof(float) * (nnz + 1));
+    snap = malloc(sizeof(float) * n * (size_t)D);
+    if (!next || !next_neg || !snap) {
+        st = mm_error_set(err, MM_ERR_NOMEM, "umap: out of memory");
+        goto out;
+    }
+    sgd s = {.G = &G, .head = y, .tail = snap, .n_head = n, .n_tail = n, .D = D, .eps = eps, .next = next,
+             .next_neg = next_neg, .neg_rate = opt.negative_sample_rate > 0 ? opt.negative_sample_rate : 1e-30,
+             .a = (float)a, .b = (float)b, .gamma = (float)opt.repulsion_strength, .pull = 2.0f,
+             .seed = opt.seed, .skip_self = 1};
+    if ((st = run_sgd(&s, n_epochs, opt.learning_rate, snap, pool, opt.progress, opt.progress_user, err)) != MM_OK)
+        goto out;
+    for (size_t i = 0; i < n * (size_t)D; i++)
+        if (!isfinite(y[i])) {
+            st = mm_error_set(err, MM_ERR_INTERNAL, "umap: the optimisation diverged");
+            goto out;
+        }
+out:
+    mm_pool_close(pool);
+    mm_csr_free(&G);
+    free(owned), free(sq), free(dist), free(w), free(eps), free(next), free(next_neg), free(snap), free(pca), free(idx);
+    return st;
+}
+
+mm_status mm_umap_transform(const float *x_old, size_t n_old, size_t d, const float *y_old,
+                            const float *x_new, size_t n_new, const mm_umap_options *opt_in, float *y_new,
+                            mm_error *err)
+{
+    mm_umap_options opt;
+    if (opt_in)
+        opt = *opt_in;
+    else
+        mm_umap_defaults(&opt);
+    double a, b;
+    mm_status st = check_opts(&opt, "umap transform", &a, &b, err);
+    if (st != MM_OK)
+        return st;
+    if (!x_old || !y_old || !x_new || !y_new || d == 0 || n_old < 2)
+        return mm_error_set(err, MM_ERR_ARG, "umap transform: needs an existing map of at least 2 points");
+    if (n_new == 0)
+        return MM_OK;
+    if ((st = mm_layout_check_finite(x_new, n_new, d, "umap transform: new points", err)) != MM_OK)
+        return st;
+    if ((st = mm_layout_check_finite(y_old, n_old, (size_t)opt.dims, "umap transform: old layout", err)) != MM_OK)
+        return st;
+    int D = opt.dims;
+    int k = opt.n_neighbors < (int)(n_old < 100000000 ? n_old : 100000000) ? opt.n_neighbors : (int)n_old;
+    int n_epochs = opt.n_epochs > 0 ? opt.n_epochs / 3 : (n_old <= 10000 ? 100 : 30);
+    if (n_epochs < 1)
+        n_epochs = 1;
+    size_t nk = n_new * (size_t)k;
+    int32_t *idx = malloc(sizeof(int32_t) * nk);
+    float *dist = malloc(sizeof(float) * nk);
+    float *w = malloc(sizeof(float) * nk);
+    mm_csr G = {0};
+    float *eps = NULL, *next = NULL, *next_neg = NULL;
+    mm_pool *pool = NULL;
+    if (!idx || !dist || !w) {
+        st = mm_error_set(err, MM_ERR_NOMEM, "umap transform: out of memory");
+        goto out;
+    }
+    if ((st = mm_knn_query(x_old, n_old, x_new, n_new, d, k, opt.metric, opt.threads, idx, dist, err)) != MM_OK)
+        goto out;
+    if ((st = mm_pool_open(&pool, opt.threads, err)) != MM_OK)
+        goto out;
+    smooth_job sj = {dist, w, k, log2((double)k), 0};
+    mm_pool_for(pool, n_new, smooth_row, &sj);
+    /* start at the membership-weighted mean of the old neighbours */
+    for (size_t i = 0; i < n_new; i++) {
+        double s = 0, acc[3] = {0, 0, 0};
+        for (int t = 0; t < k; t++) {
+            double wt = w[i * (size_t)k + (size_t)t];
+            s += wt;
+            for (int q = 0; q < D; q++)
+                acc[q] += wt * y_old[(size_t)idx[i * (size_t)k + (size_t)t] * (size_t)D + (size_t)q];
+        }
+        for (int q = 0; q < D; q++)
+            y_new[i * (size_t)D + (size_t)q] = (float)(s > 0 ? acc[q] / s : y_old[(size_t)idx[i * (size_t)k] * (size_t)D + (size_t)q]);
+    }
+    /* rows = new points, columns = old points; no symmetrisation (the old side never moves) */
+    G.n = n_new;
+    G.rowptr = malloc(sizeof(size_t) * (n_new + 1));
+    G.col = malloc(sizeof(int32_t) * (nk + 1));
+    G.val = malloc(sizeof(float) * (nk + 1));
+    if (!G.rowptr || !G.col || !G.val) {
+        st = mm_error_set(err, MM_ERR_NOMEM, "umap transform: out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i <= n_new; i++)
+        G.rowptr[i] = i * (size_t)k;
+    memcpy(G.col, idx, sizeof(int32_t) * nk);
+    memcpy(G.val, w, sizeof(float) * nk);
+    if ((st = make_eps(&G, n_epochs, &eps, err)) != MM_OK)
+        goto out;
+    size_t nnz = G.rowptr[n_new];
+    next = malloc(sizeof(float) * (nnz + 1));
+    next_neg = malloc(sizeof(float) * (nnz + 1));
+    if (!next || !next_neg) {
+        st = mm_error_set(err, MM_ERR_NOMEM, "umap transform: out of memory");
+        goto out;
+    }
+    sgd s = {.G = &G, .head = y_new, .tail = y_old, .n_head = n_new, .n_tail = n_old, .D = D, .eps = eps,
+             .next = next, .next_neg = next_neg,
+             .neg_rate = opt.negative_sample_rate > 0 ? opt.negative_sample_rate : 1e-30, .a = (float)a,
+             .b = (float)b, .gamma = (float)opt.repulsion_strength, .pull = 1.0f, .seed = opt.seed, .skip_self = 0};
+    /* umap-learn's transform starts at a quarter of the learning rate */
+    if ((st = run_sgd(&s, n_epochs, opt.learning_rate / 4, NULL, pool, opt.progress, opt.progress_user, err)) != MM_OK)
+        goto out;
+    for (size_t i = 0; i < n_new * (size_t)D; i++)
+        if (!isfinite(y_new[i])) {
+            st = mm_error_set(err, MM_ERR_INTERNAL, "umap transform: the optimisation diverged");
+            goto out;
+        }
+out:
+    mm_pool_close(pool);
+    mm_csr_free(&G);
+    free(idx), free(dist), free(w), free(eps), free(next), free(next_neg);
+    return st;
+}
