@@ -2,8 +2,8 @@
 # train and embed from the command line, on a small generated collection.
 # Usage: train_cli_test.sh MUSICMAP MUSICMAP_SYNTH
 set -u
-MM=$1
-SYNTH=$2
+MM=$(realpath "$1")
+SYNTH=$(realpath "$2")
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 pass=0
@@ -74,6 +74,12 @@ rc=$(status_of "$MM" map --db "$DB" -m small-tags --grid)
 check "map --grid makes the original's 13 maps" test "$(grep -c ' songs ' "$TMP/out")" = 13
 check "map --grid --name is a usage error" test "$(status_of "$MM" map --db "$DB" --grid --name x)" = 2
 check "map with a model without vectors fails (1)" test "$("$MM" -q embed --db "$DB" -m "$TMP/other.mmm"; status_of "$MM" map --db "$DB" -m nosuch)" = 1
+
+# a folder in the working directory named like a model does not shadow the catalog's model
+mkdir -p "$TMP/cwd/small-tags"
+check "embed -m NAME prefers the catalog's model over a folder of that name" \
+  bash -c "cd '$TMP/cwd' && '$MM' embed --db '$DB' -m small-tags"
+check "predict with a folder as the model says so" bash -c "'$MM' predict -m '$TMP/cwd/small-tags' x.npy 2>&1 | grep -q 'is a directory, not a model file'"
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

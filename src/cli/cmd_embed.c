@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -111,8 +112,11 @@ int mm_cmd_embed(mm_cli *cli, int argc, char **argv)
     int64_t *ids = NULL;
     size_t n = 0;
     float *x = NULL, *probs = NULL, *hidden = NULL;
-    mm_status st = model_arg && access(model_arg, R_OK) == 0 ? register_file(cat, model_arg, &rec, &err)
-                                                               : mm_catalog_get_model(cat, model_arg, &rec, &err);
+    /* a name in the catalog first; otherwise a model file, registered under its file name */
+    mm_status st = mm_catalog_get_model(cat, model_arg, &rec, &err);
+    struct stat sb;
+    if (st == MM_ERR_ARG && model_arg && stat(model_arg, &sb) == 0 && S_ISREG(sb.st_mode))
+        st = register_file(cat, model_arg, &rec, &err);
     if (st != MM_OK || mm_model_load(&model, rec.file, &err) != MM_OK)
         goto fail;
     mm_frontend_params fe;

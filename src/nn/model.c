@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "internal.h"
 
@@ -327,6 +328,10 @@ static mm_status parse_header(const char *path, char *text, mm_preset *p, mm_hea
 
 static mm_status read_whole(const char *path, unsigned char **data, size_t *size, mm_error *err)
 {
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+        return mm_error_set(err, MM_ERR_IO, "%s: %s, not a model file", path,
+                            S_ISDIR(sb.st_mode) ? "is a directory" : "not a regular file");
     FILE *f = fopen(path, "rb");
     if (!f)
         return mm_error_set(err, MM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
