@@ -12,9 +12,12 @@ PACKAGES=(
   libsqlite3-dev                                                  # catalog
   libdnnl-dev libopenblas-dev liblapacke-dev libhdf5-dev          # network, layouts, Keras import
   libmicrohttpd-dev                                               # server
+  chromium curl wrk                                               # browser and HTTP tests, server bench
   libfluidsynth-dev fluid-soundfont-gm                            # generated test music
   libcmocka-dev valgrind                                          # tests
 )
+# the page is bundled with Node.js + npm; keep a node that is already on PATH (e.g. a newer one)
+command -v node >/dev/null || PACKAGES+=(nodejs npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -81,5 +81,20 @@ check "embed -m NAME prefers the catalog's model over a folder of that name" \
   bash -c "cd '$TMP/cwd' && '$MM' embed --db '$DB' -m small-tags"
 check "predict with a folder as the model says so" bash -c "'$MM' predict -m '$TMP/cwd/small-tags' x.npy 2>&1 | grep -q 'is a directory, not a model file'"
 
+# run: the whole pipeline without serving; untagged music falls back to the spectrograms and says so
+check "run --help" bash -c "'$MM' run --help | grep -q '^Usage: musicmap run'"
+check "run without a folder is a usage error" test "$(status_of "$MM" run --db "$TMP/run.db")" = 2
+rc=$(status_of "$MM" run --db "$TMP/run.db" --no-serve --epochs 2 --min-count 5 "$TMP/music")
+check "run --no-serve on tagged music exits 0" test "$rc" = 0
+check "  ... trained a model named run" grep -Eq "^small +tags \(4 genres, 40\)" "$TMP/out"
+check "  ... and made three maps from it" test "$(grep -c ' (run) ' "$TMP/out")" = 3
+rc=$(status_of "$MM" run --db "$TMP/run.db" --no-serve --min-count 5 "$TMP/music")
+check "run again: nothing new to train or embed" bash -c "grep -q 'already has vectors' '$TMP/err' && ! grep -q 'epochs' '$TMP/out'"
+"$SYNTH" --out "$TMP/gtzan" --count 12 --layout gtzan --seconds 8 --seed 4 >/dev/null
+rc=$(status_of "$MM" run --db "$TMP/untagged.db" --no-serve "$TMP/gtzan")
+check "run on untagged music exits 0" test "$rc" = 0
+check "  ... says it maps the raw spectrograms" grep -q "too few genre tags to learn from" "$TMP/err"
+check "  ... and does" test "$(grep -c -- '-mel ' "$TMP/out")" = 3
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

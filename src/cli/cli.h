@@ -26,6 +26,7 @@ int mm_cmd_scan(mm_cli *cli, int argc, char **argv);
 int mm_cmd_status(mm_cli *cli, int argc, char **argv);
 int mm_cmd_tracks(mm_cli *cli, int argc, char **argv);
 int mm_cmd_reduce(mm_cli *cli, int argc, char **argv);
+int mm_cmd_serve(mm_cli *cli, int argc, char **argv);
 
 /* JSON output (json.c): strings with the escapes RFC 8259 requires, bytes that are not valid UTF-8
  * written as U+FFFD; NULL as null; non-finite numbers as null. */
@@ -42,6 +43,7 @@ int mm_cmd_predict(mm_cli *cli, int argc, char **argv);
 int mm_cmd_train(mm_cli *cli, int argc, char **argv);
 int mm_cmd_embed(mm_cli *cli, int argc, char **argv);
 int mm_cmd_map(mm_cli *cli, int argc, char **argv);
+int mm_cmd_run(mm_cli *cli, int argc, char **argv);
 
 /* Prints "musicmap CMD: message" to stderr and returns MM_EXIT_USAGE. */
 int mm_cli_usage_error(const mm_cli *cli, const char *command, const char *fmt, ...)

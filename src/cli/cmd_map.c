@@ -317,8 +317,12 @@ int mm_cmd_map(mm_cli *cli, int argc, char **argv)
         if (mm_catalog_put_map(cat, &map, n, ids, y, NULL, &err) != MM_OK)
             goto fail;
         if (cli->log.level >= MM_LOG_INFO) {
-            printf("%-40s %6zu songs %7.2f s  trustworthiness %.4f", map_name, n, seconds, q.trustworthiness);
-            if (tags.n_names)
+            printf("%-40s %6zu songs %7.2f s", map_name, n, seconds);
+            if (isnan(q.trustworthiness))
+                printf("  (too few songs to measure the map's quality at k = 10)");
+            else
+                printf("  trustworthiness %.4f", q.trustworthiness);
+            if (tags.n_names && !isnan(q.label_agreement))
                 printf("  genre agreement (k=10) %.3f", q.label_agreement);
             printf("\n");
         }

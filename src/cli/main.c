@@ -7,6 +7,7 @@
 #include "musicmap/version.h"
 
 static const mm_command COMMANDS[] = {
+    {"run", "the whole pipeline: scan a folder, learn its genres, map it and serve the page", mm_cmd_run},
     {"info", "print a song's duration, codec, sample rate, channels and tags", mm_cmd_info},
     {"mel", "write the 96 x 1366 log-mel spectrogram of songs as .npy files", mm_cmd_mel},
     {"scan", "catalogue the audio files under folders (incremental, parallel, resumable)", mm_cmd_scan},
@@ -18,6 +19,7 @@ static const mm_command COMMANDS[] = {
     {"embed", "store every track's output vector and hidden state under a model", mm_cmd_embed},
     {"map", "lay the catalogued songs out with PCA, t-SNE or UMAP and store the map", mm_cmd_map},
     {"reduce", "lay out the rows of a .npy array with PCA, t-SNE or UMAP and measure the layout", mm_cmd_reduce},
+    {"serve", "serve the map page and its API on a local port (or --export a static site)", mm_cmd_serve},
 };
 static const size_t N_COMMANDS = sizeof COMMANDS / sizeof COMMANDS[0];
 

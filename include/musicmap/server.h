@@ -1,0 +1,56 @@
+/* server — the local web app: an HTTP server (libmicrohttpd, thread pool) that serves the embedded map
+ * page, a JSON API over the catalog (maps, tracks, similar tracks, search), map points as compact
+ * binary, and each catalogued track's audio by id with HTTP Range (transcoded when a browser can't play
+ * the file's codec). Also writes the same page and data as a static site. Requests never name files:
+ * audio is found by track id in the catalog, and the page's files are compiled in.
+ * The API and the points format are documented in docs/server.md. */
+#ifndef MUSICMAP_SERVER_H
+#define MUSICMAP_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "musicmap/util.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mm_server mm_server;
+
+typedef struct mm_server_options {
+    const char *host;          /* address to bind; NULL: 127.0.0.1 */
+    int port;                  /* 0: any free port (see mm_server_port) */
+    int threads;               /* request threads; 0: max(4, cores) */
+    int max_connections;       /* 0: 1024 */
+    int per_ip_connections;    /* 0: 128 */
+    int timeout_seconds;       /* an idle or slow connection is closed after this long; 0: 30 */
+    const char *transcode_dir; /* where transcoded audio is cached; NULL: a folder under $XDG_CACHE_HOME */
+    const mm_logger *log;      /* requests at DEBUG, problems at WARN; may be NULL */
+} mm_server_options;
+
+/* Opens the catalog at db_path (read-only use: it never writes) and starts serving in background
+ * threads. Fails if the catalog can't be opened or the address can't be bound. */
+mm_status mm_server_start(mm_server **out, const char *db_path, const mm_server_options *options, mm_error *err);
+int mm_server_port(const mm_server *server);
+/* Stops accepting, finishes nothing that is in flight, frees everything. */
+void mm_server_stop(mm_server *server);
+
+typedef struct mm_export_options {
+    int audio;                 /* 1: put each track's audio in the site (copied, or transcoded) */
+    const char *transcode_dir; /* as for the server */
+    const mm_logger *log;
+} mm_export_options;
+
+/* Writes the page and its data as files under dir (created if missing): index.html, app.js, style.css
+ * and data/ (maps, points, tracks, a search index, precomputed similar tracks, and audio when asked).
+ * Any static file server (or file://, except for audio in some browsers) can then show the map. */
+mm_status mm_server_export(const char *db_path, const char *dir, const mm_export_options *options, mm_error *err);
+
+/* Whether the page was built with its Three.js front-end (0: the fallback page that says it wasn't). */
+int mm_server_has_web_ui(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,155 @@
+/* musicmap serve: the map page and its API on a local port; or --export DIR: the same as static files. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "musicmap/catalog.h"
+#include "musicmap/server.h"
+
+static void serve_help(FILE *out)
+{
+    fprintf(out, "Usage: musicmap serve [OPTIONS]\n\n"
+                 "Serves the map page and its API (docs/server.md) until Ctrl-C: maps, tracks, search,\n"
+                 "similar songs, and each catalogued song's audio (transcoded to MP3 when a browser can't\n"
+                 "play its format). Only catalogued tracks are reachable, by id.\n\n"
+                 "Options:\n"
+                 "      --db PATH          the catalog database (default $XDG_DATA_HOME/musicmap/library.db)\n"
+                 "  -p, --port N           port (default 8080; 0: any free port)\n"
+                 "      --host ADDR        address to listen on (default 127.0.0.1: this machine only)\n"
+                 "      --open             open the page in the desktop's browser\n"
+                 "      --threads N        request threads (default max(4, cores))\n"
+                 "      --timeout S        close idle or slow connections after S seconds (default 30)\n"
+                 "      --transcode-dir D  cache of transcoded audio (default $XDG_CACHE_HOME/musicmap/transcoded)\n"
+                 "      --export DIR       write the page and data as a static site into DIR instead of serving\n"
+                 "      --export-audio     with --export: also put the audio in the site\n"
+                 "  -h, --help             show this help\n");
+}
+
+static void open_browser(const mm_cli *cli, const char *url)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* quiet: the browser's own chatter is not ours to print */
+        if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
+            _exit(127);
+        execlp("xdg-open", "xdg-open", url, (char *)NULL);
+        _exit(127);
+    }
+    if (pid < 0)
+        mm_log(&cli->log, MM_LOG_WARN, "musicmap serve: could not start a browser; open %s yourself", url);
+}
+
+int mm_cmd_serve(mm_cli *cli, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"db", required_argument, NULL, 'D'},
+        {"port", required_argument, NULL, 'p'},
+        {"host", required_argument, NULL, 'H'},
+        {"open", no_argument, NULL, 'O'},
+        {"threads", required_argument, NULL, 'T'},
+        {"timeout", required_argument, NULL, 't'},
+        {"transcode-dir", required_argument, NULL, 'C'},
+        {"export", required_argument, NULL, 'E'},
+        {"export-audio", no_argument, NULL, 'A'},
+        {"help", no_argument, NULL, 'h'},
+        MM_CLI_COMMON_LONGOPTS,
+        {NULL, 0, NULL, 0},
+    };
+    const char *db = NULL, *export_dir = NULL;
+    mm_server_options o = {.host = "127.0.0.1", .port = 8080, .log = &cli->log};
+    int open_page = 0, export_audio = 0;
+    long v;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "hqvp:", longopts, NULL)) != -1) {
+        if (mm_cli_common_option(cli, c))
+            continue;
+        switch (c) {
+        case 'D': db = optarg; break;
+        case 'p':
+            if (mm_cli_parse_int(optarg, 0, 65535, &v) != 0)
+                return mm_cli_usage_error(cli, "serve", "--port must be 0..65535");
+            o.port = (int)v;
+            break;
+        case 'H': o.host = optarg; break;
+        case 'O': open_page = 1; break;
+        case 'T':
+            if (mm_cli_parse_int(optarg, 1, 256, &v) != 0)
+                return mm_cli_usage_error(cli, "serve", "--threads must be 1..256");
+            o.threads = (int)v;
+            break;
+        case 't':
+            if (mm_cli_parse_int(optarg, 1, 3600, &v) != 0)
+                return mm_cli_usage_error(cli, "serve", "--timeout must be 1..3600 seconds");
+            o.timeout_seconds = (int)v;
+            break;
+        case 'C': o.transcode_dir = optarg; break;
+        case 'E': export_dir = optarg; break;
+        case 'A': export_audio = 1; break;
+        case 'h': serve_help(stdout); return MM_EXIT_OK;
+        default: return mm_cli_usage_error(cli, "serve", "bad option");
+        }
+    }
+    if (optind < argc)
+        return mm_cli_usage_error(cli, "serve", "unexpected argument '%s'", argv[optind]);
+    if (export_audio && !export_dir)
+        return mm_cli_usage_error(cli, "serve", "--export-audio needs --export DIR");
+    /* resolve the catalog path the usual way (and check it opens) before starting */
+    mm_catalog *cat = NULL;
+    if (mm_cli_open_catalog(cli, "serve", db, 0, &cat) != 0)
+        return MM_EXIT_FAILURE;
+    char *path = strdup(mm_catalog_path(cat));
+    mm_catalog_close(cat);
+    if (!path) {
+        fprintf(stderr, "musicmap serve: out of memory\n");
+        return MM_EXIT_FAILURE;
+    }
+    if (!mm_server_has_web_ui())
+        mm_log(&cli->log, MM_LOG_WARN, "musicmap serve: this build has no web page (Node.js was missing at build "
+                                       "time); the API works");
+    mm_error err;
+    if (export_dir) {
+        mm_export_options eo = {.audio = export_audio, .transcode_dir = o.transcode_dir, .log = &cli->log};
+        mm_status s = mm_server_export(path, export_dir, &eo, &err);
+        free(path);
+        if (s != MM_OK) {
+            fprintf(stderr, "musicmap serve: %s\n", err.msg);
+            return MM_EXIT_FAILURE;
+        }
+        mm_log(&cli->log, MM_LOG_INFO, "musicmap serve: wrote the site to %s (open index.html through any web server)",
+               export_dir);
+        return MM_EXIT_OK;
+    }
+    /* SIGINT/SIGTERM are waited for, not handled: block them in every thread, then sigwait here */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    mm_server *server = NULL;
+    mm_status s = mm_server_start(&server, path, &o, &err);
+    free(path);
+    if (s != MM_OK) {
+        fprintf(stderr, "musicmap serve: %s\n", err.msg);
+        return MM_EXIT_FAILURE;
+    }
+    char url[300];
+    int v6 = strchr(o.host, ':') != NULL;
+    snprintf(url, sizeof url, "http://%s%s%s:%d/", v6 ? "[" : "",
+             strcmp(o.host, "0.0.0.0") == 0 || strcmp(o.host, "::") == 0 ? "127.0.0.1" : o.host, v6 ? "]" : "",
+             mm_server_port(server));
+    printf("musicmap serve: %s (Ctrl-C to stop)\n", url);
+    fflush(stdout);
+    if (open_page)
+        open_browser(cli, url);
+    int sig = 0;
+    sigwait(&stop, &sig);
+    mm_log(&cli->log, MM_LOG_INFO, "musicmap serve: stopping");
+    mm_server_stop(server);
+    return MM_EXIT_OK;
+}

@@ -1,0 +1,220 @@
+/* The JSON endpoints: maps, one track, similar tracks, search. Each writes a complete body into a buffer
+ * and returns the HTTP status; the transport is http.c's business. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+int mm_api_error(mm_buf *out, int status, const char *message)
+{
+    out->len = 0;
+    mm_buf_puts(out, "{\"error\": ");
+    mm_buf_json_string(out, message);
+    mm_buf_puts(out, "}");
+    return status;
+}
+
+static int status_of(mm_status s)
+{
+    return s == MM_ERR_ARG ? 404 : s == MM_ERR_NOMEM ? 503 : 500;
+}
+
+int mm_api_maps(mm_srv *srv, mm_catalog *cat, mm_buf *out)
+{
+    (void)srv;
+    mm_map_record *maps = NULL;
+    size_t n = 0;
+    mm_error err;
+    if (mm_catalog_list_maps(cat, &maps, &n, &err) != MM_OK)
+        return mm_api_error(out, 500, err.msg);
+    mm_buf_puts(out, "{\"maps\": [");
+    int64_t cached_model = 0;
+    char *model_name = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const mm_map_record *m = &maps[i];
+        if (m->model_id != cached_model) {
+            mm_model_record rec;
+            free(model_name);
+            model_name = NULL;
+            if (mm_catalog_get_model_by_id(cat, m->model_id, &rec, NULL) == MM_OK) {
+                model_name = rec.name ? strdup(rec.name) : NULL;
+                mm_model_record_free(&rec);
+            }
+            cached_model = m->model_id;
+        }
+        mm_buf_printf(out, "%s\n  {\"id\": %lld, \"name\": ", i ? "," : "", (long long)m->id);
+        mm_buf_json_string(out, m->name);
+        mm_buf_printf(out, ", \"model_id\": %lld, \"model\": ", (long long)m->model_id);
+        mm_buf_json_string(out, model_name);
+        mm_buf_puts(out, ", \"source\": ");
+        mm_buf_json_string(out, m->source);
+        mm_buf_puts(out, ", \"method\": ");
+        mm_buf_json_string(out, m->method);
+        mm_buf_printf(out, ", \"dims\": %d, \"params\": ", m->dims);
+        /* params is JSON written by musicmap itself; anything else is passed on as a string */
+        if (m->params && m->params[0] == '{' && m->params[strlen(m->params) - 1] == '}')
+            mm_buf_puts(out, m->params);
+        else
+            mm_buf_json_string(out, m->params);
+        mm_buf_printf(out, ", \"created_at\": %lld, \"points\": %zu}", (long long)m->created_at, m->n_points);
+    }
+    mm_buf_puts(out, n ? "\n]}" : "]}");
+    free(model_name);
+    mm_map_records_free(maps, n);
+    return out->failed ? mm_api_error(out, 503, "out of memory") : 200;
+}
+
+typedef struct track_out {
+    mm_buf *out;
+    int found;
+} track_out;
+
+static int write_track(const mm_track *t, void *user)
+{
+    track_out *to = user;
+    mm_buf *b = to->out;
+    if (t->status != MM_TRACK_OK)
+        return 1; /* failed and missing tracks are not served */
+    to->found = 1;
+    mm_buf_printf(b, "{\"id\": %lld, \"title\": ", (long long)t->id);
+    mm_buf_json_string(b, t->title);
+    mm_buf_puts(b, ", \"artist\": ");
+    mm_buf_json_string(b, t->artist);
+    mm_buf_puts(b, ", \"album\": ");
+    mm_buf_json_string(b, t->album);
+    mm_buf_puts(b, ", \"genre\": ");
+    mm_buf_json_string(b, t->genre);
+    mm_buf_puts(b, ", \"date\": ");
+    mm_buf_json_string(b, t->date);
+    mm_buf_puts(b, ", \"track_no\": ");
+    mm_buf_json_string(b, t->track_no);
+    if (t->year)
+        mm_buf_printf(b, ", \"year\": %d", t->year);
+    else
+        mm_buf_puts(b, ", \"year\": null");
+    /* the file name only (never the folder): a title for untagged songs */
+    const char *slash = strrchr(t->path, '/');
+    mm_buf_puts(b, ", \"file\": ");
+    mm_buf_json_string(b, slash ? slash + 1 : t->path);
+    mm_buf_puts(b, ", \"duration\": ");
+    mm_buf_json_number(b, t->duration, 3);
+    mm_buf_puts(b, ", \"codec\": ");
+    mm_buf_json_string(b, t->codec);
+    mm_buf_puts(b, ", \"container\": ");
+    mm_buf_json_string(b, t->container);
+    mm_buf_printf(b, ", \"sample_rate\": %d, \"channels\": %d, \"bit_rate\": %lld", t->sample_rate, t->channels,
+                  (long long)t->bit_rate);
+    /* loudness: null is either silence or not measured; "silent" tells them apart */
+    mm_buf_puts(b, ", \"loudness\": ");
+    mm_buf_json_number(b, t->loudness, 2);
+    mm_buf_printf(b, ", \"silent\": %s, \"loudness_span\": \"%s\"", isinf(t->loudness) ? "true" : "false",
+                  t->loudness_song ? "song" : "clip");
+    const char *ct = mm_browser_content_type(t->container, t->codec);
+    mm_buf_printf(b, ", \"audio\": {\"content_type\": \"%s\", \"transcoded\": %s}", ct ? ct : "audio/mpeg",
+                  ct ? "false" : "true");
+    return 0;
+}
+
+int mm_api_track(mm_srv *srv, mm_catalog *cat, int64_t id, mm_buf *out)
+{
+    track_out to = {out, 0};
+    mm_error err;
+    mm_status s = mm_catalog_get_track(cat, id, write_track, &to, &err);
+    if (s != MM_OK)
+        return mm_api_error(out, status_of(s), err.msg);
+    if (!to.found)
+        return mm_api_error(out, 404, "no such track");
+    /* the newest model's output for the track, when it has one */
+    mm_vectors *v = mm_vectors_get(srv, cat, 0, &err);
+    long i = v ? mm_vectors_find(v, id) : -1;
+    if (i >= 0) {
+        mm_buf_puts(out, ", \"predicted\": {\"model\": ");
+        mm_buf_json_string(out, v->model_name);
+        mm_buf_puts(out, ", \"labels\": [");
+        for (int c = 0; c < v->k; c++) {
+            mm_buf_puts(out, c ? ", " : "");
+            mm_buf_json_string(out, v->classes[c]);
+        }
+        mm_buf_puts(out, "], \"probs\": [");
+        for (int c = 0; c < v->k; c++)
+            mm_buf_printf(out, "%s%.4f", c ? ", " : "", (double)v->probs[(size_t)i * (size_t)v->k + (size_t)c]);
+        mm_buf_puts(out, "]}");
+    } else {
+        mm_buf_puts(out, ", \"predicted\": null");
+    }
+    mm_vectors_release(srv, v);
+    mm_buf_puts(out, "}");
+    return out->failed ? mm_api_error(out, 503, "out of memory") : 200;
+}
+
+/* A short form of a track for lists (similar, search). */
+static int write_brief(const mm_track *t, void *user)
+{
+    track_out *to = user;
+    if (t->status != MM_TRACK_OK)
+        return 0;
+    mm_buf *b = to->out;
+    mm_buf_printf(b, "%s\n  {\"id\": %lld, \"title\": ", to->found ? "," : "", (long long)t->id);
+    mm_buf_json_string(b, t->title);
+    mm_buf_puts(b, ", \"artist\": ");
+    mm_buf_json_string(b, t->artist);
+    mm_buf_puts(b, ", \"album\": ");
+    mm_buf_json_string(b, t->album);
+    mm_buf_puts(b, ", \"genre\": ");
+    mm_buf_json_string(b, t->genre);
+    const char *slash = strrchr(t->path, '/');
+    mm_buf_puts(b, ", \"file\": ");
+    mm_buf_json_string(b, slash ? slash + 1 : t->path);
+    mm_buf_puts(b, "}");
+    to->found++;
+    return 0;
+}
+
+int mm_api_similar(mm_srv *srv, mm_catalog *cat, int64_t id, int k, int64_t model_id, mm_buf *out)
+{
+    mm_error err;
+    mm_vectors *v = mm_vectors_get(srv, cat, model_id, &err);
+    if (!v)
+        return mm_api_error(out, 404, err.msg);
+    long i = mm_vectors_find(v, id);
+    if (i < 0) {
+        mm_vectors_release(srv, v);
+        return mm_api_error(out, 404, "the track has no vectors under this model");
+    }
+    size_t idx[100];
+    float dist[100];
+    size_t n = mm_similar_indices(v, (size_t)i, k, idx, dist);
+    mm_buf_printf(out, "{\"id\": %lld, \"model\": ", (long long)id);
+    mm_buf_json_string(out, v->model_name);
+    mm_buf_printf(out, ", \"space\": \"%s\", \"similar\": [", v->dim ? "embedding" : "probs");
+    track_out to = {out, 0};
+    for (size_t j = 0; j < n; j++) {
+        int before = to.found;
+        if (mm_catalog_get_track(cat, v->ids[idx[j]], write_brief, &to, NULL) == MM_OK && to.found > before) {
+            /* append the distance inside the object just written */
+            out->len--;
+            mm_buf_puts(out, ", \"distance\": ");
+            mm_buf_json_number(out, sqrt((double)dist[j]), 4);
+            mm_buf_puts(out, "}");
+        }
+    }
+    mm_buf_puts(out, to.found ? "\n]}" : "]}");
+    mm_vectors_release(srv, v);
+    return out->failed ? mm_api_error(out, 503, "out of memory") : 200;
+}
+
+int mm_api_search(mm_srv *srv, mm_catalog *cat, const char *query, int limit, mm_buf *out)
+{
+    (void)srv;
+    mm_buf_puts(out, "{\"query\": ");
+    mm_buf_json_string(out, query);
+    mm_buf_puts(out, ", \"results\": [");
+    track_out to = {out, 0};
+    mm_error err;
+    mm_status s = mm_catalog_search(cat, query, limit, write_brief, &to, &err);
+    if (s != MM_OK)
+        return mm_api_error(out, 500, err.msg);
+    mm_buf_puts(out, to.found ? "\n]}" : "]}");
+    return out->failed ? mm_api_error(out, 503, "out of memory") : 200;
+}

@@ -1,0 +1,345 @@
+/* Audio by track id: the catalogued file itself when browsers play its codec, otherwise an MP3
+ * transcode made once and cached. The path always comes from the catalog, never from the request. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/channel_layout.h>
+#include <libswresample/swresample.h>
+
+#include "internal.h"
+#include "musicmap/audio.h"
+
+/* Decoded PCM is held whole before encoding; this caps it (about 40 minutes of 48 kHz stereo). */
+#define TRANSCODE_MAX_SAMPLES (240000000LL / 2)
+
+const char *mm_browser_content_type(const char *container, const char *codec)
+{
+    if (!container || !codec)
+        return NULL;
+    /* What current Chromium and Firefox both play, by (container, codec). */
+    int mp3 = strcmp(codec, "mp3") == 0 || strcmp(codec, "mp3float") == 0;
+    if (strcmp(container, "mp3") == 0 && mp3)
+        return "audio/mpeg";
+    if (strcmp(container, "flac") == 0 && strcmp(codec, "flac") == 0)
+        return "audio/flac";
+    if (strcmp(container, "ogg") == 0 &&
+        (strcmp(codec, "vorbis") == 0 || strcmp(codec, "opus") == 0 || strcmp(codec, "flac") == 0))
+        return "audio/ogg";
+    if (strcmp(container, "matroska,webm") == 0 && (strcmp(codec, "vorbis") == 0 || strcmp(codec, "opus") == 0))
+        return "audio/webm";
+    if (strncmp(container, "mov,mp4", 7) == 0 && (strcmp(codec, "aac") == 0 || mp3 || strcmp(codec, "flac") == 0 ||
+                                                  strcmp(codec, "opus") == 0))
+        return "audio/mp4";
+    if (strcmp(container, "aac") == 0 && strcmp(codec, "aac") == 0)
+        return "audio/aac";
+    if (strcmp(container, "wav") == 0 &&
+        (strcmp(codec, "pcm_s16le") == 0 || strcmp(codec, "pcm_u8") == 0 || strcmp(codec, "pcm_s24le") == 0 ||
+         strcmp(codec, "pcm_f32le") == 0))
+        return "audio/wav";
+    return NULL;
+}
+
+int mm_parse_range(const char *h, int64_t size, int64_t *start, int64_t *end)
+{
+    if (!h)
+        return 0;
+    while (*h == ' ')
+        h++;
+    if (strncasecmp(h, "bytes=", 6) != 0)
+        return 0;
+    h += 6;
+    if (strchr(h, ','))
+        return 0; /* several ranges: answered with the whole file */
+    while (*h == ' ')
+        h++;
+    int64_t a = -1, b = -1;
+    int digits = 0;
+    if (*h >= '0' && *h <= '9') {
+        a = 0;
+        for (; *h >= '0' && *h <= '9'; h++) {
+            if (++digits > 18)
+                return 0;
+            a = a * 10 + (*h - '0');
+        }
+    }
+    if (*h++ != '-')
+        return 0;
+    digits = 0;
+    if (*h >= '0' && *h <= '9') {
+        b = 0;
+        for (; *h >= '0' && *h <= '9'; h++) {
+            if (++digits > 18)
+                return 0;
+            b = b * 10 + (*h - '0');
+        }
+    }
+    while (*h == ' ')
+        h++;
+    if (*h)
+        return 0;
+    if (a < 0 && b < 0)
+        return 0;
+    if (a < 0) { /* suffix: the last b bytes */
+        if (b == 0 || size == 0)
+            return -1;
+        *start = b >= size ? 0 : size - b;
+        *end = size - 1;
+        return 1;
+    }
+    if (b >= 0 && b < a)
+        return 0; /* invalid syntax: ignored */
+    if (a >= size)
+        return -1;
+    *start = a;
+    *end = b < 0 || b >= size ? size - 1 : b;
+    return 1;
+}
+
+/* --- transcoding ---------------------------------------------------------------------------------- */
+
+static mm_status decode_interleaved(const char *path, float **out, int64_t *frames, int *channels, int *rate,
+                                    mm_error *err)
+{
+    AVFormatContext *fmt = NULL;
+    AVCodecContext *dec = NULL;
+    SwrContext *swr = NULL;
+    AVPacket *pkt = av_packet_alloc();
+    AVFrame *frame = av_frame_alloc();
+    float *pcm = NULL;
+    int64_t n = 0, cap = 0;
+    mm_status s = MM_OK;
+    const AVCodec *codec = NULL;
+    int si = -1, rc;
+    if (!pkt || !frame) {
+        s = mm_error_set(err, MM_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = avformat_open_input(&fmt, path, NULL, NULL)) < 0 || (rc = avformat_find_stream_info(fmt, NULL)) < 0 ||
+        (si = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, &codec, 0)) < 0) {
+        s = mm_error_set(err, MM_ERR_DECODE, "track file can't be opened for transcoding");
+        goto done;
+    }
+    dec = avcodec_alloc_context3(codec);
+    if (!dec || avcodec_parameters_to_context(dec, fmt->streams[si]->codecpar) < 0 || avcodec_open2(dec, codec, NULL) < 0) {
+        s = mm_error_set(err, MM_ERR_DECODE, "no decoder for the track's codec");
+        goto done;
+    }
+    int in_ch = dec->ch_layout.nb_channels > 0 ? dec->ch_layout.nb_channels : 1;
+    *channels = in_ch >= 2 ? 2 : 1;
+    *rate = dec->sample_rate > 0 ? dec->sample_rate : 44100;
+    AVChannelLayout out_layout, in_layout;
+    av_channel_layout_default(&out_layout, *channels);
+    if (dec->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC || dec->ch_layout.nb_channels <= 0)
+        av_channel_layout_default(&in_layout, in_ch);
+    else
+        av_channel_layout_copy(&in_layout, &dec->ch_layout);
+    rc = swr_alloc_set_opts2(&swr, &out_layout, AV_SAMPLE_FMT_FLT, *rate, &in_layout, dec->sample_fmt, *rate, 0, NULL);
+    av_channel_layout_uninit(&in_layout);
+    av_channel_layout_uninit(&out_layout);
+    if (rc < 0 || swr_init(swr) < 0) {
+        s = mm_error_set(err, MM_ERR_INTERNAL, "transcoding: channel conversion failed");
+        goto done;
+    }
+    int flushing = 0;
+    while (s == MM_OK) {
+        if (!flushing) {
+            rc = av_read_frame(fmt, pkt);
+            if (rc < 0) {
+                flushing = 1;
+                avcodec_send_packet(dec, NULL);
+            } else {
+                if (pkt->stream_index == si)
+                    avcodec_send_packet(dec, pkt); /* a damaged packet is skipped, as players do */
+                av_packet_unref(pkt);
+            }
+        }
+        while (s == MM_OK && (rc = avcodec_receive_frame(dec, frame)) == 0) {
+            int64_t want = frame->nb_samples + 256;
+            if (n + want > cap) {
+                int64_t ncap = cap ? cap * 2 : (int64_t)*rate * 60;
+                while (ncap < n + want)
+                    ncap *= 2;
+                if (ncap * *channels > TRANSCODE_MAX_SAMPLES * 2) {
+                    s = mm_error_set(err, MM_ERR_UNSUPPORTED, "track too long to transcode");
+                    break;
+                }
+                float *p = realloc(pcm, sizeof *p * (size_t)(ncap * *channels));
+                if (!p) {
+                    s = mm_error_set(err, MM_ERR_NOMEM, "out of memory");
+                    break;
+                }
+                pcm = p;
+                cap = ncap;
+            }
+            uint8_t *dst = (uint8_t *)(pcm + n * *channels);
+            int got = swr_convert(swr, &dst, (int)(cap - n), (const uint8_t **)frame->extended_data, frame->nb_samples);
+            if (got > 0)
+                n += got;
+            av_frame_unref(frame);
+        }
+        if (flushing && (rc == AVERROR_EOF || rc == AVERROR(EINVAL)))
+            break;
+    }
+    if (s == MM_OK && n == 0)
+        s = mm_error_set(err, MM_ERR_DECODE, "nothing could be decoded for transcoding");
+done:
+    swr_free(&swr);
+    avcodec_free_context(&dec);
+    avformat_close_input(&fmt);
+    av_packet_free(&pkt);
+    av_frame_free(&frame);
+    if (s != MM_OK) {
+        free(pcm);
+        pcm = NULL;
+        n = 0;
+    }
+    *out = pcm;
+    *frames = n;
+    return s;
+}
+
+static int mkdirs(const char *path)
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
+        return -1;
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    }
+    return mkdir(tmp, 0700) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static mm_status transcode(mm_srv *srv, const char *src, const char *dst, mm_error *err)
+{
+    float *pcm = NULL;
+    int64_t frames = 0;
+    int channels = 0, rate = 0;
+    mm_status s = decode_interleaved(src, &pcm, &frames, &channels, &rate, err);
+    if (s != MM_OK)
+        return s;
+    char tmp[PATH_MAX + 64];
+    snprintf(tmp, sizeof tmp, "%s.%d.%lu.tmp", dst, (int)getpid(), (unsigned long)pthread_self());
+    /* MP3: every browser plays it; 192 kb/s stereo is transparent enough for listening on a map */
+    mm_audio_write_options wo = {.format = "mp3", .bit_rate = 192000};
+    s = mm_audio_write(tmp, pcm, frames, channels, rate, &wo, err);
+    free(pcm);
+    if (s == MM_OK && rename(tmp, dst) != 0)
+        s = mm_error_set(err, MM_ERR_IO, "transcode cache: %s", strerror(errno));
+    if (s != MM_OK)
+        unlink(tmp);
+    (void)srv;
+    return s;
+}
+
+typedef struct track_file {
+    int found;
+    char *path;
+    char container[64], codec[64];
+    int64_t size, mtime_ns;
+    uint64_t hash;
+} track_file;
+
+static int take_track(const mm_track *t, void *user)
+{
+    track_file *tf = user;
+    if (t->status != MM_TRACK_OK)
+        return 1;
+    tf->found = 1;
+    tf->path = strdup(t->path);
+    snprintf(tf->container, sizeof tf->container, "%s", t->container ? t->container : "");
+    snprintf(tf->codec, sizeof tf->codec, "%s", t->codec ? t->codec : "");
+    tf->size = t->size;
+    tf->mtime_ns = t->mtime_ns;
+    tf->hash = t->hash;
+    return 0;
+}
+
+static int open_regular(const char *path, int64_t *size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        errno = EINVAL;
+        return -1;
+    }
+    *size = sb.st_size;
+    return fd;
+}
+
+int mm_audio_source_open(mm_srv *srv, mm_catalog *cat, int64_t id, mm_audio_source *src, mm_error *err)
+{
+    track_file tf = {0};
+    memset(src, 0, sizeof *src);
+    src->fd = -1;
+    mm_status s = mm_catalog_get_track(cat, id, take_track, &tf, err);
+    if (s != MM_OK || !tf.found) {
+        free(tf.path);
+        if (s == MM_OK || s == MM_ERR_ARG)
+            mm_error_set(err, MM_ERR_ARG, "no such track");
+        return s == MM_OK || s == MM_ERR_ARG ? 404 : 500;
+    }
+    if (!tf.path) {
+        mm_error_set(err, MM_ERR_NOMEM, "out of memory");
+        return 503;
+    }
+    const char *ct = mm_browser_content_type(tf.container, tf.codec);
+    int status = 200;
+    if (ct) {
+        src->fd = open_regular(tf.path, &src->size);
+        src->content_type = ct;
+        if (src->fd < 0) {
+            mm_error_set(err, MM_ERR_IO, "the track's file can't be read (moved or deleted since the last scan?)");
+            status = 404;
+        }
+        free(tf.path);
+        return status;
+    }
+    /* cached transcode named by track and content: a changed file gets a new one */
+    char dst[PATH_MAX];
+    snprintf(dst, sizeof dst, "%s/%lld-%016" PRIx64 "-%llx.mp3", srv->transcode_dir, (long long)id, tf.hash,
+             (unsigned long long)(tf.size ^ tf.mtime_ns));
+    src->content_type = "audio/mpeg";
+    src->transcoded = 1;
+    src->fd = open_regular(dst, &src->size);
+    if (src->fd < 0) {
+        pthread_mutex_lock(&srv->transcode_lock);
+        src->fd = open_regular(dst, &src->size); /* another request may have made it meanwhile */
+        if (src->fd < 0) {
+            if (mkdirs(srv->transcode_dir) != 0) {
+                mm_error_set(err, MM_ERR_IO, "transcode cache %s: %s", srv->transcode_dir, strerror(errno));
+                status = 500;
+            } else if ((s = transcode(srv, tf.path, dst, err)) != MM_OK) {
+                status = s == MM_ERR_NOMEM ? 503 : 500;
+            } else {
+                src->fd = open_regular(dst, &src->size);
+                if (src->fd < 0) {
+                    mm_error_set(err, MM_ERR_IO, "transcode cache: %s", strerror(errno));
+                    status = 500;
+                }
+            }
+        }
+        pthread_mutex_unlock(&srv->transcode_lock);
+    }
+    free(tf.path);
+    return status;
+}

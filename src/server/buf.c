@@ -1,0 +1,114 @@
+/* A growable buffer and the JSON the API writes into it. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static int grow(mm_buf *b, size_t extra)
+{
+    if (b->failed)
+        return -1;
+    if (b->len + extra + 1 <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + extra + 1)
+        cap *= 2;
+    char *d = realloc(b->data, cap);
+    if (!d) {
+        b->failed = 1;
+        return -1;
+    }
+    b->data = d;
+    b->cap = cap;
+    return 0;
+}
+
+void mm_buf_put(mm_buf *b, const void *data, size_t n)
+{
+    if (grow(b, n) != 0)
+        return;
+    memcpy(b->data + b->len, data, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void mm_buf_puts(mm_buf *b, const char *s) { mm_buf_put(b, s, strlen(s)); }
+
+void mm_buf_printf(mm_buf *b, const char *fmt, ...)
+{
+    char small[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof small) {
+        mm_buf_put(b, small, (size_t)n);
+        return;
+    }
+    if (grow(b, (size_t)n) != 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void mm_buf_free(mm_buf *b)
+{
+    free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+void mm_buf_json_string(mm_buf *b, const char *s)
+{
+    if (!s) {
+        mm_buf_puts(b, "null");
+        return;
+    }
+    const unsigned char *p = (const unsigned char *)s;
+    mm_buf_put(b, "\"", 1);
+    while (*p) {
+        unsigned char c = *p;
+        if (c == '"' || c == '\\') {
+            char esc[2] = {'\\', (char)c};
+            mm_buf_put(b, esc, 2);
+            p++;
+        } else if (c < 0x20) {
+            mm_buf_printf(b, "\\u%04x", c);
+            p++;
+        } else if (c < 0x80) {
+            /* runs of plain ASCII in one copy */
+            const unsigned char *q = p;
+            while (*q >= 0x20 && *q < 0x80 && *q != '"' && *q != '\\')
+                q++;
+            mm_buf_put(b, p, (size_t)(q - p));
+            p = q;
+        } else {
+            int len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+            int ok = len > 0;
+            for (int k = 1; ok && k < len; k++)
+                ok = (p[k] & 0xC0) == 0x80;
+            if (ok) {
+                mm_buf_put(b, p, (size_t)len);
+                p += len;
+            } else {
+                mm_buf_puts(b, "\\ufffd");
+                p++;
+            }
+        }
+    }
+    mm_buf_put(b, "\"", 1);
+}
+
+void mm_buf_json_number(mm_buf *b, double v, int decimals)
+{
+    if (isfinite(v))
+        mm_buf_printf(b, "%.*f", decimals, v);
+    else
+        mm_buf_puts(b, "null");
+}

@@ -1,0 +1,280 @@
+/* The server's shared state: a pool of catalog connections, and in-memory copies of what many requests
+ * read (per-model vectors, encoded map points), reference-counted so a reload never pulls data from
+ * under a request that is using it. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* Cached vectors are reused for this long; after that the next request reloads them, so tracks that
+ * `embed` added while the server runs show up without a restart. */
+#define VECTORS_MAX_AGE 60.0
+
+mm_status mm_cat_pool_open(mm_cat_pool *pool, const char *path, size_t n, mm_error *err)
+{
+    memset(pool, 0, sizeof *pool);
+    pthread_mutex_init(&pool->lock, NULL);
+    pthread_cond_init(&pool->freed, NULL);
+    pool->all = calloc(n, sizeof *pool->all);
+    pool->free_list = calloc(n, sizeof *pool->free_list);
+    if (!pool->all || !pool->free_list) {
+        mm_cat_pool_close(pool);
+        return mm_error_set(err, MM_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        mm_status s = mm_catalog_open(&pool->all[i], path, 0, err);
+        if (s != MM_OK) {
+            mm_cat_pool_close(pool);
+            return s;
+        }
+        pool->free_list[pool->n_free++] = pool->all[i];
+        pool->n_all++;
+    }
+    return MM_OK;
+}
+
+mm_catalog *mm_cat_pool_get(mm_cat_pool *pool)
+{
+    pthread_mutex_lock(&pool->lock);
+    while (pool->n_free == 0)
+        pthread_cond_wait(&pool->freed, &pool->lock);
+    mm_catalog *cat = pool->free_list[--pool->n_free];
+    pthread_mutex_unlock(&pool->lock);
+    return cat;
+}
+
+void mm_cat_pool_put(mm_cat_pool *pool, mm_catalog *cat)
+{
+    pthread_mutex_lock(&pool->lock);
+    pool->free_list[pool->n_free++] = cat;
+    pthread_cond_signal(&pool->freed);
+    pthread_mutex_unlock(&pool->lock);
+}
+
+void mm_cat_pool_close(mm_cat_pool *pool)
+{
+    for (size_t i = 0; pool->all && i < pool->n_all; i++)
+        mm_catalog_close(pool->all[i]);
+    free(pool->all);
+    free(pool->free_list);
+    pthread_mutex_destroy(&pool->lock);
+    pthread_cond_destroy(&pool->freed);
+    memset(pool, 0, sizeof *pool);
+}
+
+static char *default_transcode_dir(void)
+{
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    char path[4096];
+    if (xdg && xdg[0] == '/')
+        snprintf(path, sizeof path, "%s/musicmap/transcoded", xdg);
+    else if (home && home[0] == '/')
+        snprintf(path, sizeof path, "%s/.cache/musicmap/transcoded", home);
+    else
+        snprintf(path, sizeof path, "/tmp/musicmap-transcoded-%d", (int)getuid());
+    return strdup(path);
+}
+
+mm_status mm_srv_init(mm_srv *srv, const char *db_path, size_t connections, const char *transcode_dir,
+                      const mm_logger *log, mm_error *err)
+{
+    memset(srv, 0, sizeof *srv);
+    srv->log = log;
+    pthread_mutex_init(&srv->cache_lock, NULL);
+    pthread_mutex_init(&srv->transcode_lock, NULL);
+    srv->transcode_dir = transcode_dir ? strdup(transcode_dir) : default_transcode_dir();
+    if (!srv->transcode_dir) {
+        mm_srv_free(srv);
+        return mm_error_set(err, MM_ERR_NOMEM, "out of memory");
+    }
+    mm_status s = mm_cat_pool_open(&srv->cats, db_path, connections, err);
+    if (s != MM_OK)
+        mm_srv_free(srv);
+    return s;
+}
+
+static void vectors_free(mm_vectors *v)
+{
+    if (!v)
+        return;
+    free(v->model_name);
+    for (int i = 0; v->classes && i < v->k; i++)
+        free(v->classes[i]);
+    free(v->classes);
+    free(v->ids);
+    free(v->probs);
+    free(v->embedding);
+    free(v);
+}
+
+static void points_free(mm_points *p)
+{
+    if (p) {
+        free(p->data);
+        free(p);
+    }
+}
+
+void mm_srv_free(mm_srv *srv)
+{
+    for (size_t i = 0; i < sizeof srv->points / sizeof srv->points[0]; i++)
+        points_free(srv->points[i]);
+    for (size_t i = 0; i < sizeof srv->vectors / sizeof srv->vectors[0]; i++)
+        vectors_free(srv->vectors[i]);
+    if (srv->cats.all)
+        mm_cat_pool_close(&srv->cats);
+    free(srv->transcode_dir);
+    pthread_mutex_destroy(&srv->cache_lock);
+    pthread_mutex_destroy(&srv->transcode_lock);
+    memset(srv, 0, sizeof *srv);
+}
+
+void mm_vectors_release(mm_srv *srv, mm_vectors *v)
+{
+    if (!v)
+        return;
+    pthread_mutex_lock(&srv->cache_lock);
+    int last = --v->refs == 0;
+    pthread_mutex_unlock(&srv->cache_lock);
+    if (last)
+        vectors_free(v);
+}
+
+static mm_vectors *load_vectors(mm_catalog *cat, const mm_model_record *m, mm_error *err)
+{
+    mm_vectors *v = calloc(1, sizeof *v);
+    if (!v) {
+        mm_error_set(err, MM_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    v->model_id = m->id;
+    v->created_at = m->created_at;
+    v->loaded_at = mm_now();
+    v->model_name = strdup(m->name ? m->name : "");
+    int k = 0;
+    if (mm_catalog_get_vectors(cat, m->id, &v->n, &v->ids, &v->probs, &k, &v->embedding, &v->dim, err) != MM_OK) {
+        vectors_free(v);
+        return NULL;
+    }
+    /* the model's class list names the probability columns; trust the narrower of the two */
+    v->k = v->n ? (k < m->n_classes ? k : m->n_classes) : m->n_classes;
+    v->classes = calloc((size_t)(v->k > 0 ? v->k : 1), sizeof *v->classes);
+    if (!v->model_name || !v->classes) {
+        vectors_free(v);
+        mm_error_set(err, MM_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    for (int i = 0; i < v->k; i++)
+        v->classes[i] = strdup(m->classes[i] ? m->classes[i] : "");
+    if (v->k < k && v->n) {
+        /* keep the probs array n x v->k */
+        for (size_t r = 0; r < v->n; r++)
+            memmove(v->probs + r * (size_t)v->k, v->probs + r * (size_t)k, sizeof(float) * (size_t)v->k);
+    }
+    v->refs = 1; /* the cache's reference */
+    return v;
+}
+
+mm_vectors *mm_vectors_get(mm_srv *srv, mm_catalog *cat, int64_t model_id, mm_error *err)
+{
+    mm_model_record m;
+    mm_status s = model_id > 0 ? mm_catalog_get_model_by_id(cat, model_id, &m, err)
+                               : mm_catalog_get_model(cat, NULL, &m, err);
+    if (s != MM_OK)
+        return NULL;
+    const size_t slots = sizeof srv->vectors / sizeof srv->vectors[0];
+    pthread_mutex_lock(&srv->cache_lock);
+    for (size_t i = 0; i < slots; i++) {
+        mm_vectors *v = srv->vectors[i];
+        if (v && v->model_id == m.id && v->created_at == m.created_at && mm_now() - v->loaded_at < VECTORS_MAX_AGE) {
+            v->refs++;
+            pthread_mutex_unlock(&srv->cache_lock);
+            mm_model_record_free(&m);
+            return v;
+        }
+    }
+    pthread_mutex_unlock(&srv->cache_lock);
+    /* loaded outside the lock: two requests may both load, and the second one's copy wins */
+    mm_vectors *v = load_vectors(cat, &m, err);
+    mm_model_record_free(&m);
+    if (!v)
+        return NULL;
+    pthread_mutex_lock(&srv->cache_lock);
+    size_t slot = slots - 1;
+    for (size_t i = 0; i < slots; i++) {
+        if (!srv->vectors[i] || srv->vectors[i]->model_id == v->model_id) {
+            slot = i;
+            break;
+        }
+    }
+    mm_vectors *old = srv->vectors[slot];
+    int free_old = old && --old->refs == 0;
+    srv->vectors[slot] = v;
+    v->refs++; /* the caller's */
+    pthread_mutex_unlock(&srv->cache_lock);
+    if (free_old)
+        vectors_free(old);
+    return v;
+}
+
+long mm_vectors_find(const mm_vectors *v, int64_t track_id)
+{
+    size_t lo = 0, hi = v->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v->ids[mid] < track_id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < v->n && v->ids[lo] == track_id ? (long)lo : -1;
+}
+
+size_t mm_similar_indices(const mm_vectors *v, size_t i, int k, size_t *out, float *dist)
+{
+    const float *x = v->dim ? v->embedding : v->probs;
+    size_t d = (size_t)(v->dim ? v->dim : v->k), n = 0;
+    const float *q = x + i * d;
+    /* brute force with a small sorted list: O(N d), a few ms for 100k tracks */
+    for (size_t j = 0; j < v->n; j++) {
+        if (j == i)
+            continue;
+        const float *p = x + j * d;
+        float s = 0;
+        for (size_t c = 0; c < d; c++) {
+            float t = p[c] - q[c];
+            s += t * t;
+        }
+        if (n == (size_t)k && s >= dist[n - 1])
+            continue;
+        size_t pos = n < (size_t)k ? n++ : n - 1;
+        while (pos > 0 && dist[pos - 1] > s) {
+            dist[pos] = dist[pos - 1];
+            out[pos] = out[pos - 1];
+            pos--;
+        }
+        dist[pos] = s;
+        out[pos] = j;
+    }
+    return n;
+}
+
+int mm_parse_id(const char *s, size_t len, int64_t *out)
+{
+    if (len == 0 || len > 16)
+        return -1;
+    int64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    if (v < 1 || v > ((int64_t)1 << 53))
+        return -1;
+    *out = v;
+    return 0;
+}

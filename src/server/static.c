@@ -1,0 +1,24 @@
+/* The page's files, compiled into the program at build time (web/CMakeLists.txt generates the table),
+ * so that musicmap is one file and serves its page with nothing on disk. */
+#include <string.h>
+
+#include "internal.h"
+
+/* Generated: web_assets.c in the build folder. */
+extern const mm_asset mm_web_assets[];
+extern const size_t mm_web_asset_count;
+extern const int mm_web_ui_built;
+
+const mm_asset *mm_asset_find(const char *path)
+{
+    if (strcmp(path, "/index.html") == 0)
+        path = "/";
+    for (size_t i = 0; i < mm_web_asset_count; i++)
+        if (strcmp(mm_web_assets[i].path, path) == 0)
+            return &mm_web_assets[i];
+    return NULL;
+}
+
+const mm_asset *mm_asset_at(size_t i) { return i < mm_web_asset_count ? &mm_web_assets[i] : NULL; }
+
+int mm_server_has_web_ui(void) { return mm_web_ui_built; }

@@ -1,0 +1,1002 @@
+// musicmap's page: the collection as WebGL points (one THREE.Points, a custom shader), coloured by
+// genre, hover for the song, click to hear it (Web Audio: two decks crossfading, loudness-normalised).
+// Data comes from musicmap serve's API, or from data/ in a site written by `musicmap serve --export`.
+import * as THREE from 'three';
+import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
+
+const STATIC = document.querySelector('meta[name="musicmap-mode"]')?.content === 'static';
+const $ = (id) => document.getElementById(id);
+
+// 20 colours that stay distinct on a dark background (the first ten are the most distinct).
+const PALETTE = ['#4e9cff', '#ff6b6b', '#ffd166', '#06d6a0', '#c77dff', '#ff9f43', '#48dbfb', '#f368e0',
+  '#a3e048', '#ff4d94', '#1dd1a1', '#feca57', '#8395fa', '#e17055', '#00cec9', '#fd79a8', '#badc58',
+  '#e056fd', '#7ed6df', '#f0932b'];
+const UNLABELLED = '#5c6370';
+// icons are inline SVG: no icon font, nothing fetched
+const ICON_PLAY = '<svg viewBox="0 0 16 16" width="16" height="16"><path d="M4 2.5v11l9.5-5.5z" fill="currentColor"/></svg>';
+const ICON_PAUSE = '<svg viewBox="0 0 16 16" width="16" height="16"><path d="M3.5 2.5h3v11h-3zM9.5 2.5h3v11h-3z" fill="currentColor"/></svg>';
+const NO_LABEL = 0xffff;
+const FADE_S = 2.0;          // crossfade length
+const TARGET_LUFS = -18;     // loudness every track is brought to
+const MIN_GAIN_DB = -24, MAX_GAIN_DB = 9;
+
+// ---------------------------------------------------------------------------------------------
+// data access
+
+async function getJSON(url) {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`${url}: ${r.status}`);
+  return r.json();
+}
+
+let staticIndex = null;
+const fold = (s) => (s || '').normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+
+const api = {
+  maps: () => getJSON(STATIC ? 'data/maps.json' : 'api/maps'),
+  points: async (id) => {
+    const r = await fetch(STATIC ? `data/maps/${id}.bin` : `api/maps/${id}/points`);
+    if (!r.ok) throw new Error(`points of map ${id}: ${r.status}`);
+    return r.arrayBuffer();
+  },
+  track: (id) => getJSON(STATIC ? `data/tracks/${id}.json` : `api/tracks/${id}`),
+  similar: (id) => getJSON(STATIC ? `data/tracks/${id}.similar.json` : `api/tracks/${id}/similar?k=12`),
+  search: async (q) => {
+    if (!STATIC) return (await getJSON(`api/search?q=${encodeURIComponent(q)}&limit=20`)).results;
+    if (!staticIndex) {
+      staticIndex = (await getJSON('data/search.json')).map((t) => ({ t, key: fold(`${t.title} ${t.artist} ${t.album}`) }));
+    }
+    const words = fold(q).split(/\s+/).filter(Boolean);
+    if (!words.length) return [];
+    return staticIndex.filter((e) => words.every((w) => e.key.includes(w))).slice(0, 20).map((e) => e.t);
+  },
+  audioUrl: (t) => {
+    if (!STATIC) return `api/tracks/${t.id}/audio`;
+    const ext = { 'audio/mpeg': 'mp3', 'audio/flac': 'flac', 'audio/ogg': 'ogg', 'audio/webm': 'webm',
+      'audio/mp4': 'm4a', 'audio/aac': 'aac', 'audio/wav': 'wav' }[t.audio?.content_type] || 'mp3';
+    return `data/audio/${t.id}.${ext}`;
+  },
+};
+
+// Track details, cached (hover asks for the same ones again and again).
+const trackCache = new Map();
+function getTrack(id) {
+  let p = trackCache.get(id);
+  if (!p) {
+    p = api.track(id).catch((e) => { trackCache.delete(id); throw e; });
+    trackCache.set(id, p);
+    if (trackCache.size > 5000) trackCache.delete(trackCache.keys().next().value);
+  }
+  return p;
+}
+
+// The points format (docs/server.md): a 32-byte header, float32 coords, u32 ids, u16 labels x 2, JSON.
+function decodePoints(buf) {
+  const dv = new DataView(buf);
+  const magic = String.fromCharCode(dv.getUint8(0), dv.getUint8(1), dv.getUint8(2), dv.getUint8(3));
+  if (magic !== 'MMPT' || dv.getUint32(4, true) !== 1) throw new Error('not a musicmap points file (v1)');
+  const n = dv.getUint32(8, true), dims = dv.getUint32(12, true), jsonLen = dv.getUint32(16, true);
+  let off = 32;
+  const coords = new Float32Array(buf, off, n * dims); off += n * dims * 4;
+  const ids = new Uint32Array(buf, off, n); off += n * 4;
+  const pred = new Uint16Array(buf, off, n); off += n * 2;
+  const tag = new Uint16Array(buf, off, n); off += n * 2;
+  const labels = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, off, jsonLen)));
+  // Centred and scaled into [-1, 1] (largest extent), so maps of any method share one view.
+  const pos = new Float32Array(n * 3);
+  const lo = [Infinity, Infinity, Infinity], hi = [-Infinity, -Infinity, -Infinity];
+  for (let i = 0; i < n; i++) for (let d = 0; d < dims; d++) {
+    const v = coords[i * dims + d];
+    if (v < lo[d]) lo[d] = v;
+    if (v > hi[d]) hi[d] = v;
+  }
+  let ext = 1e-9;
+  for (let d = 0; d < dims; d++) ext = Math.max(ext, (hi[d] - lo[d]) / 2);
+  for (let i = 0; i < n; i++) for (let d = 0; d < dims; d++) {
+    pos[i * 3 + d] = (coords[i * dims + d] - (lo[d] + hi[d]) / 2) / ext;
+  }
+  const index = new Map();
+  for (let i = 0; i < n; i++) index.set(ids[i], i);
+  return { n, dims, ids, pred, tag, labels, pos, index };
+}
+
+// ---------------------------------------------------------------------------------------------
+// state
+
+const S = {
+  maps: [], map: null, pts: null, cache: new Map(),
+  colorBy: 'predicted', hidden: new Set(),
+  hover: -1, currentId: null, current: null,
+  queue: [], journeyPick: false, journey: null,
+  view: { cx: 0, cy: 0, zoom: 1.3 },    // 2-D: centre and half-height in map units
+  anim: null, flight: null, dirty: true,
+  frames: 0, firstPaint: null,
+};
+
+// ---------------------------------------------------------------------------------------------
+// WebGL
+
+const canvas = $('map');
+const renderer = new THREE.WebGLRenderer({ canvas, antialias: false, powerPreference: 'high-performance' });
+renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2));
+renderer.setClearColor(0x0b0d12, 1);
+const scene = new THREE.Scene();
+const cam2 = new THREE.OrthographicCamera(-1, 1, 1, -1, -10, 10);
+const cam3 = new THREE.PerspectiveCamera(50, 1, 0.01, 100);
+cam3.position.set(0, 0, 3.2);
+const controls = new OrbitControls(cam3, canvas);
+controls.enableDamping = true;
+controls.enabled = false;
+controls.addEventListener('change', () => { S.dirty = true; });
+let camera = cam2;
+
+const pointsVS = `
+attribute vec3 position0;
+attribute vec4 aColor;
+uniform float uT, uSize, uPixelRatio, uPersp;
+varying vec4 vColor;
+void main() {
+  float t = uT * uT * (3.0 - 2.0 * uT);
+  vec3 p = mix(position0, position, t);
+  vec4 mv = modelViewMatrix * vec4(p, 1.0);
+  gl_Position = projectionMatrix * mv;
+  float s = uPersp > 0.5 ? uSize * 3.0 / max(-mv.z, 0.05) : uSize;
+  gl_PointSize = aColor.a < 0.01 ? 0.0 : max(s, 1.5) * uPixelRatio;
+  vColor = aColor;
+}`;
+const pointsFS = `
+varying vec4 vColor;
+void main() {
+  vec2 d = gl_PointCoord - 0.5;
+  float r = length(d);
+  if (r > 0.5) discard;
+  gl_FragColor = vec4(vColor.rgb * (1.0 - 0.25 * smoothstep(0.2, 0.5, r)), vColor.a * smoothstep(0.5, 0.4, r));
+}`;
+const material = new THREE.ShaderMaterial({
+  uniforms: { uT: { value: 1 }, uSize: { value: 6 }, uPixelRatio: { value: renderer.getPixelRatio() }, uPersp: { value: 0 } },
+  vertexShader: pointsVS, fragmentShader: pointsFS, transparent: true, depthWrite: false,
+});
+let geometry = new THREE.BufferGeometry();
+const cloud = new THREE.Points(geometry, material);
+cloud.frustumCulled = false;
+scene.add(cloud);
+
+// Markers: a ring on the hovered point and on the one playing.
+const markerMat = new THREE.ShaderMaterial({
+  uniforms: { uSize: { value: 26 }, uPixelRatio: { value: renderer.getPixelRatio() } },
+  vertexShader: `attribute vec3 aCol; varying vec3 vCol; uniform float uSize, uPixelRatio;
+    void main() { gl_Position = projectionMatrix * modelViewMatrix * vec4(position, 1.0); gl_PointSize = uSize * uPixelRatio; vCol = aCol; }`,
+  fragmentShader: `varying vec3 vCol; void main() { float r = length(gl_PointCoord - 0.5);
+    float a = smoothstep(0.36, 0.40, r) * smoothstep(0.5, 0.46, r); if (a < 0.01) discard; gl_FragColor = vec4(vCol, a); }`,
+  transparent: true, depthTest: false, depthWrite: false,
+});
+const markerGeo = new THREE.BufferGeometry();
+markerGeo.setAttribute('position', new THREE.BufferAttribute(new Float32Array(6), 3));
+markerGeo.setAttribute('aCol', new THREE.BufferAttribute(new Float32Array([1, 1, 1, 0.31, 0.61, 1]), 3));
+markerGeo.setDrawRange(0, 0);
+const markers = new THREE.Points(markerGeo, markerMat);
+markers.frustumCulled = false;
+markers.renderOrder = 2;
+scene.add(markers);
+
+// The journey's path.
+const pathGeo = new THREE.BufferGeometry();
+const pathLine = new THREE.Line(pathGeo, new THREE.LineBasicMaterial({ color: 0xffffff, transparent: true, opacity: 0.55 }));
+pathLine.frustumCulled = false;
+pathLine.visible = false;
+scene.add(pathLine);
+
+function pointSize(n) {
+  return n < 1000 ? 11 : n < 10000 ? 7 : n < 50000 ? 5 : n < 200000 ? 3.5 : n < 600000 ? 2.5 : 2;
+}
+
+function resize() {
+  const w = window.innerWidth, h = window.innerHeight;
+  renderer.setSize(w, h, false);
+  cam3.aspect = w / h;
+  cam3.updateProjectionMatrix();
+  updateCam2();
+}
+
+function updateCam2() {
+  const w = window.innerWidth, h = window.innerHeight, { cx, cy, zoom } = S.view;
+  const a = w / h;
+  cam2.left = cx - zoom * a; cam2.right = cx + zoom * a; cam2.top = cy + zoom; cam2.bottom = cy - zoom;
+  cam2.updateProjectionMatrix();
+  // points grow a little as one zooms in, so dense clusters open up
+  if (S.pts) material.uniforms.uSize.value = pointSize(S.pts.n) * Math.min(4, Math.max(1, Math.pow(1.3 / zoom, 0.4)));
+  S.dirty = true;
+}
+
+// Current on-screen position of point i (during a map switch, between the two layouts).
+function easeT() { const t = material.uniforms.uT.value; return t * t * (3 - 2 * t); }
+function pointPos(i, out = new THREE.Vector3()) {
+  const p = geometry.attributes.position.array, p0 = geometry.attributes.position0.array, t = easeT();
+  return out.set(p0[i * 3] + (p[i * 3] - p0[i * 3]) * t, p0[i * 3 + 1] + (p[i * 3 + 1] - p0[i * 3 + 1]) * t,
+    p0[i * 3 + 2] + (p[i * 3 + 2] - p0[i * 3 + 2]) * t);
+}
+
+function toScreen(v) {
+  const p = v.clone().project(camera);
+  return { x: (p.x + 1) / 2 * window.innerWidth, y: (1 - p.y) / 2 * window.innerHeight, z: p.z };
+}
+
+// ---------------------------------------------------------------------------------------------
+// colours and the legend
+
+// sRGB bytes straight into the vertex colours: the shader writes them unconverted, like the CSS legend
+const rgb = (hex) => [1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16));
+const colorCache = PALETTE.map(rgb);
+const greyColor = rgb(UNLABELLED);
+
+function labelNames() {
+  const L = S.pts?.labels || {};
+  return (S.colorBy === 'predicted' ? L.predicted : L.tagged) || [];
+}
+function labelOf(i) { return S.colorBy === 'predicted' ? S.pts.pred[i] : S.pts.tag[i]; }
+function colorOf(label) { return label === NO_LABEL ? UNLABELLED : PALETTE[label % PALETTE.length]; }
+
+function applyColors() {
+  const pts = S.pts;
+  if (!pts) return;
+  let attr = geometry.getAttribute('aColor');
+  if (!attr || attr.count !== pts.n) {
+    attr = new THREE.BufferAttribute(new Uint8Array(pts.n * 4), 4, true);
+    geometry.setAttribute('aColor', attr);
+  }
+  const a = attr.array, alpha = pts.n > 200000 ? 200 : 235;
+  for (let i = 0; i < pts.n; i++) {
+    const l = labelOf(i);
+    const c = l === NO_LABEL ? greyColor : colorCache[l % PALETTE.length];
+    a[i * 4] = c[0]; a[i * 4 + 1] = c[1]; a[i * 4 + 2] = c[2];
+    a[i * 4 + 3] = S.hidden.has(l) ? 0 : alpha;
+  }
+  attr.needsUpdate = true;
+  S.dirty = true;
+  renderLegend();
+}
+
+function renderLegend() {
+  const names = labelNames(), pts = S.pts, counts = new Map();
+  for (let i = 0; i < pts.n; i++) { const l = labelOf(i); counts.set(l, (counts.get(l) || 0) + 1); }
+  const list = $('legend-list');
+  list.textContent = '';
+  const entries = names.map((name, l) => ({ l, name, count: counts.get(l) || 0 }));
+  if (counts.get(NO_LABEL)) entries.push({ l: NO_LABEL, name: S.colorBy === 'predicted' ? '(no prediction)' : '(untagged)', count: counts.get(NO_LABEL) });
+  for (const e of entries) {
+    if (!e.count) continue;
+    const li = document.createElement('li');
+    li.dataset.label = e.l;
+    if (S.hidden.has(e.l)) li.classList.add('off');
+    li.innerHTML = '<span class="sw"></span><span class="name"></span><span class="count"></span>';
+    li.querySelector('.sw').style.background = colorOf(e.l);
+    li.querySelector('.name').textContent = e.name;
+    li.querySelector('.count').textContent = e.count.toLocaleString();
+    li.title = `${e.name}: ${e.count} songs`;
+    li.addEventListener('click', (ev) => {
+      if (ev.shiftKey) {
+        S.hidden = new Set(entries.map((x) => x.l).filter((l) => l !== e.l));
+      } else if (S.hidden.has(e.l)) S.hidden.delete(e.l); else S.hidden.add(e.l);
+      applyColors();
+    });
+    list.appendChild(li);
+  }
+}
+
+$('legend-all').addEventListener('click', () => { S.hidden.clear(); applyColors(); });
+$('color-by').addEventListener('change', (e) => { S.colorBy = e.target.value; S.hidden.clear(); applyColors(); });
+
+// ---------------------------------------------------------------------------------------------
+// picking: a uniform grid over the 2-D layout (3-D maps project the points instead)
+
+let grid = null;
+function buildGrid() {
+  const { n, pos } = S.pts;
+  const G = Math.max(8, Math.min(1024, Math.ceil(Math.sqrt(n / 2))));
+  const cellOf = (x) => Math.min(G - 1, Math.max(0, Math.floor((x + 1.0001) / 2.0002 * G)));
+  const counts = new Uint32Array(G * G + 1), cell = new Uint32Array(n);
+  for (let i = 0; i < n; i++) { cell[i] = cellOf(pos[i * 3 + 1]) * G + cellOf(pos[i * 3]); counts[cell[i] + 1]++; }
+  for (let c = 0; c < G * G; c++) counts[c + 1] += counts[c];
+  const start = counts.slice(), items = new Uint32Array(n), fill = counts.slice(0, G * G);
+  for (let i = 0; i < n; i++) items[fill[cell[i]]++] = i;
+  grid = { G, start, items, cellOf };
+}
+
+function visible(i) { return !S.hidden.has(labelOf(i)); }
+
+// The nearest visible point to a screen position, within radius px, or -1.
+function pick(sx, sy, radius = 10) {
+  const pts = S.pts;
+  if (!pts) return -1;
+  if (pts.dims === 2 && grid && !S.anim) {
+    const w = window.innerWidth, h = window.innerHeight, { cx, cy, zoom } = S.view;
+    const wx = cx + (sx / w * 2 - 1) * zoom * (w / h), wy = cy - (sy / h * 2 - 1) * zoom;
+    const perPx = 2 * zoom / h, r = radius * perPx;
+    const { G, start, items, cellOf } = grid, p = pts.pos;
+    const x0 = cellOf(wx - r), x1 = cellOf(wx + r), y0 = cellOf(wy - r), y1 = cellOf(wy + r);
+    let best = -1, bestD = r * r;
+    for (let gy = y0; gy <= y1; gy++) for (let gx = x0; gx <= x1; gx++) {
+      const c = gy * G + gx;
+      for (let k = start[c]; k < start[c + 1]; k++) {
+        const i = items[k], dx = p[i * 3] - wx, dy = p[i * 3 + 1] - wy, d = dx * dx + dy * dy;
+        if (d <= bestD && visible(i)) { bestD = d; best = i; }
+      }
+    }
+    return best;
+  }
+  // 3-D (or mid-animation): project every point; fine for hover at 1M points (a few ms)
+  const m = new THREE.Matrix4().multiplyMatrices(camera.projectionMatrix, camera.matrixWorldInverse).elements;
+  const w = window.innerWidth, h = window.innerHeight, v = new THREE.Vector3();
+  let best = -1, bestD = radius * radius, bestZ = Infinity;
+  for (let i = 0; i < pts.n; i++) {
+    if (!visible(i)) continue;
+    pointPos(i, v);
+    const cw = m[3] * v.x + m[7] * v.y + m[11] * v.z + m[15];
+    if (cw <= 0) continue;
+    const px = ((m[0] * v.x + m[4] * v.y + m[8] * v.z + m[12]) / cw + 1) / 2 * w;
+    const py = (1 - (m[1] * v.x + m[5] * v.y + m[9] * v.z + m[13]) / cw) / 2 * h;
+    const d = (px - sx) ** 2 + (py - sy) ** 2;
+    if (d < bestD || (d === bestD && cw < bestZ)) { bestD = d; best = i; bestZ = cw; }
+  }
+  return best;
+}
+
+// ---------------------------------------------------------------------------------------------
+// maps: loading and switching (points glide from the old layout to the new one)
+
+function describeMap(m) {
+  const p = m.params && typeof m.params === 'object'
+    ? Object.entries(m.params).slice(0, 3).map(([k, v]) => `${k} ${v}`).join(', ') : '';
+  return `${m.name} — ${m.method.toUpperCase()} ${m.dims}-D${p ? ` (${p})` : ''}`;
+}
+
+async function loadPoints(id) {
+  if (!S.cache.has(id)) S.cache.set(id, api.points(id).then(decodePoints));
+  return S.cache.get(id);
+}
+
+async function showMap(id) {
+  const m = S.maps.find((x) => x.id === id);
+  if (!m) return;
+  const pts = await loadPoints(id);
+  const old = S.pts, oldGeo = geometry;
+  const prev = new Float32Array(pts.n * 3);
+  if (old) {
+    const v = new THREE.Vector3();
+    for (let i = 0; i < pts.n; i++) {
+      const j = old.index.get(pts.ids[i]);
+      if (j === undefined) continue; // new on this map: grows out of the centre
+      pointPos(j, v);
+      prev[i * 3] = v.x; prev[i * 3 + 1] = v.y; prev[i * 3 + 2] = v.z;
+    }
+  }
+  if (!old || old.n !== pts.n) {
+    geometry = new THREE.BufferGeometry();
+    cloud.geometry = geometry;
+    oldGeo.dispose();
+  }
+  geometry.setAttribute('position', new THREE.BufferAttribute(pts.pos, 3));
+  geometry.setAttribute('position0', new THREE.BufferAttribute(prev, 3));
+  geometry.setDrawRange(0, pts.n);
+  S.pts = pts;
+  S.map = m;
+  grid = null;
+  if (pts.dims === 2) buildGrid();
+  const dimsChanged = !old || old.dims !== pts.dims;
+  if (dimsChanged) {
+    camera = pts.dims === 3 ? cam3 : cam2;
+    controls.enabled = pts.dims === 3;
+    material.uniforms.uPersp.value = pts.dims === 3 ? 1 : 0;
+    if (pts.dims === 3) { cam3.position.set(0, 0, 3.2); controls.target.set(0, 0, 0); controls.update(); }
+  }
+  if (pts.dims === 3) material.uniforms.uSize.value = pointSize(pts.n) * 0.8;
+  // predicted labels when the map's model has them, else the tags
+  const sel = $('color-by');
+  sel.options[0].disabled = !pts.labels.predicted?.length;
+  if (!pts.labels.predicted?.length && S.colorBy === 'predicted') S.colorBy = 'tagged';
+  if (!pts.labels.tagged?.length && pts.labels.predicted?.length) S.colorBy = 'predicted';
+  sel.value = S.colorBy;
+  if (S.hidden.size && old && (old.labels.predicted?.join() !== pts.labels.predicted?.join() || old.labels.tagged?.join() !== pts.labels.tagged?.join())) S.hidden.clear();
+  applyColors();
+  updateCam2();
+  material.uniforms.uT.value = 0;
+  S.anim = { start: performance.now(), ms: old ? 1100 : 900 };
+  $('map-select').value = String(id);
+  $('stats').textContent = `${pts.n.toLocaleString()} songs · ${m.method.toUpperCase()} of ${m.model || 'model'} ${m.source || ''}`;
+  if (S.journey) clearJourney();
+  try { history.replaceState(null, '', `#map=${id}`); } catch (e) { /* file:// */ }
+  S.dirty = true;
+}
+
+async function cycleMap(step) {
+  if (S.maps.length < 2 || !S.map) return;
+  const i = S.maps.findIndex((m) => m.id === S.map.id);
+  await showMap(S.maps[(i + step + S.maps.length) % S.maps.length].id);
+}
+
+$('map-select').addEventListener('change', (e) => showMap(Number(e.target.value)));
+
+// ---------------------------------------------------------------------------------------------
+// view: 2-D pan and zoom, fly-to
+
+function zoomAt(sx, sy, factor) {
+  const w = window.innerWidth, h = window.innerHeight, v = S.view;
+  const wx = v.cx + (sx / w * 2 - 1) * v.zoom * (w / h), wy = v.cy - (sy / h * 2 - 1) * v.zoom;
+  const z = Math.min(4, Math.max(0.0005, v.zoom * factor));
+  v.cx = wx - (wx - v.cx) * (z / v.zoom);
+  v.cy = wy - (wy - v.cy) * (z / v.zoom);
+  v.zoom = z;
+  updateCam2();
+}
+
+function flyTo(i) {
+  if (i < 0 || !S.pts) return;
+  const target = pointPos(i);
+  if (S.pts.dims === 2) {
+    const to = { cx: target.x, cy: target.y, zoom: Math.min(S.view.zoom, 0.25) };
+    S.flight = { from: { ...S.view }, to, start: performance.now(), ms: 800 };
+  } else {
+    const dir = cam3.position.clone().sub(controls.target).normalize();
+    S.flight = { from3: { p: cam3.position.clone(), t: controls.target.clone() },
+      to3: { p: target.clone().add(dir.multiplyScalar(0.8)), t: target.clone() }, start: performance.now(), ms: 900 };
+  }
+}
+
+function resetView() {
+  if (S.pts?.dims === 3) { cam3.position.set(0, 0, 3.2); controls.target.set(0, 0, 0); controls.update(); }
+  S.view = { cx: 0, cy: 0, zoom: 1.3 };
+  updateCam2();
+}
+
+let drag = null;
+canvas.addEventListener('pointerdown', (e) => {
+  canvas.focus();
+  drag = { x: e.clientX, y: e.clientY, moved: false, cx: S.view.cx, cy: S.view.cy };
+  if (S.pts?.dims === 2) canvas.setPointerCapture(e.pointerId);
+});
+canvas.addEventListener('pointermove', (e) => {
+  if (drag && (Math.abs(e.clientX - drag.x) + Math.abs(e.clientY - drag.y) > 4)) drag.moved = true;
+  if (drag && drag.moved && S.pts?.dims === 2) {
+    const h = window.innerHeight, k = 2 * S.view.zoom / h;
+    S.view.cx = drag.cx - (e.clientX - drag.x) * k;
+    S.view.cy = drag.cy + (e.clientY - drag.y) * k;
+    S.flight = null;
+    canvas.classList.add('dragging');
+    updateCam2();
+    hideTooltip();
+    return;
+  }
+  scheduleHover(e.clientX, e.clientY);
+});
+canvas.addEventListener('pointerup', (e) => {
+  const d = drag;
+  drag = null;
+  canvas.classList.remove('dragging');
+  if (d && !d.moved && e.button === 0) {
+    const i = pick(e.clientX, e.clientY, 12);
+    if (i >= 0) choose(i);
+  }
+});
+canvas.addEventListener('pointerleave', () => { if (!drag) hideTooltip(); });
+canvas.addEventListener('wheel', (e) => {
+  if (S.pts?.dims !== 2) return; // OrbitControls zooms 3-D maps
+  e.preventDefault();
+  S.flight = null;
+  zoomAt(e.clientX, e.clientY, Math.exp(e.deltaY * (e.deltaMode === 1 ? 0.05 : 0.0015)));
+  hideTooltip();
+}, { passive: false });
+canvas.addEventListener('dblclick', (e) => { if (S.pts?.dims === 2) zoomAt(e.clientX, e.clientY, 0.5); });
+window.addEventListener('resize', resize);
+
+// ---------------------------------------------------------------------------------------------
+// hover tooltip
+
+let hoverReq = null;
+function scheduleHover(x, y) {
+  if (hoverReq) { hoverReq.x = x; hoverReq.y = y; return; }
+  hoverReq = { x, y };
+  requestAnimationFrame(() => {
+    const { x: hx, y: hy } = hoverReq;
+    hoverReq = null;
+    const i = pick(hx, hy, 10);
+    setHover(i, hx, hy);
+  });
+}
+
+function setHover(i, x, y) {
+  S.hover = i;
+  updateMarkers();
+  const tip = $('tooltip');
+  if (i < 0) { hideTooltip(); canvas.style.cursor = ''; return; }
+  canvas.style.cursor = 'pointer';
+  const id = S.pts.ids[i], l = labelOf(i), names = labelNames();
+  tip.hidden = false;
+  tip.dataset.id = id;
+  tip.style.left = `${Math.min(x + 14, window.innerWidth - 330)}px`;
+  tip.style.top = `${Math.min(y + 14, window.innerHeight - 90)}px`;
+  const render = (t) => {
+    if (S.hover !== i) return;
+    tip.innerHTML = '<div class="t"></div><div class="a"></div><div class="g"><span class="sw"></span><span class="gn"></span></div>';
+    tip.querySelector('.t').textContent = t ? (t.title || t.file || `track ${id}`) : '…';
+    tip.querySelector('.a').textContent = t ? [t.artist, t.album].filter(Boolean).join(' — ') : '';
+    tip.querySelector('.sw').style.background = colorOf(l);
+    const genre = l === NO_LABEL ? (S.colorBy === 'predicted' ? 'no prediction' : 'untagged') : names[l];
+    const extra = S.colorBy === 'predicted' && t?.genre ? ` · tag: ${t.genre}` : '';
+    tip.querySelector('.gn').textContent = `${genre}${extra}`;
+  };
+  render(null);
+  getTrack(id).then(render, () => {});
+}
+function hideTooltip() { $('tooltip').hidden = true; }
+
+function updateMarkers() {
+  // slot 0: the hovered point (white ring), slot 1: the one playing (accent ring)
+  const a = markerGeo.attributes.position.array;
+  const put = (i, slot) => { const v = pointPos(i); a[slot * 3] = v.x; a[slot * 3 + 1] = v.y; a[slot * 3 + 2] = v.z; };
+  const cur = S.currentId != null && S.pts ? S.pts.index.get(S.currentId) : undefined;
+  const hov = S.hover >= 0 && S.pts && S.hover < S.pts.n;
+  if (hov) put(S.hover, 0);
+  if (cur !== undefined) put(cur, 1);
+  markerGeo.attributes.position.needsUpdate = true;
+  if (!hov && cur === undefined) markerGeo.setDrawRange(0, 0);
+  else if (hov && cur === undefined) markerGeo.setDrawRange(0, 1);
+  else if (!hov) markerGeo.setDrawRange(1, 1);
+  else markerGeo.setDrawRange(0, 2);
+  S.dirty = true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// audio: two decks (an <audio> each, through Web Audio gains), crossfaded
+
+const player = {
+  ctx: null, master: null, decks: [], active: -1, volume: Number(localStorage.getItem('mm.volume') ?? 0.8),
+  ensure() {
+    if (!this.ctx) {
+      const ctx = new (window.AudioContext || window.webkitAudioContext)();
+      this.ctx = ctx;
+      this.master = ctx.createGain();
+      this.master.gain.value = this.volume;
+      // a gentle limiter: loudness normalisation may raise quiet songs; peaks must not clip
+      const limiter = ctx.createDynamicsCompressor();
+      limiter.threshold.value = -2; limiter.knee.value = 0; limiter.ratio.value = 20;
+      limiter.attack.value = 0.003; limiter.release.value = 0.25;
+      this.master.connect(limiter).connect(ctx.destination);
+      for (let d = 0; d < 2; d++) {
+        const el = new Audio();
+        el.preload = 'auto';
+        const src = ctx.createMediaElementSource(el), gain = ctx.createGain();
+        gain.gain.value = 0;
+        src.connect(gain).connect(this.master);
+        const deck = { el, gain, track: null, norm: 1 };
+        el.addEventListener('ended', () => { if (this.decks[this.active] === deck) onEnded(); });
+        el.addEventListener('timeupdate', () => { if (this.decks[this.active] === deck) onTime(); });
+        this.decks.push(deck);
+      }
+    }
+    if (this.ctx.state === 'suspended') this.ctx.resume();
+  },
+  normGain(t) {
+    if (!t || t.loudness == null || !Number.isFinite(t.loudness)) return 1;
+    const db = Math.min(MAX_GAIN_DB, Math.max(MIN_GAIN_DB, TARGET_LUFS - t.loudness));
+    return Math.pow(10, db / 20);
+  },
+  play(t) {
+    this.ensure();
+    const now = this.ctx.currentTime, prev = this.active >= 0 ? this.decks[this.active] : null;
+    const nextIdx = this.active >= 0 ? 1 - this.active : 0, next = this.decks[nextIdx];
+    next.track = t;
+    next.norm = this.normGain(t);
+    next.el.src = api.audioUrl(t);
+    next.el.currentTime = 0;
+    const fade = prev && !prev.el.paused ? FADE_S : 0.05;
+    next.gain.gain.cancelScheduledValues(now);
+    next.gain.gain.setValueAtTime(0.0001, now);
+    next.gain.gain.linearRampToValueAtTime(next.norm, now + fade);
+    next.el.play().catch((e) => showMessage(`can't play: ${e.message}`, 4000));
+    if (prev) {
+      prev.gain.gain.cancelScheduledValues(now);
+      prev.gain.gain.setValueAtTime(prev.gain.gain.value, now);
+      prev.gain.gain.linearRampToValueAtTime(0, now + fade);
+      const el = prev.el;
+      setTimeout(() => { if (this.decks[this.active] !== prev) el.pause(); }, fade * 1000 + 150);
+    }
+    this.active = nextIdx;
+  },
+  deck() { return this.active >= 0 ? this.decks[this.active] : null; },
+  toggle() {
+    const d = this.deck();
+    if (!d) return;
+    this.ensure();
+    if (d.el.paused) d.el.play(); else d.el.pause();
+  },
+  setVolume(v) {
+    this.volume = Math.min(1, Math.max(0, v));
+    localStorage.setItem('mm.volume', String(this.volume));
+    if (this.master) this.master.gain.setTargetAtTime(this.volume, this.ctx.currentTime, 0.02);
+    $('volume').value = String(Math.round(this.volume * 100));
+  },
+};
+
+const fmt = (s) => (Number.isFinite(s) ? `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, '0')}` : '0:00');
+let seeking = false;
+function onTime() {
+  const d = player.deck();
+  if (!d) return;
+  const el = d.el;
+  $('time').textContent = fmt(el.currentTime);
+  $('duration').textContent = fmt(el.duration || d.track?.duration);
+  if (!seeking && el.duration) $('seek').value = String(Math.round(el.currentTime / el.duration * 1000));
+  // journeys crossfade into the next song before this one ends
+  if (S.queue.length && el.duration && el.duration - el.currentTime < FADE_S && !d.advancing) {
+    d.advancing = true;
+    playNext();
+  }
+}
+function onEnded() { if (S.queue.length) playNext(); else updatePlayButton(); }
+function updatePlayButton() {
+  const d = player.deck();
+  $('play').innerHTML = d && !d.el.paused ? ICON_PAUSE : ICON_PLAY;
+}
+
+async function playId(id, { fly = false } = {}) {
+  let t;
+  try { t = await getTrack(id); } catch (e) { showMessage(`track ${id}: ${e.message}`, 3000); return; }
+  S.currentId = id;
+  S.current = t;
+  player.play(t);
+  const d = player.deck();
+  d.advancing = false;
+  d.el.onplay = d.el.onpause = updatePlayButton;
+  $('now-title').textContent = t.title || t.file || `track ${id}`;
+  $('now-artist').textContent = [t.artist, t.album].filter(Boolean).join(' — ');
+  $('now-title').title = $('now-title').textContent;
+  for (const b of ['play', 'seek', 'similar-button', 'journey-button']) $(b).disabled = false;
+  $('next-button').disabled = !S.queue.length;
+  document.title = `${t.title || 'musicmap'} — musicmap`;
+  const i = S.pts?.index.get(id);
+  if (fly && i !== undefined) flyTo(i);
+  updateMarkers();
+  markSideList();
+}
+
+// A click on the map: plays the song, or ends the journey there when picking a destination.
+function choose(i) {
+  const id = S.pts.ids[i];
+  if (S.journeyPick) { startJourney(id); return; }
+  S.queue = [];
+  if (S.journey) clearJourney();
+  playId(id);
+}
+
+function playNext() {
+  if (!S.queue.length) return;
+  const id = S.queue.shift();
+  playId(id, { fly: true });
+}
+
+$('play').addEventListener('click', () => player.toggle());
+$('seek').addEventListener('input', () => { seeking = true; });
+$('seek').addEventListener('change', (e) => {
+  seeking = false;
+  const d = player.deck();
+  if (d && d.el.duration) d.el.currentTime = Number(e.target.value) / 1000 * d.el.duration;
+});
+$('volume').value = String(Math.round(player.volume * 100));
+$('volume').addEventListener('input', (e) => player.setVolume(Number(e.target.value) / 100));
+$('next-button').addEventListener('click', playNext);
+
+// ---------------------------------------------------------------------------------------------
+// side panel: similar songs, journeys
+
+function openSide(title, note, items) {
+  $('side').hidden = false;
+  $('side-title').textContent = title;
+  $('side-note').textContent = note;
+  const ol = $('side-list');
+  ol.textContent = '';
+  for (const t of items) {
+    const li = document.createElement('li');
+    li.dataset.id = t.id;
+    li.innerHTML = '<div class="tt"></div><div class="sub"></div>';
+    li.querySelector('.tt').textContent = t.title || t.file || `track ${t.id}`;
+    li.querySelector('.sub').textContent = [t.artist, t.genre].filter(Boolean).join(' · ');
+    li.addEventListener('click', () => {
+      if (!S.journey) S.queue = [];
+      else S.queue = S.journey.slice(S.journey.indexOf(t.id) + 1);
+      playId(t.id, { fly: true });
+    });
+    li.addEventListener('mouseenter', () => { const i = S.pts?.index.get(t.id); if (i !== undefined) { S.hover = i; updateMarkers(); } });
+    ol.appendChild(li);
+  }
+  markSideList();
+}
+function markSideList() {
+  for (const li of $('side-list').children) li.classList.toggle('playing', Number(li.dataset.id) === S.currentId);
+}
+function closeSide() { $('side').hidden = true; }
+$('side-close').addEventListener('click', () => { closeSide(); if (S.journey) clearJourney(); });
+
+async function showSimilar() {
+  if (S.currentId == null) return;
+  try {
+    const r = await api.similar(S.currentId);
+    openSide('Similar songs', `to ${S.current?.title || 'this song'}, by the ${r.model || ''} model's ${r.space || 'vectors'}`, r.similar);
+  } catch (e) {
+    showMessage('No similar songs: this song has no vectors yet', 3000);
+  }
+}
+$('similar-button').addEventListener('click', showSimilar);
+
+// A journey: songs that lie along the straight way from one song to another on the map, each the
+// nearest unused song to the next step, so neighbours follow neighbours.
+function journeyPath(fromId, toId, steps = 10) {
+  const pts = S.pts, a = pts.index.get(fromId), b = pts.index.get(toId);
+  if (a === undefined || b === undefined) return null;
+  const pa = pointPos(a), pb = pointPos(b), used = new Set([a, b]), path = [];
+  const p = pts.pos, v = new THREE.Vector3();
+  for (let s = 1; s < steps; s++) {
+    v.lerpVectors(pa, pb, s / steps);
+    let best = -1, bestD = Infinity;
+    if (grid && pts.dims === 2) {
+      // widen the search ring until something is found
+      for (let r = 1; best < 0 && r <= grid.G; r *= 2) {
+        const { G, start, items, cellOf } = grid, w = 2 * r / G;
+        for (let gy = cellOf(v.y - w); gy <= cellOf(v.y + w); gy++) for (let gx = cellOf(v.x - w); gx <= cellOf(v.x + w); gx++) {
+          const c = gy * G + gx;
+          for (let k = start[c]; k < start[c + 1]; k++) {
+            const i = items[k];
+            if (used.has(i) || !visible(i)) continue;
+            const d = (p[i * 3] - v.x) ** 2 + (p[i * 3 + 1] - v.y) ** 2;
+            if (d < bestD) { bestD = d; best = i; }
+          }
+        }
+      }
+    } else {
+      for (let i = 0; i < pts.n; i++) {
+        if (used.has(i) || !visible(i)) continue;
+        const d = (p[i * 3] - v.x) ** 2 + (p[i * 3 + 1] - v.y) ** 2 + (p[i * 3 + 2] - v.z) ** 2;
+        if (d < bestD) { bestD = d; best = i; }
+      }
+    }
+    if (best >= 0) { used.add(best); path.push(best); }
+  }
+  return [a, ...path, b].map((i) => pts.ids[i]);
+}
+
+function beginJourneyPick() {
+  if (S.currentId == null) { showMessage('Play a song first: the journey starts there', 2500); return; }
+  S.journeyPick = true;
+  showMessage('Journey: click the song to travel to (or search for it) · esc cancels');
+}
+
+async function startJourney(toId) {
+  S.journeyPick = false;
+  hideMessage();
+  if (toId === S.currentId) return;
+  const ids = journeyPath(S.currentId, toId, S.pts.n > 2000 ? 12 : Math.min(10, S.pts.n - 1));
+  if (!ids) { showMessage('Both songs must be on this map', 2500); return; }
+  S.journey = ids;
+  S.queue = ids.slice(1);
+  $('next-button').disabled = false;
+  const pos = new Float32Array(ids.length * 3);
+  ids.forEach((id, k) => { const v = pointPos(S.pts.index.get(id)); pos.set([v.x, v.y, v.z], k * 3); });
+  pathGeo.setAttribute('position', new THREE.BufferAttribute(pos, 3));
+  pathGeo.setDrawRange(0, ids.length);
+  pathLine.visible = true;
+  S.dirty = true;
+  const tracks = await Promise.all(ids.map((id) => getTrack(id).catch(() => ({ id, title: `track ${id}` }))));
+  openSide('Journey', `${ids.length} songs from ${tracks[0].title} to ${tracks[tracks.length - 1].title}; n skips ahead`, tracks);
+}
+
+function clearJourney() { S.journey = null; S.queue = []; pathLine.visible = false; $('next-button').disabled = true; S.dirty = true; }
+$('journey-button').addEventListener('click', beginJourneyPick);
+
+// ---------------------------------------------------------------------------------------------
+// search
+
+let searchSeq = 0, results = [], active = -1;
+async function runSearch(q) {
+  const seq = ++searchSeq;
+  if (!q.trim()) { renderResults([]); return; }
+  try {
+    const r = await api.search(q);
+    if (seq === searchSeq) renderResults(r);
+  } catch (e) { if (seq === searchSeq) renderResults([]); }
+}
+function renderResults(list) {
+  results = list;
+  active = list.length ? 0 : -1;
+  const ul = $('search-results');
+  ul.textContent = '';
+  ul.hidden = !list.length;
+  list.forEach((t, k) => {
+    const li = document.createElement('li');
+    li.dataset.id = t.id;
+    li.innerHTML = '<div class="tt"></div><div class="sub"></div>';
+    li.querySelector('.tt').textContent = t.title || t.file;
+    li.querySelector('.sub').textContent = [t.artist, t.album, t.genre].filter(Boolean).join(' · ');
+    li.addEventListener('mousedown', (e) => { e.preventDefault(); pickResult(k); });
+    ul.appendChild(li);
+  });
+  markActive();
+}
+function markActive() { [...$('search-results').children].forEach((li, k) => li.classList.toggle('active', k === active)); }
+function pickResult(k) {
+  const t = results[k];
+  if (!t) return;
+  $('search-results').hidden = true;
+  $('search').blur();
+  const i = S.pts?.index.get(t.id);
+  if (i === undefined) { showMessage(`“${t.title}” is not on this map`, 2500); return; }
+  if (S.journeyPick) { startJourney(t.id); return; }
+  flyTo(i);
+  S.queue = [];
+  if (S.journey) clearJourney();
+  playId(t.id);
+}
+let searchTimer = 0;
+$('search').addEventListener('input', (e) => { clearTimeout(searchTimer); searchTimer = setTimeout(() => runSearch(e.target.value), 120); });
+$('search').addEventListener('keydown', (e) => {
+  if (e.key === 'ArrowDown') { active = Math.min(results.length - 1, active + 1); markActive(); e.preventDefault(); }
+  else if (e.key === 'ArrowUp') { active = Math.max(0, active - 1); markActive(); e.preventDefault(); }
+  else if (e.key === 'Enter') { pickResult(active); e.preventDefault(); }
+  else if (e.key === 'Escape') { $('search-results').hidden = true; e.target.blur(); }
+});
+$('search').addEventListener('blur', () => setTimeout(() => { $('search-results').hidden = true; }, 150));
+$('search').addEventListener('focus', () => { if (results.length) $('search-results').hidden = false; });
+
+// ---------------------------------------------------------------------------------------------
+// messages, help, keyboard
+
+let messageTimer = 0;
+function showMessage(text, ms) {
+  const m = $('message');
+  m.textContent = text;
+  m.hidden = false;
+  clearTimeout(messageTimer);
+  if (ms) messageTimer = setTimeout(hideMessage, ms);
+}
+function hideMessage() { $('message').hidden = true; }
+$('help-button').addEventListener('click', () => { $('help').hidden = !$('help').hidden; });
+
+window.addEventListener('keydown', (e) => {
+  const typing = e.target instanceof HTMLInputElement && e.target.type !== 'range';
+  if (typing || e.ctrlKey || e.metaKey || e.altKey) {
+    if ((e.ctrlKey || e.metaKey) && e.key === 'k') { e.preventDefault(); $('search').focus(); }
+    return;
+  }
+  const pan = 0.15 * S.view.zoom;
+  switch (e.key) {
+    case ' ': player.toggle(); break;
+    case '/': $('search').focus(); break;
+    case 'm': cycleMap(1); break;
+    case 'M': cycleMap(-1); break;
+    case 'c': {
+      const sel = $('color-by');
+      const next = S.colorBy === 'predicted' ? 'tagged' : 'predicted';
+      if (![...sel.options].find((o) => o.value === next && !o.disabled)) return;
+      S.colorBy = next; sel.value = next; S.hidden.clear(); applyColors();
+      break;
+    }
+    case 's': showSimilar(); break;
+    case 'j': beginJourneyPick(); break;
+    case 'n': playNext(); break;
+    case 'f': { const i = S.pts?.index.get(S.currentId); if (i !== undefined) flyTo(i); break; }
+    case '+': case '=': zoomAt(window.innerWidth / 2, window.innerHeight / 2, 0.7); break;
+    case '-': case '_': zoomAt(window.innerWidth / 2, window.innerHeight / 2, 1 / 0.7); break;
+    case '0': resetView(); break;
+    case 'ArrowLeft': S.view.cx -= pan; updateCam2(); break;
+    case 'ArrowRight': S.view.cx += pan; updateCam2(); break;
+    case 'ArrowUp': S.view.cy += pan; updateCam2(); break;
+    case 'ArrowDown': S.view.cy -= pan; updateCam2(); break;
+    case '[': player.setVolume(player.volume - 0.05); break;
+    case ']': player.setVolume(player.volume + 0.05); break;
+    case '?': $('help').hidden = !$('help').hidden; break;
+    case 'Escape':
+      $('help').hidden = true;
+      if (S.journeyPick) { S.journeyPick = false; hideMessage(); } else { closeSide(); if (S.journey) clearJourney(); }
+      break;
+    default: return;
+  }
+  e.preventDefault();
+});
+
+// ---------------------------------------------------------------------------------------------
+// the frame loop: draws only when something changed
+
+function frame(now) {
+  requestAnimationFrame(frame);
+  if (S.anim) {
+    const t = Math.min(1, (now - S.anim.start) / S.anim.ms);
+    material.uniforms.uT.value = t;
+    if (t >= 1) {
+      S.anim = null;
+      // settle: the new layout becomes the start of the next switch
+      geometry.attributes.position0.array.set(geometry.attributes.position.array);
+      geometry.attributes.position0.needsUpdate = true;
+    }
+    updateMarkers();
+    S.dirty = true;
+  }
+  if (S.flight) {
+    const f = S.flight, t = Math.min(1, (now - f.start) / f.ms), e = t < 0.5 ? 4 * t * t * t : 1 - (-2 * t + 2) ** 3 / 2;
+    if (f.to) {
+      S.view.cx = f.from.cx + (f.to.cx - f.from.cx) * e;
+      S.view.cy = f.from.cy + (f.to.cy - f.from.cy) * e;
+      S.view.zoom = Math.exp(Math.log(f.from.zoom) + (Math.log(f.to.zoom) - Math.log(f.from.zoom)) * e);
+      updateCam2();
+    } else {
+      cam3.position.lerpVectors(f.from3.p, f.to3.p, e);
+      controls.target.lerpVectors(f.from3.t, f.to3.t, e);
+    }
+    if (t >= 1) S.flight = null;
+    S.dirty = true;
+  }
+  if (controls.enabled) controls.update();
+  if (S.dirty) {
+    S.dirty = false;
+    renderer.render(scene, camera);
+    S.frames++;
+    if (S.pts && S.firstPaint == null) S.firstPaint = performance.now();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// start
+
+// For tests and benchmarks: what is drawn, where a track is on screen, the audio graph's state.
+window.__musicmap = {
+  get ready() { return !!S.pts && S.firstPaint != null; },
+  get animating() { return !!S.anim || !!S.flight; },
+  get firstPaint() { return S.firstPaint; },
+  get frames() { return S.frames; },
+  get mapId() { return S.map?.id; },
+  get currentId() { return S.currentId; },
+  drawn() { return S.pts ? Math.min(geometry.drawRange.count, geometry.attributes.position.count) : 0; },
+  project(id) {
+    const i = S.pts?.index.get(id);
+    if (i === undefined) return null;
+    const s = toScreen(pointPos(i));
+    return { x: s.x, y: s.y };
+  },
+  ids() { return S.pts ? Array.from(S.pts.ids) : []; },
+  showMap,
+  audio() {
+    return {
+      context: player.ctx ? player.ctx.state : null,
+      active: player.active,
+      decks: player.decks.map((d) => ({ src: d.el.currentSrc || d.el.src, paused: d.el.paused, trackId: d.track?.id ?? null,
+        gain: d.gain.gain.value, norm: d.norm, time: d.el.currentTime })),
+    };
+  },
+  markDirty() { S.dirty = true; },
+};
+
+async function start() {
+  resize();
+  requestAnimationFrame(frame);
+  try {
+    const r = await api.maps();
+    S.maps = r.maps || [];
+  } catch (e) {
+    showMessage(`Can't reach the musicmap server: ${e.message}`);
+    return;
+  }
+  const sel = $('map-select');
+  for (const m of S.maps) {
+    const o = document.createElement('option');
+    o.value = String(m.id);
+    o.textContent = describeMap(m);
+    sel.appendChild(o);
+  }
+  if (!S.maps.length) {
+    showMessage('No maps yet: run `musicmap run DIR` (or train, embed and map) first');
+    return;
+  }
+  const want = Number((location.hash.match(/map=(\d+)/) || [])[1]);
+  // a 2-D map first: it reads best at a glance
+  const first = S.maps.find((m) => m.id === want) || S.maps.find((m) => m.dims === 2) || S.maps[0];
+  await showMap(first.id);
+}
+
+start();
