@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up and runs the main job on a generated demo collection:
 #   dependencies, build, a demo collection (generated once, then cached in demo/music),
-#   then the main job: scan, train a genre model, embed every song, and lay out the maps.
+#   then the main job, `musicmap run`: scan, learn the genres, embed, lay out maps, serve the page.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -16,17 +16,10 @@ if [ ! -f "$DEMO/music/.complete-$COUNT" ]; then
 else
   echo "demo: using the cached collection in $DEMO/music"
 fi
-# The main job on the demo collection: catalogue it, learn its genres, describe every song, lay out maps.
-MM=build/musicmap
-DB="$DEMO/library.db"
-"$MM" scan --db "$DB" "$DEMO/music"
-if ! "$MM" -q embed --db "$DB" -m demo >/dev/null 2>&1; then
-  # the small preset learns the demo's ten genres in a couple of minutes on two cores
-  "$MM" train --db "$DB" --preset small --epochs ${DEMO_EPOCHS:-15} --name demo
-  "$MM" embed --db "$DB" -m demo
-fi
-for method in umap tsne pca; do
-  "$MM" map --db "$DB" -m demo --method "$method"
-done
-"$MM" status --db "$DB"
-echo "demo: catalog, model and maps are in $DEMO (try: $MM tracks --db $DB)"
+# The main job on the demo collection: `musicmap run` catalogues it, learns its genres from the tags,
+# describes every song, lays out UMAP, t-SNE and PCA maps and serves the page (Ctrl-C stops it).
+# DEMO_SERVE=0 stops after the maps; DEMO_PORT picks the port (default 8080).
+SERVE=()
+[ "${DEMO_SERVE:-1}" = 1 ] || SERVE=(--no-serve)
+exec build/musicmap run --db "$DEMO/library.db" --epochs "${DEMO_EPOCHS:-15}" --port "${DEMO_PORT:-8080}" \
+  "${SERVE[@]}" "$DEMO/music"

@@ -18,7 +18,7 @@
 extern "C" {
 #endif
 
-#define MM_CATALOG_SCHEMA_VERSION 2
+#define MM_CATALOG_SCHEMA_VERSION 3
 /* One feature record: the 96 x 1366 log-mel, band-major, IEEE half floats, little-endian. */
 #define MM_FEATURE_VALUES (MM_N_MELS * MM_N_FRAMES)
 #define MM_FEATURE_RECORD_BYTES (MM_FEATURE_VALUES * 2)
@@ -221,7 +221,7 @@ typedef struct mm_map_record {
     int dims;      /* 2 or 3 */
     char *params;  /* JSON, or NULL */
     int64_t created_at;
-    size_t n_points;
+    size_t n_points; /* stored when the map was made (tracks that went missing since still count) */
 } mm_map_record;
 
 /* Stores a map (replacing one of the same name): coords is n x dims. */

@@ -518,8 +518,8 @@ static mm_status put_map_txn(mm_catalog *cat, void *ctx, mm_error *err)
         s = mm_cat_sql_error(cat, err, "storing a map");
     sqlite3_finalize(st);
     if (s != MM_OK || (s = prepare(cat,
-                                   "INSERT INTO maps(name, model_id, source, method, dims, params, created_at)"
-                                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                                   "INSERT INTO maps(name, model_id, source, method, dims, params, created_at, n_points)"
+                                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                                    &st, err, "storing a map")) != MM_OK)
         return s;
     sqlite3_bind_text(st, 1, m->name, -1, SQLITE_STATIC);
@@ -530,6 +530,7 @@ static mm_status put_map_txn(mm_catalog *cat, void *ctx, mm_error *err)
     if (m->params)
         sqlite3_bind_text(st, 6, m->params, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 7, (int64_t)time(NULL));
+    sqlite3_bind_int64(st, 8, (int64_t)job->n);
     if (sqlite3_step(st) != SQLITE_DONE)
         s = mm_cat_sql_error(cat, err, "storing a map");
     sqlite3_finalize(st);
@@ -587,8 +588,7 @@ mm_status mm_catalog_list_maps(mm_catalog *cat, mm_map_record **maps, size_t *n,
     sqlite3_stmt *st;
     mm_status s = prepare(cat,
                           "SELECT m.id, m.name, m.model_id, m.source, m.method, m.dims, m.params, m.created_at,"
-                          " (SELECT count(*) FROM map_points p JOIN tracks t ON t.id = p.track_id"
-                          "  WHERE p.map_id = m.id AND t.status = 'ok') FROM maps m ORDER BY m.id",
+                          " m.n_points FROM maps m ORDER BY m.id",
                           &st, err, "listing maps");
     if (s != MM_OK)
         return s;

@@ -303,11 +303,18 @@ int mm_cmd_map(mm_cli *cli, int argc, char **argv)
             snprintf(map_name, sizeof map_name, "%s-%s (%.60s)", spec_name, features, rec.name);
         else
             snprintf(map_name, sizeof map_name, "%s-%s", spec_name, features);
+        /* only the parameters that shaped this map (the page shows them) */
+        char method_params[96] = "";
+        if (specs[s].method == MM_LAYOUT_TSNE)
+            snprintf(method_params, sizeof method_params, "\"perplexity\": %g, ", specs[s].perplexity);
+        else if (specs[s].method == MM_LAYOUT_UMAP)
+            snprintf(method_params, sizeof method_params, "\"n_neighbors\": %d, \"min_dist\": %g, ",
+                     specs[s].n_neighbors, specs[s].min_dist);
         snprintf(params, sizeof params,
-                 "{\"features\": \"%s\", \"perplexity\": %g, \"n_neighbors\": %d, \"min_dist\": %g, \"metric\": \"%s\", "
-                 "\"seed\": %llu, \"trustworthiness\": %.4f, \"label_agreement\": %.4f}",
-                 features, specs[s].perplexity, specs[s].n_neighbors, specs[s].min_dist, mm_metric_name(specs[s].metric),
-                 (unsigned long long)specs[s].seed, q.trustworthiness, isnan(q.label_agreement) ? -1.0 : q.label_agreement);
+                 "{\"features\": \"%s\", %s\"metric\": \"%s\", \"seed\": %llu, \"trustworthiness\": %.4f, "
+                 "\"label_agreement\": %.4f}",
+                 features, method_params, mm_metric_name(specs[s].metric), (unsigned long long)specs[s].seed,
+                 isnan(q.trustworthiness) ? -1.0 : q.trustworthiness, isnan(q.label_agreement) ? -1.0 : q.label_agreement);
         mm_map_record map = {.name = map_name,
                              .model_id = model_id,
                              .source = (char *)source,
