@@ -41,10 +41,10 @@ int main(int argc, char **argv)
     const char *labels[10] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
     const size_t item = (size_t)MM_N_MELS * MM_N_FRAMES;
     float *x = malloc(sizeof(float) * item * B);
-    nn_rng rng;
-    nn_rng_seed(&rng, 1);
+    mm_rng rng;
+    mm_rng_seed(&rng, 1);
     for (size_t i = 0; i < item * B; i++)
-        x[i] = (float)(-80.0 * nn_rng_uniform(&rng));
+        x[i] = (float)(-80.0 * mm_rng_uniform(&rng));
     int y[16];
     for (int i = 0; i < B; i++)
         y[i] = i % 10;
@@ -70,8 +70,8 @@ int main(int argc, char **argv)
                 die(&err);
             double loss;
             int correct;
-            nn_rng drop;
-            nn_rng_seed(&drop, 2);
+            mm_rng drop;
+            mm_rng_seed(&drop, 2);
             /* one warm-up batch (first-touch of the buffers), then timed ones */
             if (nn_net_step(net, x, y, &drop, 1, &loss, &correct, &err) != MM_OK)
                 die(&err);

@@ -31,14 +31,14 @@
 #define NET_TOL 1e-3
 #define NET_TOL_EARLY 3e-2
 
-static nn_rng RNG_INIT;
+static mm_rng RNG_INIT;
 
-static double urand(nn_rng *r, double lo, double hi)
+static double urand(mm_rng *r, double lo, double hi)
 {
-    return lo + (hi - lo) * nn_rng_uniform(r);
+    return lo + (hi - lo) * mm_rng_uniform(r);
 }
 
-static double *drandv(nn_rng *r, size_t n, double lo, double hi)
+static double *drandv(mm_rng *r, size_t n, double lo, double hi)
 {
     double *v = malloc(sizeof(double) * (n ? n : 1));
     for (size_t i = 0; i < n; i++)
@@ -473,7 +473,7 @@ static void gru_bwd(const gru_ctx *c, const double *dy, double **g)
 
 static void test_time_batchnorm(void **state)
 {
-    nn_rng r = RNG_INIT;
+    mm_rng r = RNG_INIT;
     tbn_ctx c = {3, 4, 5, NULL, NULL, NULL};
     size_t nx = (size_t)c.n * c.rows * c.w;
     c.x = drandv(&r, nx, -50, 0);
@@ -505,7 +505,7 @@ static void test_time_batchnorm(void **state)
 /* The double block, FD-checked stage by stage (conv; +BN; +ELU; +pool), then the oneDNN block against it. */
 static void check_block(int n, int cin, int h, int w, int f, int ph, int pw, int sh, int sw, int fd)
 {
-    nn_rng r = RNG_INIT;
+    mm_rng r = RNG_INIT;
     block_ctx c = {n, cin, h, w, f, ph, pw, sh, sw, (h - ph) / sh + 1, (w - pw) / sw + 1, 4, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
     size_t nx = (size_t)n * cin * h * w, nw = (size_t)f * cin * 9, na = act_size(&c);
     c.x = drandv(&r, nx, -1, 1);
@@ -636,7 +636,7 @@ static void test_conv_block(void **state)
 
 static void test_dropout(void **state)
 {
-    nn_rng r = RNG_INIT;
+    mm_rng r = RNG_INIT;
     const size_t n = 100000;
     uint8_t *mask = malloc(n);
     float *x = malloc(sizeof(float) * n);
@@ -653,7 +653,7 @@ static void test_dropout(void **state)
         assert_float_equal(x[i], mask[i] ? (1.0f + (float)i * 1e-5f) / 0.7f : 0.0f, 1e-6);
     /* the same seed gives the same mask */
     uint8_t *again = malloc(n);
-    nn_rng r2 = RNG_INIT;
+    mm_rng r2 = RNG_INIT;
     nn_dropout_mask(again, n, 0.3f, &r2);
     assert_memory_equal(mask, again, n);
     print_message("  dropout                    keep rate %.4f (0.7), deterministic per seed\n", (double)kept / n);
@@ -662,7 +662,7 @@ static void test_dropout(void **state)
 
 static void check_gru(nn_gate_act act)
 {
-    nn_rng r = RNG_INIT;
+    mm_rng r = RNG_INIT;
     gru_ctx c = {2, 4, 3, 5, act, NULL, NULL, NULL, NULL};
     const int g3 = 3 * c.u;
     size_t nx = (size_t)c.B * c.T * c.in, nW = (size_t)c.in * g3, nU = (size_t)c.u * g3, ny = (size_t)c.B * c.T * c.u;
@@ -733,7 +733,7 @@ static void dense_fwd(void *p, double *y)
 
 static void test_dense(void **state)
 {
-    nn_rng r = RNG_INIT;
+    mm_rng r = RNG_INIT;
     dense_ctx c = {3, 4, 5, NULL, NULL, NULL};
     size_t nx = 12, nW = 20, ny = 15;
     c.x = drandv(&r, nx, -1, 1);
@@ -796,7 +796,7 @@ static void loss_fwd(void *p, double *y)
 
 static void check_loss(mm_head head)
 {
-    nn_rng r = RNG_INIT;
+    mm_rng r = RNG_INIT;
     int labels[3] = {2, 0, 3};
     loss_ctx c = {3, 4, head, labels, drandv(&r, 12, -3, 3)};
     double one = 1.0, ref;
@@ -882,7 +882,7 @@ static void test_network(void **state)
     mm_error err;
     assert_int_equal(mm_model_create(&m, mm_preset_find("small"), 3, labels, MM_HEAD_SOFTMAX, NULL, &err), MM_OK);
     assert_int_equal(mm_model_init_random(m, 7, &err), MM_OK);
-    nn_rng r = RNG_INIT;
+    mm_rng r = RNG_INIT;
     /* non-trivial batch-norm parameters and biases, so that their gradients are exercised */
     for (int i = 0; i < mm_model_n_params(m); i++) {
         mm_tensor *t = mm_model_param(m, i);
@@ -1055,7 +1055,7 @@ static void test_network(void **state)
 int main(void)
 {
     mm_nn_set_threads(2);
-    nn_rng_seed(&RNG_INIT, 12345);
+    mm_rng_seed(&RNG_INIT, 12345);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_time_batchnorm), cmocka_unit_test(test_conv_block), cmocka_unit_test(test_dropout),
         cmocka_unit_test(test_gru),            cmocka_unit_test(test_dense),      cmocka_unit_test(test_losses),

@@ -79,6 +79,23 @@ int mm_cpu_count(void);
 /* Monotonic wall clock in seconds. */
 double mm_now(void);
 
+/* Our own random numbers, so that a seed means the same numbers on every platform and libc:
+ * xoshiro256** (Blackman & Vigna), seeded by splitmix64. Not for cryptography. */
+typedef struct mm_rng {
+    uint64_t s[4];
+} mm_rng;
+
+/* One splitmix64 step: advances *state and returns a well-mixed value (also a seed deriver). */
+uint64_t mm_splitmix64(uint64_t *state);
+void mm_rng_seed(mm_rng *rng, uint64_t seed);
+uint64_t mm_rng_next(mm_rng *rng);
+double mm_rng_uniform(mm_rng *rng);             /* [0, 1), 53 bits */
+uint64_t mm_rng_below(mm_rng *rng, uint64_t n); /* uniform in [0, n), n > 0, unbiased */
+
+/* FNV-1a, 64 bits, continuing from h (start with MM_FNV1A64_INIT): detects damage, not tampering. */
+#define MM_FNV1A64_INIT 0xcbf29ce484222325ULL
+uint64_t mm_fnv1a64(uint64_t h, const void *data, size_t n);
+
 /* IEEE 754 binary16 ("half") <-> float, round-to-nearest-even; subnormals, infinities and NaN kept. */
 uint16_t mm_float_to_half(float value);
 float mm_half_to_float(uint16_t half);

@@ -9,7 +9,7 @@
 #include "musicmap/layout.h"
 
 /* splitmix64: a seed mixer good enough to derive independent streams from (seed, purpose, index). */
-static inline uint64_t mm_mix64(uint64_t z)
+static inline uint64_t layout_mix64(uint64_t z)
 {
     z += 0x9e3779b97f4a7c15ULL;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -18,19 +18,19 @@ static inline uint64_t mm_mix64(uint64_t z)
 }
 
 /* xorshift64* stream: cheap, and each point/tree/epoch gets its own, so no stream is shared by threads. */
-typedef struct mm_rng {
+typedef struct layout_rng {
     uint64_t s;
-} mm_rng;
+} layout_rng;
 
-static inline mm_rng mm_rng_make(uint64_t seed, uint64_t stream, uint64_t index)
+static inline layout_rng layout_rng_make(uint64_t seed, uint64_t stream, uint64_t index)
 {
-    mm_rng r = {mm_mix64(seed ^ mm_mix64(stream * 0x632be59bd9b4e019ULL ^ mm_mix64(index)))};
+    layout_rng r = {layout_mix64(seed ^ layout_mix64(stream * 0x632be59bd9b4e019ULL ^ layout_mix64(index)))};
     if (!r.s)
         r.s = 0x853c49e6748fea9bULL;
     return r;
 }
 
-static inline uint64_t mm_rng_next(mm_rng *r)
+static inline uint64_t layout_rng_next(layout_rng *r)
 {
     r->s ^= r->s >> 12;
     r->s ^= r->s << 25;
@@ -39,21 +39,21 @@ static inline uint64_t mm_rng_next(mm_rng *r)
 }
 
 /* Uniform in [0, n). */
-static inline uint64_t mm_rng_below(mm_rng *r, uint64_t n)
+static inline uint64_t layout_rng_below(layout_rng *r, uint64_t n)
 {
-    return (uint64_t)(((unsigned __int128)mm_rng_next(r) * n) >> 64);
+    return (uint64_t)(((unsigned __int128)layout_rng_next(r) * n) >> 64);
 }
 
 /* Uniform in [0, 1). */
-static inline double mm_rng_uniform(mm_rng *r)
+static inline double layout_rng_uniform(layout_rng *r)
 {
-    return (double)(mm_rng_next(r) >> 11) * 0x1.0p-53;
+    return (double)(layout_rng_next(r) >> 11) * 0x1.0p-53;
 }
 
-static inline double mm_rng_normal(mm_rng *r)
+static inline double layout_rng_normal(layout_rng *r)
 {
     /* Box-Muller; the second value is thrown away to keep the stream simple. */
-    double u = mm_rng_uniform(r), v = mm_rng_uniform(r);
+    double u = layout_rng_uniform(r), v = layout_rng_uniform(r);
     if (u < 1e-300)
         u = 1e-300;
     return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);

@@ -284,7 +284,7 @@ static void build_tree(size_t ti, int worker, void *arg)
     rp_tree *t = &job->trees[ti];
     size_t n = job->n, d = job->d;
     float *side = job->side_buf + ti * n;
-    mm_rng rng = mm_rng_make(job->seed, 101, ti);
+    layout_rng rng = layout_rng_make(job->seed, 101, ti);
     for (size_t i = 0; i < n; i++)
         t->perm[i] = (int32_t)i;
     /* explicit stack of (start, size) ranges to split */
@@ -307,7 +307,7 @@ static void build_tree(size_t ti, int worker, void *arg)
             continue;
         }
         /* Hyperplane halfway between two random points of the node. */
-        size_t a = mm_rng_below(&rng, size), b = mm_rng_below(&rng, size - 1);
+        size_t a = layout_rng_below(&rng, size), b = layout_rng_below(&rng, size - 1);
         if (b >= a)
             b++;
         const float *pa = job->x + (size_t)p[a] * d, *pb = job->x + (size_t)p[b] * d;
@@ -335,7 +335,7 @@ static void build_tree(size_t ti, int worker, void *arg)
         if (left == 0 || left == size) {
             /* All on one side (duplicates): split at random in half so the recursion ends. */
             for (size_t i = size - 1; i > 0; i--) {
-                size_t j = mm_rng_below(&rng, i + 1);
+                size_t j = layout_rng_below(&rng, i + 1);
                 int32_t tmp = p[i];
                 p[i] = p[j];
                 p[j] = tmp;
@@ -438,7 +438,7 @@ static void cand_push(int32_t *c, uint32_t *pr, int *cnt, int mc, int32_t v, uin
 static inline uint32_t prio_of(const nnd *s, int32_t u, int32_t v)
 {
     uint64_t a = (uint64_t)(uint32_t)(u < v ? u : v), b = (uint64_t)(uint32_t)(u < v ? v : u);
-    return (uint32_t)(mm_mix64(s->seed ^ mm_mix64(((uint64_t)s->iter << 1) ^ mm_mix64((a << 32) | b))) >> 32);
+    return (uint32_t)(layout_mix64(s->seed ^ layout_mix64(((uint64_t)s->iter << 1) ^ layout_mix64((a << 32) | b))) >> 32);
 }
 
 static void gather_cands(size_t ui, int worker, void *arg)
@@ -507,9 +507,9 @@ static void fill_random(size_t ui, int worker, void *arg)
 {
     nnd *s = arg;
     size_t k = (size_t)s->k;
-    mm_rng rng = mm_rng_make(s->seed, 103, ui);
+    layout_rng rng = layout_rng_make(s->seed, 103, ui);
     for (int tries = 0; tries < 8 * s->k && s->hi[ui * k] == INT32_MAX; tries++) {
-        int32_t v = (int32_t)mm_rng_below(&rng, s->n);
+        int32_t v = (int32_t)layout_rng_below(&rng, s->n);
         if ((size_t)v == ui)
             continue;
         heap_push(s->hd + ui * k, s->hi + ui * k, s->hf + ui * k, s->k, sqdist(s->x + ui * s->d, s->x + (size_t)v * s->d, s->d), v);

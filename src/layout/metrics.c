@@ -123,10 +123,10 @@ static size_t *sample_indices(size_t n, size_t m, uint64_t seed, size_t *got)
         return NULL;
     for (size_t i = 0; i < n; i++)
         all[i] = i;
-    mm_rng r = mm_rng_make(seed, 29, 0);
+    layout_rng r = layout_rng_make(seed, 29, 0);
     if (m < n)
         for (size_t i = 0; i < m; i++) {
-            size_t j = i + (size_t)mm_rng_below(&r, n - i);
+            size_t j = i + (size_t)layout_rng_below(&r, n - i);
             size_t t = all[i];
             all[i] = all[j];
             all[j] = t;

@@ -153,9 +153,9 @@ static mm_status pca_randomized(const float *x, size_t n, size_t d, int kk, cons
     }
     for (size_t j = 0; j < d; j++)
         mean_f[j] = (float)mean[j];
-    mm_rng rng = mm_rng_make(0x5ca1ab1eULL, 1, 0); /* PCA is deterministic: a fixed test matrix */
+    layout_rng rng = layout_rng_make(0x5ca1ab1eULL, 1, 0); /* PCA is deterministic: a fixed test matrix */
     for (size_t i = 0; i < d * (size_t)l; i++)
-        omega[i] = (float)mm_rng_normal(&rng);
+        omega[i] = (float)layout_rng_normal(&rng);
     times_right(x, n, d, mean_f, omega, l, q, tmp);
     if ((st = orthonormalize(q, n, l, err)) != MM_OK)
         goto out;

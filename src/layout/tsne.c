@@ -373,9 +373,9 @@ mm_status mm_tsne(const float *x, size_t n, size_t d, const mm_tsne_options *opt
     }
     if (random_init) {
         for (size_t i = 0; i < n; i++) {
-            mm_rng r = mm_rng_make(opt.seed, 7, i);
+            layout_rng r = layout_rng_make(opt.seed, 7, i);
             for (int a = 0; a < D; a++)
-                y[i * (size_t)D + (size_t)a] = (float)(1e-4 * mm_rng_normal(&r));
+                y[i * (size_t)D + (size_t)a] = (float)(1e-4 * layout_rng_normal(&r));
         }
     }
     for (size_t i = 0; i < n * (size_t)D; i++)

@@ -225,7 +225,7 @@ static void sgd_point(size_t i, sgd *s)
     float *cur = s->head + i * (size_t)D;
     const float a = s->a, b = s->b;
     const float epoch = (float)s->epoch;
-    mm_rng rng = mm_rng_make(s->seed, 0x5eed0000ULL + (uint64_t)s->epoch, i);
+    layout_rng rng = layout_rng_make(s->seed, 0x5eed0000ULL + (uint64_t)s->epoch, i);
     for (size_t e = s->G->rowptr[i]; e < s->G->rowptr[i + 1]; e++) {
         if (s->next[e] > epoch)
             continue;
@@ -245,7 +245,7 @@ static void sgd_point(size_t i, sgd *s)
         float epn = s->eps[e] / (float)s->neg_rate;
         int n_neg = (int)((epoch - s->next_neg[e]) / epn);
         for (int t = 0; t < n_neg; t++) {
-            size_t kk = (size_t)mm_rng_below(&rng, s->n_tail);
+            size_t kk = (size_t)layout_rng_below(&rng, s->n_tail);
             if (s->skip_self && kk == i)
                 continue;
             const float *o = s->tail + kk * (size_t)D;
@@ -407,10 +407,10 @@ static int spectral_init(const mm_csr *G, const float *pca, int D, uint64_t seed
         dinv[i] = s > 0 ? 1.0 / sqrt(s) : 0;
     }
     for (size_t i = 0; i < n; i++) {
-        mm_rng r = mm_rng_make(seed, 11, i);
+        layout_rng r = layout_rng_make(seed, 11, i);
         v[i * (size_t)b] = dinv[i] > 0 ? 1.0 / dinv[i] : 0; /* the trivial eigenvector, D^1/2 1 */
         for (int c = 1; c < b; c++)
-            v[i * (size_t)b + (size_t)c] = c - 1 < D ? pca[i * (size_t)D + (size_t)(c - 1)] + 1e-3 * mm_rng_normal(&r) : mm_rng_normal(&r);
+            v[i * (size_t)b + (size_t)c] = c - 1 < D ? pca[i * (size_t)D + (size_t)(c - 1)] + 1e-3 * layout_rng_normal(&r) : layout_rng_normal(&r);
     }
     orthonormalize(v, n, b);
     spec_job job = {G, dinv, v, w, b};
@@ -465,9 +465,9 @@ static void scale_init(float *y, size_t n, int D, uint64_t seed)
         mx = fabsf(y[i]) > mx ? fabsf(y[i]) : mx;
     float s = mx > 0 ? 10.0f / mx : 1.0f;
     for (size_t i = 0; i < n; i++) {
-        mm_rng r = mm_rng_make(seed, 13, i);
+        layout_rng r = layout_rng_make(seed, 13, i);
         for (int a = 0; a < D; a++)
-            y[i * (size_t)D + (size_t)a] = y[i * (size_t)D + (size_t)a] * s + (float)(1e-4 * mm_rng_normal(&r));
+            y[i * (size_t)D + (size_t)a] = y[i * (size_t)D + (size_t)a] * s + (float)(1e-4 * layout_rng_normal(&r));
     }
     for (int a = 0; a < D; a++) {
         float lo = INFINITY, hi = -INFINITY;
@@ -564,9 +564,9 @@ mm_status mm_umap(const float *x, size_t n, size_t d, const mm_umap_options *opt
             goto out;
     } else if (opt.init == MM_INIT_RANDOM) {
         for (size_t i = 0; i < n; i++) {
-            mm_rng r = mm_rng_make(opt.seed, 17, i);
+            layout_rng r = layout_rng_make(opt.seed, 17, i);
             for (int q = 0; q < D; q++)
-                y[i * (size_t)D + (size_t)q] = (float)(20.0 * mm_rng_uniform(&r) - 10.0);
+                y[i * (size_t)D + (size_t)q] = (float)(20.0 * layout_rng_uniform(&r) - 10.0);
         }
     } else {
         if (!(pca = malloc(sizeof(float) * n * (size_t)D))) {

@@ -255,7 +255,7 @@ void nn_block_free(nn_block *blk)
             return mm_error_set(err, MM_ERR_INTERNAL, "oneDNN: %s failed (status %d)", what, (int)s_);       \
     } while (0)
 
-mm_status nn_block_forward(nn_block *blk, nn_rng *rng, mm_error *err)
+mm_status nn_block_forward(nn_block *blk, mm_rng *rng, mm_error *err)
 {
     dnnl_stream_t s = blk->stream;
     if (blk->src_reorder)

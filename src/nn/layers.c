@@ -8,70 +8,22 @@
 #include "layers.h"
 #include "recurrent.h"
 
-/* --- random numbers ------------------------------------------------------------------------ */
-
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-void nn_rng_seed(nn_rng *rng, uint64_t seed)
-{
-    for (int i = 0; i < 4; i++)
-        rng->s[i] = splitmix64(&seed);
-}
+/* --- random numbers (mm_rng in util; these two are the network's own uses of it) ---------- */
 
 uint64_t nn_rng_derive(uint64_t seed, uint64_t a, uint64_t b)
 {
     uint64_t x = seed;
-    uint64_t h = splitmix64(&x);
+    uint64_t h = mm_splitmix64(&x);
     x = h ^ (a * 0xd1b54a32d192ed03ULL);
-    h = splitmix64(&x);
+    h = mm_splitmix64(&x);
     x = h ^ (b * 0x8cb92ba72f3d8dd7ULL);
-    return splitmix64(&x);
+    return mm_splitmix64(&x);
 }
 
-static uint64_t rotl(uint64_t x, int k)
+double nn_rng_normal(mm_rng *rng)
 {
-    return (x << k) | (x >> (64 - k));
-}
-
-uint64_t nn_rng_next(nn_rng *rng)
-{
-    uint64_t *s = rng->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
-
-double nn_rng_uniform(nn_rng *rng)
-{
-    return (double)(nn_rng_next(rng) >> 11) * 0x1.0p-53;
-}
-
-double nn_rng_normal(nn_rng *rng)
-{
-    double u1 = nn_rng_uniform(rng), u2 = nn_rng_uniform(rng);
+    double u1 = mm_rng_uniform(rng), u2 = mm_rng_uniform(rng);
     return sqrt(-2.0 * log(1.0 - u1)) * cos(2.0 * M_PI * u2);
-}
-
-uint64_t nn_rng_below(nn_rng *rng, uint64_t n)
-{
-    /* rejection keeps it unbiased */
-    uint64_t limit = UINT64_MAX - UINT64_MAX % n;
-    uint64_t v;
-    do
-        v = nn_rng_next(rng);
-    while (v >= limit);
-    return v % n;
 }
 
 /* --- batch-norm over time positions ---------------------------------------------------------- */
@@ -145,13 +97,13 @@ void nn_tbn_backward(const float *x, const float *dy, int n, int rows, int w, co
 
 /* --- dropout ---------------------------------------------------------------------------------- */
 
-void nn_dropout_mask(uint8_t *mask, size_t count, float p, nn_rng *rng)
+void nn_dropout_mask(uint8_t *mask, size_t count, float p, mm_rng *rng)
 {
     /* compare 24-bit uniforms against the threshold: one draw per element, cheap */
     const uint32_t keep_below = (uint32_t)((1.0 - (double)p) * 16777216.0);
     size_t i = 0;
     while (i < count) {
-        uint64_t v = nn_rng_next(rng);
+        uint64_t v = mm_rng_next(rng);
         for (int k = 0; k < 2 && i < count; k++, i++, v >>= 32)
             mask[i] = (uint32_t)(v & 0xffffff) < keep_below;
     }

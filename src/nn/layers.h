@@ -11,17 +11,11 @@
 #include "internal.h"
 
 /* --- random numbers: xoshiro256** seeded through splitmix64, the same stream on every platform --- */
-typedef struct nn_rng {
-    uint64_t s[4];
-} nn_rng;
+/* Random numbers come from util's mm_rng. */
 
-void nn_rng_seed(nn_rng *rng, uint64_t seed);
 /* A seed for an independent stream derived from (seed, a, b): e.g. (run seed, epoch, batch). */
 uint64_t nn_rng_derive(uint64_t seed, uint64_t a, uint64_t b);
-uint64_t nn_rng_next(nn_rng *rng);
-double nn_rng_uniform(nn_rng *rng);   /* [0, 1) */
-double nn_rng_normal(nn_rng *rng);    /* standard normal (Box-Muller) */
-uint64_t nn_rng_below(nn_rng *rng, uint64_t n); /* uniform in [0, n), n > 0 */
+double nn_rng_normal(mm_rng *rng);    /* standard normal (Box-Muller) */
 
 /* --- batch-norm over time positions (the input block: one statistic per column t of x[n][rows][w]) --- */
 /* Training: batch mean and biased variance per column over n*rows values; y = gamma (x - mean) / sqrt(var + eps)
@@ -33,7 +27,7 @@ void nn_tbn_backward(const float *x, const float *dy, int n, int rows, int w, co
                      const float *inv_std, float *dgamma, float *dbeta, float *dx);
 
 /* --- dropout: y = x * mask / (1 - p); the mask (one byte per element) is drawn from rng --- */
-void nn_dropout_mask(uint8_t *mask, size_t count, float p, nn_rng *rng);
+void nn_dropout_mask(uint8_t *mask, size_t count, float p, mm_rng *rng);
 /* In place; the same call applies the mask to gradients on the way back. */
 void nn_dropout_apply(float *x, const uint8_t *mask, size_t count, float p);
 
@@ -111,7 +105,7 @@ mm_status nn_block_init(nn_block *blk, dnnl_engine_t engine, dnnl_stream_t strea
 void nn_block_free(nn_block *blk);
 /* Forward in training mode: reads input, leaves the result in pool_dst; batch statistics in
  * batch_mean / batch_var. rng: the dropout stream (NULL: no dropout). */
-mm_status nn_block_forward(nn_block *blk, nn_rng *rng, mm_error *err);
+mm_status nn_block_forward(nn_block *blk, mm_rng *rng, mm_error *err);
 /* Backward from pool_diff_dst (filled by the caller): writes the parameter gradients and diff_src. */
 mm_status nn_block_backward(nn_block *blk, mm_error *err);
 
@@ -123,7 +117,7 @@ mm_status nn_net_open(nn_net **out, mm_model *model, int batch, mm_error *err);
 void nn_net_close(nn_net *net);
 /* Forward in training mode (batch statistics; dropout from rng, none when NULL) over x (batch x 96 x
  * 1366), the loss against labels, and with `backward` the gradients of the mean loss. */
-mm_status nn_net_step(nn_net *net, const float *x, const int *labels, nn_rng *rng, int backward, double *loss,
+mm_status nn_net_step(nn_net *net, const float *x, const int *labels, mm_rng *rng, int backward, double *loss,
                       int *correct, mm_error *err);
 /* The gradient of parameter `index` (mm_model_param order) after the last backward step. */
 float *nn_net_grad(nn_net *net, int index);

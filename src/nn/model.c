@@ -146,17 +146,6 @@ size_t mm_model_weight_count(const mm_model *m)
 
 /* --- the file ------------------------------------------------------------------------------ */
 
-/* FNV-1a, 64 bits: detects damage, not tampering. */
-static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-#define FNV_OFFSET 0xcbf29ce484222325ULL
 
 typedef struct writer {
     FILE *f;
@@ -168,7 +157,7 @@ static void put(writer *w, const void *data, size_t n)
 {
     if (w->ok && fwrite(data, 1, n, w->f) != n)
         w->ok = 0;
-    w->hash = fnv1a(w->hash, data, n);
+    w->hash = mm_fnv1a64(w->hash, data, n);
 }
 
 static void put_u32(writer *w, uint32_t v)
@@ -215,7 +204,7 @@ mm_status mm_model_save(const mm_model *m, const char *path, mm_error *err)
         return mm_error_set(err, MM_ERR_NOMEM, "%s: out of memory", path);
     }
     snprintf(tmp, tlen, "%s.tmp", path);
-    writer w = {fopen(tmp, "wb"), FNV_OFFSET, 1};
+    writer w = {fopen(tmp, "wb"), MM_FNV1A64_INIT, 1};
     if (!w.f) {
         mm_status st = mm_error_set(err, MM_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
         free(header);
@@ -397,7 +386,7 @@ mm_status mm_model_load(mm_model **out, const char *path, mm_error *err)
         st = mm_error_set(err, MM_ERR_FORMAT, "%s: truncated model file", path);
         goto done;
     }
-    if (fnv1a(FNV_OFFSET, data, size - 8) != stored) {
+    if (mm_fnv1a64(MM_FNV1A64_INIT, data, size - 8) != stored) {
         st = mm_error_set(err, MM_ERR_FORMAT, "%s: damaged model file (checksum mismatch: truncated or corrupted)", path);
         goto done;
     }

@@ -227,7 +227,7 @@ void nn_net_close(nn_net *net)
             return mm_error_set(err, MM_ERR_INTERNAL, "oneDNN: %s failed (status %d)", what, (int)s_);       \
     } while (0)
 
-mm_status nn_net_step(nn_net *net, const float *x, const int *labels, nn_rng *rng, int backward, double *loss,
+mm_status nn_net_step(nn_net *net, const float *x, const int *labels, mm_rng *rng, int backward, double *loss,
                       int *correct, mm_error *err)
 {
     const mm_model *m = net->model;

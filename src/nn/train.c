@@ -23,16 +23,16 @@ static int trainable(const mm_tensor *t)
     return !ends_with(t->name, ".mean") && !ends_with(t->name, ".var");
 }
 
-static void glorot_uniform(float *w, size_t count, double fan_in, double fan_out, nn_rng *rng)
+static void glorot_uniform(float *w, size_t count, double fan_in, double fan_out, mm_rng *rng)
 {
     const double limit = sqrt(6.0 / (fan_in + fan_out));
     for (size_t i = 0; i < count; i++)
-        w[i] = (float)((2.0 * nn_rng_uniform(rng) - 1.0) * limit);
+        w[i] = (float)((2.0 * mm_rng_uniform(rng) - 1.0) * limit);
 }
 
 /* rows x cols (rows <= cols) with orthonormal rows: Gram-Schmidt on a Gaussian matrix, which is what
  * Keras' orthogonal initialiser gives for a wide matrix (the V of its SVD). */
-static mm_status orthogonal(float *w, int rows, int cols, nn_rng *rng, mm_error *err)
+static mm_status orthogonal(float *w, int rows, int cols, mm_rng *rng, mm_error *err)
 {
     double *a = malloc(sizeof(double) * (size_t)rows * (size_t)cols);
     if (!a)
@@ -65,8 +65,8 @@ static mm_status orthogonal(float *w, int rows, int cols, nn_rng *rng, mm_error 
 
 mm_status mm_model_init_random(mm_model *m, uint64_t seed, mm_error *err)
 {
-    nn_rng rng;
-    nn_rng_seed(&rng, seed);
+    mm_rng rng;
+    mm_rng_seed(&rng, seed);
     for (int i = 0; i < m->n_params; i++) {
         mm_tensor *t = &m->params[i];
         if (ends_with(t->name, ".gamma") || ends_with(t->name, ".var")) {
@@ -89,10 +89,10 @@ mm_status mm_model_init_random(mm_model *m, uint64_t seed, mm_error *err)
 
 /* --- split ------------------------------------------------------------------------------------------ */
 
-static void shuffle(size_t *v, size_t n, nn_rng *rng)
+static void shuffle(size_t *v, size_t n, mm_rng *rng)
 {
     for (size_t i = n; i > 1; i--) {
-        size_t j = (size_t)nn_rng_below(rng, i);
+        size_t j = (size_t)mm_rng_below(rng, i);
         size_t t = v[i - 1];
         v[i - 1] = v[j];
         v[j] = t;
@@ -136,8 +136,8 @@ mm_status mm_split_stratified(const int *labels, size_t count, int n_labels, dou
         for (size_t i = 0; i < count; i++)
             if (labels[i] == c)
                 items[n++] = i;
-        nn_rng rng;
-        nn_rng_seed(&rng, nn_rng_derive(seed, 0x73706c6974ULL /* "split" */, (uint64_t)c));
+        mm_rng rng;
+        mm_rng_seed(&rng, nn_rng_derive(seed, 0x73706c6974ULL /* "split" */, (uint64_t)c));
         shuffle(items, n, &rng);
         size_t ntr = (size_t)llround((double)n * train_frac), nva = (size_t)llround((double)n * val_frac);
         if (ntr > n)
@@ -271,16 +271,6 @@ struct mm_trainer {
     size_t *order;
 };
 
-static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-#define FNV_START 0xcbf29ce484222325ULL
 
 static void params_to(const mm_model *m, float *flat)
 {
@@ -315,7 +305,7 @@ static void put(wbuf *w, const void *data, size_t n)
 {
     if (w->ok && n && fwrite(data, 1, n, w->f) != n)
         w->ok = 0;
-    w->hash = fnv1a(w->hash, data, n);
+    w->hash = mm_fnv1a64(w->hash, data, n);
 }
 #define PUT(w, v) put(w, &(v), sizeof(v))
 
@@ -334,7 +324,7 @@ static mm_status checkpoint_write(mm_trainer *t, mm_error *err)
     if (!tmp)
         return mm_error_set(err, MM_ERR_NOMEM, "checkpoint: out of memory");
     snprintf(tmp, len, "%s.tmp", path);
-    wbuf w = {fopen(tmp, "wb"), FNV_START, 1};
+    wbuf w = {fopen(tmp, "wb"), MM_FNV1A64_INIT, 1};
     if (!w.f) {
         mm_status st = mm_error_set(err, MM_ERR_IO, "checkpoint: can't write %s: %s", tmp, strerror(errno));
         free(tmp);
@@ -445,7 +435,7 @@ static int checkpoint_read(mm_trainer *t, mm_error *err)
     }
     uint64_t sum;
     memcpy(&sum, bytes + size - 8, 8);
-    if (fnv1a(FNV_START, bytes, size - 8) != sum) {
+    if (mm_fnv1a64(MM_FNV1A64_INIT, bytes, size - 8) != sum) {
         mm_error_set(err, MM_ERR_FORMAT, "checkpoint: %s is damaged or truncated (checksum mismatch)", path);
         goto out;
     }
@@ -565,7 +555,7 @@ mm_status mm_trainer_open(mm_trainer **out, mm_model *model, const mm_dataset *d
     t->opt.checkpoint = NULL;
     t->opt.progress = o.progress;
     t->best_val = INFINITY;
-    t->data_hash = fnv1a(FNV_START, data->labels, sizeof(int) * data->count);
+    t->data_hash = mm_fnv1a64(MM_FNV1A64_INIT, data->labels, sizeof(int) * data->count);
     if (o.threads > 0)
         mm_nn_set_threads(o.threads);
     t->n_weights = mm_model_weight_count(model);
@@ -669,8 +659,8 @@ mm_status mm_trainer_epoch(mm_trainer *t, mm_train_epoch_stats *stats, mm_error 
     const int epoch = t->epochs_done + 1, B = t->opt.batch;
     const double start = mm_now();
     memcpy(t->order, t->split.train, sizeof(size_t) * t->split.n_train);
-    nn_rng rng;
-    nn_rng_seed(&rng, nn_rng_derive(t->opt.seed, (uint64_t)epoch, 0x73687566ULL /* "shuf" */));
+    mm_rng rng;
+    mm_rng_seed(&rng, nn_rng_derive(t->opt.seed, (uint64_t)epoch, 0x73687566ULL /* "shuf" */));
     shuffle(t->order, t->split.n_train, &rng);
     const size_t batches = t->split.n_train / (size_t)B, item = (size_t)MM_N_MELS * MM_N_FRAMES;
     double loss_sum = 0;
@@ -683,8 +673,8 @@ mm_status mm_trainer_epoch(mm_trainer *t, mm_train_epoch_stats *stats, mm_error 
                 return st;
             t->y[i] = t->data.labels[idx];
         }
-        nn_rng drop;
-        nn_rng_seed(&drop, nn_rng_derive(t->opt.seed, (uint64_t)epoch, bi + 1));
+        mm_rng drop;
+        mm_rng_seed(&drop, nn_rng_derive(t->opt.seed, (uint64_t)epoch, bi + 1));
         double loss;
         int correct;
         if ((st = nn_net_step(t->net, t->x, t->y, &drop, 1, &loss, &correct, err)) != MM_OK)

@@ -156,7 +156,7 @@ static int parse_progression(const char *text, chord *out)
 }
 
 /* Jazz and disco colour plain triads: sevenths everywhere, some ninths. */
-static void extend_chords(chord *c, int n, synth_rng *rng)
+static void extend_chords(chord *c, int n, mm_rng *rng)
 {
     for (int i = 0; i < n; i++) {
         switch (c[i].q) {
@@ -188,7 +188,7 @@ typedef struct section {
 typedef struct song {
     const synth_genre *g;
     const synth_track *track;
-    synth_rng rng;
+    mm_rng rng;
     synth_events *ev;
     double seconds;
     double tempo;
@@ -669,7 +669,7 @@ static void swell(song *s, const section *sec)
 
 /* ------------------------------------------------------------------------------------------ plan */
 
-static const char *pick_string(synth_rng *rng, const char *const *list)
+static const char *pick_string(mm_rng *rng, const char *const *list)
 {
     int n = 0;
     while (list[n])
@@ -700,7 +700,7 @@ static int lead_shift(int program)
 static void choose(song *s)
 {
     const synth_genre *g = s->g;
-    synth_rng *rng = &s->rng;
+    mm_rng *rng = &s->rng;
     s->tempo = synth_rng_range(rng, g->tempo_lo, g->tempo_hi);
     s->beat_s = 60.0 / s->tempo;
     s->key = s->track->key;
@@ -849,7 +849,7 @@ mm_status synth_arrange(const synth_track *track, synth_events *events, synth_so
     s.ev = events;
     s.info = info;
     s.seconds = track->seconds;
-    synth_rng_seed(&s.rng, synth_mix(track->seed, 2));
+    mm_rng_seed(&s.rng, synth_mix(track->seed, 2));
     choose(&s);
     section sections[64];
     int n = plan_sections(&s, sections, 64);

@@ -32,7 +32,7 @@ static const char *const key_names[] = {"C", "C#", "D", "Eb", "E", "F", "F#", "G
 
 #define PICK(rng, list) (list)[synth_rng_int((rng), 0, (int)(sizeof(list) / sizeof((list)[0])) - 1)]
 
-static const char *pick_word(synth_rng *rng, const char *const *list)
+static const char *pick_word(mm_rng *rng, const char *const *list)
 {
     int n = 0;
     while (list[n])
@@ -48,7 +48,7 @@ static uint64_t name_hash(const char *s)
     return h;
 }
 
-static void artist_name(const synth_genre *g, synth_rng *rng, char *out, size_t size)
+static void artist_name(const synth_genre *g, mm_rng *rng, char *out, size_t size)
 {
     const char *first = PICK(rng, first_names), *last = PICK(rng, last_names);
     int style = synth_rng_int(rng, 0, 3);
@@ -91,7 +91,7 @@ static void artist_name(const synth_genre *g, synth_rng *rng, char *out, size_t 
     }
 }
 
-static void title_text(const synth_genre *g, const synth_track *t, synth_rng *rng, char *out, size_t size)
+static void title_text(const synth_genre *g, const synth_track *t, mm_rng *rng, char *out, size_t size)
 {
     if (strcmp(g->name, "classical") == 0) {
         snprintf(out, size, "%s No. %d in %s %s", pick_word(rng, g->title_words), synth_rng_int(rng, 1, 12),
@@ -125,8 +125,8 @@ void synth_plan(const synth_config *config, size_t index, synth_track *t)
     t->index = index;
     t->genre = g;
     t->seed = synth_mix(config->seed, index);
-    synth_rng rng;
-    synth_rng_seed(&rng, synth_mix(t->seed, 1));
+    mm_rng rng;
+    mm_rng_seed(&rng, synth_mix(t->seed, 1));
     t->seconds = config->seconds_hi > config->seconds_lo
                      ? (double)(int)(synth_rng_range(&rng, config->seconds_lo, config->seconds_hi) * 10.0) / 10.0
                      : config->seconds_lo;
@@ -156,11 +156,11 @@ void synth_plan(const synth_config *config, size_t index, synth_track *t)
         artist++;
     }
     t->album_tracks = size;
-    synth_rng names;
-    synth_rng_seed(&names, synth_mix(gseed, 200000 + artist));
+    mm_rng names;
+    mm_rng_seed(&names, synth_mix(gseed, 200000 + artist));
     artist_name(g, &names, t->tags.artist, sizeof t->tags.artist);
     int year = synth_rng_int(&names, g->year_lo, g->year_hi - 4) + 2 * (int)(album - artist_first_album);
-    synth_rng_seed(&names, synth_mix(gseed, 300000 + album));
+    mm_rng_seed(&names, synth_mix(gseed, 300000 + album));
     switch (synth_rng_int(&names, 0, 2)) {
     case 0: snprintf(t->tags.album, sizeof t->tags.album, "%s %s", PICK(&names, adjectives), PICK(&names, nouns)); break;
     case 1: snprintf(t->tags.album, sizeof t->tags.album, "%s", pick_word(&names, g->title_words)); break;
@@ -173,7 +173,7 @@ void synth_plan(const synth_config *config, size_t index, synth_track *t)
     snprintf(t->tags.track, sizeof t->tags.track, "%d", number);
     if (config->messy_tags) {
         /* What real libraries look like: variant spellings, missing genres, full dates, "n/total". */
-        double r = synth_rng_uniform(&rng);
+        double r = mm_rng_uniform(&rng);
         if (r < 0.05)
             t->tags.genre[0] = '\0';
         else if (r < 0.25)
@@ -184,7 +184,7 @@ void synth_plan(const synth_config *config, size_t index, synth_track *t)
         if (synth_rng_chance(&rng, 0.2))
             snprintf(t->tags.track, sizeof t->tags.track, "%d/%d", number, size);
     }
-    double r = synth_rng_uniform(&rng);
+    double r = mm_rng_uniform(&rng);
     snprintf(t->split, sizeof t->split, "%s", r < 0.8 ? "training" : r < 0.9 ? "validation" : "test");
     t->fma_id = 2 + (int)index * 4 + (int)(synth_mix(t->seed, 7) % 4);
     t->fma_artist_id = (int)(genre_index * 1000 + artist + 1);

@@ -115,8 +115,8 @@ static void render_track(size_t i, int worker, void *arg)
         st = synth_render(j->renderers[worker], &ev, frames, pcm, &err);
     synth_events_free(&ev);
     if (st == MM_OK) {
-        synth_rng rng;
-        synth_rng_seed(&rng, synth_mix(t->seed, 3));
+        mm_rng rng;
+        mm_rng_seed(&rng, synth_mix(t->seed, 3));
         double peak = t->genre->peak * synth_rng_range(&rng, 0.85, 1.0);
         double fade = c->layout == SYNTH_LAYOUT_GTZAN ? 0.05 : (t->seconds > 15 ? 1.5 : t->seconds / 10);
         synth_finish(pcm, frames, c->sample_rate, peak, fade);

@@ -19,19 +19,13 @@
 
 /* ---- random numbers: xoshiro256** seeded through splitmix64, one stream per track and purpose ---- */
 
-typedef struct synth_rng {
-    uint64_t s[4];
-} synth_rng;
 
 uint64_t synth_mix(uint64_t a, uint64_t b);
-void synth_rng_seed(synth_rng *rng, uint64_t seed);
-uint64_t synth_rng_next(synth_rng *rng);
-double synth_rng_uniform(synth_rng *rng);              /* [0, 1) */
-int synth_rng_int(synth_rng *rng, int lo, int hi);     /* [lo, hi] */
-double synth_rng_range(synth_rng *rng, double lo, double hi);
-double synth_rng_normal(synth_rng *rng);               /* mean 0, sd 1 */
-int synth_rng_chance(synth_rng *rng, double p);
-int synth_rng_pick(synth_rng *rng, const int *list);   /* list ends with -1 */
+int synth_rng_int(mm_rng *rng, int lo, int hi);     /* [lo, hi] */
+double synth_rng_range(mm_rng *rng, double lo, double hi);
+double synth_rng_normal(mm_rng *rng);               /* mean 0, sd 1 */
+int synth_rng_chance(mm_rng *rng, double p);
+int synth_rng_pick(mm_rng *rng, const int *list);   /* list ends with -1 */
 
 /* ---- genres ---- */
 
