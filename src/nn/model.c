@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "binio.h"
 #include "internal.h"
 
 /* "MMMODEL" and a DOS end-of-file byte, so `type`/`cat` of a model stops before the binary part. */
@@ -147,25 +148,6 @@ size_t mm_model_weight_count(const mm_model *m)
 /* --- the file ------------------------------------------------------------------------------ */
 
 
-typedef struct writer {
-    FILE *f;
-    uint64_t hash;
-    int ok;
-} writer;
-
-static void put(writer *w, const void *data, size_t n)
-{
-    if (w->ok && fwrite(data, 1, n, w->f) != n)
-        w->ok = 0;
-    w->hash = mm_fnv1a64(w->hash, data, n);
-}
-
-static void put_u32(writer *w, uint32_t v)
-{
-    unsigned char b[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16), (unsigned char)(v >> 24)};
-    put(w, b, 4);
-}
-
 static size_t format_header(const mm_model *m, char *buf, size_t size)
 {
     const mm_preset *p = &m->preset;
@@ -204,34 +186,34 @@ mm_status mm_model_save(const mm_model *m, const char *path, mm_error *err)
         return mm_error_set(err, MM_ERR_NOMEM, "%s: out of memory", path);
     }
     snprintf(tmp, tlen, "%s.tmp", path);
-    writer w = {fopen(tmp, "wb"), MM_FNV1A64_INIT, 1};
+    nn_writer w = {fopen(tmp, "wb"), MM_FNV1A64_INIT, 1};
     if (!w.f) {
         mm_status st = mm_error_set(err, MM_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
         free(header);
         free(tmp);
         return st;
     }
-    put(&w, MODEL_MAGIC, sizeof MODEL_MAGIC);
-    put_u32(&w, MODEL_VERSION);
-    put_u32(&w, (uint32_t)hlen);
-    put(&w, header, hlen);
-    put_u32(&w, (uint32_t)m->n_params);
+    nn_put(&w, MODEL_MAGIC, sizeof MODEL_MAGIC);
+    nn_put_u32(&w, MODEL_VERSION);
+    nn_put_u32(&w, (uint32_t)hlen);
+    nn_put(&w, header, hlen);
+    nn_put_u32(&w, (uint32_t)m->n_params);
     for (int i = 0; i < m->n_params; i++) {
         const mm_tensor *t = &m->params[i];
         unsigned char name_len = (unsigned char)strlen(t->name);
-        put(&w, &name_len, 1);
-        put(&w, t->name, name_len);
+        nn_put(&w, &name_len, 1);
+        nn_put(&w, t->name, name_len);
         unsigned char ndim = (unsigned char)t->ndim;
-        put(&w, &ndim, 1);
+        nn_put(&w, &ndim, 1);
         for (int d = 0; d < t->ndim; d++)
-            put_u32(&w, (uint32_t)t->dims[d]);
-        put(&w, t->data, t->count * sizeof(float));
+            nn_put_u32(&w, (uint32_t)t->dims[d]);
+        nn_put(&w, t->data, t->count * sizeof(float));
     }
     uint64_t sum = w.hash;
     unsigned char b[8];
     for (int i = 0; i < 8; i++)
         b[i] = (unsigned char)(sum >> (8 * i));
-    put(&w, b, 8);
+    nn_put(&w, b, 8);
     if (fflush(w.f) != 0)
         w.ok = 0;
     if (fclose(w.f) != 0)
@@ -244,31 +226,6 @@ mm_status mm_model_save(const mm_model *m, const char *path, mm_error *err)
     free(header);
     free(tmp);
     return st;
-}
-
-/* A bounds-checked cursor over the file's bytes. */
-typedef struct reader {
-    const unsigned char *p;
-    size_t left;
-} reader;
-
-static int get(reader *r, void *out, size_t n)
-{
-    if (r->left < n)
-        return -1;
-    memcpy(out, r->p, n);
-    r->p += n;
-    r->left -= n;
-    return 0;
-}
-
-static int get_u32(reader *r, uint32_t *v)
-{
-    unsigned char b[4];
-    if (get(r, b, 4))
-        return -1;
-    *v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-    return 0;
 }
 
 static mm_status parse_header(const char *path, char *text, mm_preset *p, mm_head *head, mm_frontend_params *fe,
@@ -363,14 +320,14 @@ mm_status mm_model_load(mm_model **out, const char *path, mm_error *err)
         return st;
     mm_model *m = NULL;
     char *header = NULL;
-    reader r = {data, size};
+    nn_reader r = {data, size};
     unsigned char magic[8];
     uint32_t version, hlen, n_params;
-    if (get(&r, magic, 8) || memcmp(magic, MODEL_MAGIC, 8) != 0) {
+    if (nn_get(&r, magic, 8) || memcmp(magic, MODEL_MAGIC, 8) != 0) {
         st = mm_error_set(err, MM_ERR_FORMAT, "%s: not a musicmap model file", path);
         goto done;
     }
-    if (get_u32(&r, &version) || version != MODEL_VERSION) {
+    if (nn_get_u32(&r, &version) || version != MODEL_VERSION) {
         st = mm_error_set(err, MM_ERR_FORMAT, "%s: model format version %u; this musicmap reads version %d", path,
                           version, MODEL_VERSION);
         goto done;
@@ -382,7 +339,7 @@ mm_status mm_model_load(mm_model **out, const char *path, mm_error *err)
     uint64_t stored = 0;
     for (int i = 0; i < 8; i++)
         stored |= (uint64_t)data[size - 8 + (size_t)i] << (8 * i);
-    if (get_u32(&r, &hlen) || hlen >= MODEL_HEADER_MAX || hlen > r.left) {
+    if (nn_get_u32(&r, &hlen) || hlen >= MODEL_HEADER_MAX || hlen > r.left) {
         st = mm_error_set(err, MM_ERR_FORMAT, "%s: truncated model file", path);
         goto done;
     }
@@ -392,7 +349,7 @@ mm_status mm_model_load(mm_model **out, const char *path, mm_error *err)
     }
     r.left = size - 8 - (size_t)(r.p - data); /* the checksum is not content */
     header = malloc(hlen + 1);
-    if (!header || get(&r, header, hlen)) {
+    if (!header || nn_get(&r, header, hlen)) {
         st = mm_error_set(err, MM_ERR_NOMEM, "%s: out of memory", path);
         goto done;
     }
@@ -419,7 +376,7 @@ mm_status mm_model_load(mm_model **out, const char *path, mm_error *err)
     free(names);
     if (st != MM_OK)
         goto done;
-    if (get_u32(&r, &n_params) || n_params != (uint32_t)m->n_params) {
+    if (nn_get_u32(&r, &n_params) || n_params != (uint32_t)m->n_params) {
         st = mm_error_set(err, MM_ERR_FORMAT, "%s: parameter table does not match the preset", path);
         goto done;
     }
@@ -427,7 +384,7 @@ mm_status mm_model_load(mm_model **out, const char *path, mm_error *err)
         mm_tensor *t = &m->params[i];
         unsigned char name_len, ndim;
         char name[256];
-        if (get(&r, &name_len, 1) || get(&r, name, name_len) || get(&r, &ndim, 1)) {
+        if (nn_get(&r, &name_len, 1) || nn_get(&r, name, name_len) || nn_get(&r, &ndim, 1)) {
             st = mm_error_set(err, MM_ERR_FORMAT, "%s: truncated parameter table", path);
             goto done;
         }
@@ -435,9 +392,9 @@ mm_status mm_model_load(mm_model **out, const char *path, mm_error *err)
         int same = strcmp(name, t->name) == 0 && ndim == t->ndim;
         for (int d = 0; same && d < ndim; d++) {
             uint32_t dim;
-            same = get_u32(&r, &dim) == 0 && dim == (uint32_t)t->dims[d];
+            same = nn_get_u32(&r, &dim) == 0 && dim == (uint32_t)t->dims[d];
         }
-        if (!same || get(&r, t->data, t->count * sizeof(float))) {
+        if (!same || nn_get(&r, t->data, t->count * sizeof(float))) {
             st = mm_error_set(err, MM_ERR_FORMAT, "%s: parameter '%s' does not match the preset", path, t->name);
             goto done;
         }

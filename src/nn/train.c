@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "binio.h"
 #include "layers.h"
 
 /* --- initialisation ------------------------------------------------------------------------------ */
@@ -295,19 +296,7 @@ static void params_from(mm_model *m, const float *flat)
 static const unsigned char CKPT_MAGIC[8] = {'M', 'M', 'C', 'K', 'P', 'T', 0, 0x1a};
 #define CKPT_VERSION 1
 
-typedef struct wbuf {
-    FILE *f;
-    uint64_t hash;
-    int ok;
-} wbuf;
-
-static void put(wbuf *w, const void *data, size_t n)
-{
-    if (w->ok && n && fwrite(data, 1, n, w->f) != n)
-        w->ok = 0;
-    w->hash = mm_fnv1a64(w->hash, data, n);
-}
-#define PUT(w, v) put(w, &(v), sizeof(v))
+#define PUT(w, v) nn_put(w, &(v), sizeof(v))
 
 typedef struct ckpt_head {
     char preset[32];
@@ -324,7 +313,7 @@ static mm_status checkpoint_write(mm_trainer *t, mm_error *err)
     if (!tmp)
         return mm_error_set(err, MM_ERR_NOMEM, "checkpoint: out of memory");
     snprintf(tmp, len, "%s.tmp", path);
-    wbuf w = {fopen(tmp, "wb"), MM_FNV1A64_INIT, 1};
+    nn_writer w = {fopen(tmp, "wb"), MM_FNV1A64_INIT, 1};
     if (!w.f) {
         mm_status st = mm_error_set(err, MM_ERR_IO, "checkpoint: can't write %s: %s", tmp, strerror(errno));
         free(tmp);
@@ -351,20 +340,20 @@ static mm_status checkpoint_write(mm_trainer *t, mm_error *err)
     h.n_test = t->split.n_test;
     h.best_val = t->best_val;
     uint32_t version = CKPT_VERSION;
-    put(&w, CKPT_MAGIC, sizeof CKPT_MAGIC);
+    nn_put(&w, CKPT_MAGIC, sizeof CKPT_MAGIC);
     PUT(&w, version);
     PUT(&w, h);
-    put(&w, t->split.train, sizeof(size_t) * t->split.n_train);
-    put(&w, t->split.val, sizeof(size_t) * t->split.n_val);
-    put(&w, t->split.test, sizeof(size_t) * t->split.n_test);
-    put(&w, t->history, sizeof(mm_train_epoch_stats) * (size_t)t->epochs_done);
+    nn_put(&w, t->split.train, sizeof(size_t) * t->split.n_train);
+    nn_put(&w, t->split.val, sizeof(size_t) * t->split.n_val);
+    nn_put(&w, t->split.test, sizeof(size_t) * t->split.n_test);
+    nn_put(&w, t->history, sizeof(mm_train_epoch_stats) * (size_t)t->epochs_done);
     for (int i = 0; i < t->model->n_params; i++)
-        put(&w, t->model->params[i].data, sizeof(float) * t->model->params[i].count);
-    put(&w, t->adam_m, sizeof(float) * t->n_weights);
-    put(&w, t->adam_v, sizeof(float) * t->n_weights);
-    put(&w, t->best, sizeof(float) * t->n_weights);
+        nn_put(&w, t->model->params[i].data, sizeof(float) * t->model->params[i].count);
+    nn_put(&w, t->adam_m, sizeof(float) * t->n_weights);
+    nn_put(&w, t->adam_v, sizeof(float) * t->n_weights);
+    nn_put(&w, t->best, sizeof(float) * t->n_weights);
     uint64_t sum = w.hash;
-    put(&w, &sum, sizeof sum);
+    nn_put(&w, &sum, sizeof sum);
     int ok = w.ok && fflush(w.f) == 0 && fsync(fileno(w.f)) == 0;
     ok = fclose(w.f) == 0 && ok;
     mm_status st = MM_OK;
@@ -374,21 +363,6 @@ static mm_status checkpoint_write(mm_trainer *t, mm_error *err)
     }
     free(tmp);
     return st;
-}
-
-typedef struct rbuf {
-    const unsigned char *p;
-    size_t left;
-} rbuf;
-
-static int get(rbuf *r, void *out, size_t n)
-{
-    if (r->left < n)
-        return -1;
-    memcpy(out, r->p, n);
-    r->p += n;
-    r->left -= n;
-    return 0;
 }
 
 /* 1: loaded; 0: no checkpoint there; negative: refused (err filled). */
@@ -427,8 +401,8 @@ static int checkpoint_read(mm_trainer *t, mm_error *err)
     ckpt_head h;
     uint32_t version;
     unsigned char magic[8];
-    rbuf r = {bytes, size};
-    if (size < sizeof magic + sizeof version + sizeof h + 8 || get(&r, magic, 8) != 0 ||
+    nn_reader r = {bytes, size};
+    if (size < sizeof magic + sizeof version + sizeof h + 8 || nn_get(&r, magic, 8) != 0 ||
         memcmp(magic, CKPT_MAGIC, 8) != 0) {
         mm_error_set(err, MM_ERR_FORMAT, "checkpoint: %s is not a musicmap training checkpoint", path);
         goto out;
@@ -440,8 +414,8 @@ static int checkpoint_read(mm_trainer *t, mm_error *err)
         goto out;
     }
     r.left -= 8;
-    get(&r, &version, sizeof version);
-    get(&r, &h, sizeof h);
+    nn_get(&r, &version, sizeof version);
+    nn_get(&r, &h, sizeof h);
     if (version != CKPT_VERSION) {
         mm_error_set(err, MM_ERR_FORMAT, "checkpoint: %s has format version %u, this build reads %d", path, version,
                      CKPT_VERSION);
@@ -480,13 +454,13 @@ static int checkpoint_read(mm_trainer *t, mm_error *err)
     t->split.n_train = h.n_train;
     t->split.n_val = h.n_val;
     t->split.n_test = h.n_test;
-    int bad = get(&r, t->split.train, sizeof(size_t) * h.n_train) || get(&r, t->split.val, sizeof(size_t) * h.n_val) ||
-              get(&r, t->split.test, sizeof(size_t) * h.n_test) ||
-              get(&r, t->history, sizeof(mm_train_epoch_stats) * (size_t)h.epochs_done);
+    int bad = nn_get(&r, t->split.train, sizeof(size_t) * h.n_train) || nn_get(&r, t->split.val, sizeof(size_t) * h.n_val) ||
+              nn_get(&r, t->split.test, sizeof(size_t) * h.n_test) ||
+              nn_get(&r, t->history, sizeof(mm_train_epoch_stats) * (size_t)h.epochs_done);
     for (int i = 0; !bad && i < t->model->n_params; i++)
-        bad = get(&r, t->model->params[i].data, sizeof(float) * t->model->params[i].count);
-    bad = bad || get(&r, t->adam_m, sizeof(float) * t->n_weights) || get(&r, t->adam_v, sizeof(float) * t->n_weights) ||
-          get(&r, t->best, sizeof(float) * t->n_weights) || r.left != 0;
+        bad = nn_get(&r, t->model->params[i].data, sizeof(float) * t->model->params[i].count);
+    bad = bad || nn_get(&r, t->adam_m, sizeof(float) * t->n_weights) || nn_get(&r, t->adam_v, sizeof(float) * t->n_weights) ||
+          nn_get(&r, t->best, sizeof(float) * t->n_weights) || r.left != 0;
     for (size_t i = 0; !bad && i < h.n_train + h.n_val + h.n_test; i++) {
         size_t v = i < h.n_train ? t->split.train[i]
                    : i < h.n_train + h.n_val ? t->split.val[i - h.n_train]
