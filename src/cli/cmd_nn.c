@@ -211,12 +211,13 @@ int mm_cmd_predict(mm_cli *cli, int argc, char **argv)
             continue;
         }
         if (json) {
-            printf("{\"file\": \"");
-            for (const char *p = argv[i]; *p; p++)
-                printf((*p == '"' || *p == '\\') ? "\\%c" : ((unsigned char)*p < 0x20 ? "?" : "%c"), *p);
-            printf("\", \"labels\": [");
-            for (int j = 0; j < k; j++)
-                printf("%s\"%s\"", j ? ", " : "", mm_model_label(model, j));
+            printf("{\"file\": ");
+            mm_json_string(stdout, argv[i]);
+            printf(", \"labels\": [");
+            for (int j = 0; j < k; j++) {
+                printf("%s", j ? ", " : "");
+                mm_json_string(stdout, mm_model_label(model, j));
+            }
             printf("], \"output\": ");
             print_vector(out, k);
             printf(", \"hidden\": ");
