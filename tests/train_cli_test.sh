@@ -64,7 +64,7 @@ for method in pca tsne umap; do
   rc=$(status_of "$MM" map --db "$DB" -m small-tags --method $method)
   check "map --method $method exits 0" test "$rc" = 0
   check "  ... reports 41 songs, trustworthiness and genre agreement" \
-    grep -Eq "^$method.*-hidden \(small-tags\) +41 songs .* trustworthiness 0\.[0-9]+  genre agreement \(k=10\) 0\.[0-9]+" "$TMP/out"
+    grep -Eq "^$method.*-softmax \(small-tags\) +41 songs .* trustworthiness [01]\.[0-9]+  genre agreement \(k=10\) 0\.[0-9]+" "$TMP/out"
 done
 check "map --features softmax --dims 3" test "$(status_of "$MM" map --db "$DB" -m small-tags --features softmax --dims 3)" = 0
 check "  ... is named for its parameters" grep -q "^umap-n15-d0.1-3d-softmax (small-tags)" "$TMP/out"

@@ -24,9 +24,9 @@ static void map_help(FILE *out)
             "Options:\n"
             "      --method M        pca, tsne or umap (default umap)\n"
             "      --dims N          2 (default) or 3\n"
-            "      --features F      hidden (default: the model's 32-d last GRU state), softmax (its output\n"
-            "                        vector), or mel (the raw spectrograms, pooled and reduced to %d by PCA:\n"
-            "                        the baseline)\n"
+            "      --features F      softmax (default: the model's output vector), hidden (its 32-d last GRU\n"
+            "                        state; better for a model trained on other music), or mel (the raw\n"
+            "                        spectrograms, pooled and reduced to %d by PCA: the baseline)\n"
             "  -m, --model NAME      whose vectors (default: the newest model; run `musicmap embed` first)\n"
             "      --perplexity P    t-SNE (default 30)\n"
             "      --neighbors K     UMAP n_neighbors (default 15)\n"
@@ -35,7 +35,7 @@ static void map_help(FILE *out)
             "      --seed N          (default 42)\n"
             "      --grid            the original's figure grid: t-SNE perplexity 5, 30, 50, 100 and UMAP\n"
             "                        n_neighbors 5, 30, 50 x min_dist 0.01, 0.1, 0.5 (13 maps)\n"
-            "      --name NAME       the map's name (default: method and parameters, e.g. umap-n15-d0.1-hidden)\n"
+            "      --name NAME       the map's name (default: method and parameters, e.g. umap-n15-d0.1-softmax)\n"
             "  -j, --jobs N          threads (default: all cores)\n"
             "      --db PATH         the catalog (default ~/.local/share/musicmap/library.db)\n"
             "  -q, --quiet           print only errors\n"
@@ -150,7 +150,9 @@ int mm_cmd_map(mm_cli *cli, int argc, char **argv)
     };
     mm_layout_spec base;
     mm_layout_spec_defaults(&base);
-    const char *features = "hidden", *model_name = NULL, *name = NULL, *db = NULL;
+    /* softmax by measurement: with a model trained on the collection's own tags, maps of the output
+     * vectors agree with the genre tags more than maps of the hidden state (bench/RESULTS.md) */
+    const char *features = "softmax", *model_name = NULL, *name = NULL, *db = NULL;
     int grid = 0;
     long jobs = 0;
     optind = 1;

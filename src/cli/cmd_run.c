@@ -173,7 +173,7 @@ int mm_cmd_run(mm_cli *cli, int argc, char **argv)
     int learnable = 0;
     for (int i = 0; i < tags.n; i++)
         learnable += (long)tags.counts[i] >= need;
-    const char *features = "hidden";
+    const char *features = "softmax";
     if ((!have_model || retrain) && learnable >= 2) {
         mm_log(&cli->log, MM_LOG_INFO, "run: %d genres have %ld or more tagged songs: training a %s model on them",
                learnable, need, preset);
