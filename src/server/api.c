@@ -77,14 +77,7 @@ static int write_track(const mm_track *t, void *user)
     if (t->status != MM_TRACK_OK)
         return 1; /* failed and missing tracks are not served */
     to->found = 1;
-    mm_buf_printf(b, "{\"id\": %lld, \"title\": ", (long long)t->id);
-    mm_buf_json_string(b, t->title);
-    mm_buf_puts(b, ", \"artist\": ");
-    mm_buf_json_string(b, t->artist);
-    mm_buf_puts(b, ", \"album\": ");
-    mm_buf_json_string(b, t->album);
-    mm_buf_puts(b, ", \"genre\": ");
-    mm_buf_json_string(b, t->genre);
+    mm_buf_track_head(b, t->id, t->title, t->artist, t->album, t->genre);
     mm_buf_puts(b, ", \"date\": ");
     mm_buf_json_string(b, t->date);
     mm_buf_puts(b, ", \"track_no\": ");
@@ -155,14 +148,8 @@ static int write_brief(const mm_track *t, void *user)
     if (t->status != MM_TRACK_OK)
         return 0;
     mm_buf *b = to->out;
-    mm_buf_printf(b, "%s\n  {\"id\": %lld, \"title\": ", to->found ? "," : "", (long long)t->id);
-    mm_buf_json_string(b, t->title);
-    mm_buf_puts(b, ", \"artist\": ");
-    mm_buf_json_string(b, t->artist);
-    mm_buf_puts(b, ", \"album\": ");
-    mm_buf_json_string(b, t->album);
-    mm_buf_puts(b, ", \"genre\": ");
-    mm_buf_json_string(b, t->genre);
+    mm_buf_puts(b, to->found ? ",\n  " : "\n  ");
+    mm_buf_track_head(b, t->id, t->title, t->artist, t->album, t->genre);
     const char *slash = strrchr(t->path, '/');
     mm_buf_puts(b, ", \"file\": ");
     mm_buf_json_string(b, slash ? slash + 1 : t->path);

@@ -112,3 +112,16 @@ void mm_buf_json_number(mm_buf *b, double v, int decimals)
     else
         mm_buf_puts(b, "null");
 }
+
+void mm_buf_track_head(mm_buf *b, int64_t id, const char *title, const char *artist, const char *album,
+                       const char *genre)
+{
+    mm_buf_printf(b, "{\"id\": %lld, \"title\": ", (long long)id);
+    mm_buf_json_string(b, title);
+    mm_buf_puts(b, ", \"artist\": ");
+    mm_buf_json_string(b, artist);
+    mm_buf_puts(b, ", \"album\": ");
+    mm_buf_json_string(b, album);
+    mm_buf_puts(b, ", \"genre\": ");
+    mm_buf_json_string(b, genre);
+}

@@ -113,14 +113,7 @@ static const brief *find_brief(const briefs *bs, int64_t id)
 
 static void brief_json(mm_buf *o, const brief *b)
 {
-    mm_buf_printf(o, "{\"id\": %lld, \"title\": ", (long long)b->id);
-    mm_buf_json_string(o, b->title);
-    mm_buf_puts(o, ", \"artist\": ");
-    mm_buf_json_string(o, b->artist);
-    mm_buf_puts(o, ", \"album\": ");
-    mm_buf_json_string(o, b->album);
-    mm_buf_puts(o, ", \"genre\": ");
-    mm_buf_json_string(o, b->genre);
+    mm_buf_track_head(o, b->id, b->title, b->artist, b->album, b->genre);
     mm_buf_puts(o, ", \"file\": ");
     mm_buf_json_string(o, b->file);
     mm_buf_puts(o, "}");

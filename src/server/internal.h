@@ -25,6 +25,10 @@ void mm_buf_free(mm_buf *b);
 void mm_buf_json_string(mm_buf *b, const char *s);
 /* A number, or null when not finite. */
 void mm_buf_json_number(mm_buf *b, double v, int decimals);
+/* The fields every track summary starts with, left open for more:
+ * {"id": N, "title": ..., "artist": ..., "album": ..., "genre": ... */
+void mm_buf_track_head(mm_buf *b, int64_t id, const char *title, const char *artist, const char *album,
+                       const char *genre);
 
 /* --- catalog connections: one per request at a time ----------------------------------------------- */
 /* A SQLite connection is used by one thread at a time; the server keeps a few and lends them out. */
