@@ -212,6 +212,7 @@ static void test_resume_is_exact(void **state)
     base_options(&o);
     o.epochs = 2;
     o.patience = 0;
+    o.augment = 1; /* the augmentation's random numbers must resume exactly too */
     /* straight through */
     mm_model *a = new_model(3);
     mm_trainer *t;
@@ -251,6 +252,23 @@ static void test_resume_is_exact(void **state)
             fail_msg("after resume, %s differs from the uninterrupted run", mm_model_param(a, i)->name);
     print_message("  2 epochs straight == 1 epoch + kill + resume: all %zu weights bit-identical\n",
                   mm_model_weight_count(a));
+    /* and the augmentation did something: without it, other weights */
+    {
+        mm_train_options plain = o;
+        plain.augment = 0;
+        plain.resume = 0;
+        plain.checkpoint = NULL;
+        mm_model *p = new_model(3);
+        mm_trainer *tp;
+        mm_train_result rp;
+        assert_int_equal(mm_trainer_open(&tp, p, &d, &plain, &err), MM_OK);
+        assert_int_equal(mm_trainer_run(tp, &rp, &err), MM_OK);
+        const mm_tensor *wa = mm_model_find_param(a, "conv1.w"), *wp = mm_model_find_param(p, "conv1.w");
+        assert_true(memcmp(wa->data, wp->data, sizeof(float) * wa->count) != 0);
+        mm_train_result_free(&rp);
+        mm_trainer_close(tp);
+        mm_model_close(p);
+    }
     mm_train_result_free(&r);
     mm_trainer_close(t);
 
@@ -274,6 +292,10 @@ static void test_resume_is_exact(void **state)
     o.batch = 4;
     assert_int_equal(mm_trainer_open(&t, c, &d, &o, &err), MM_ERR_ARG);
     o.batch = 8;
+    o.augment = 0;
+    assert_int_equal(mm_trainer_open(&t, c, &d, &o, &err), MM_ERR_ARG);
+    assert_non_null(strstr(err.msg, "augmentation"));
+    o.augment = 1;
     FILE *f = fopen(ckpt, "rb");
     fseek(f, 0, SEEK_END);
     long size = ftell(f);

@@ -175,7 +175,9 @@ typedef struct mm_train_options {
     double learning_rate;         /* Adam, Keras defaults: 1e-3 */
     double beta1, beta2, epsilon; /* 0.9, 0.999, 1e-7 (tf.keras' epsilon) */
     double weight_decay;          /* decoupled (AdamW) decay per step, times the learning rate; 0 */
-    uint64_t seed;                /* split, shuffling, dropout */
+    uint64_t seed;                /* split, shuffling, dropout, augmentation */
+    int augment;                  /* 1: each epoch sees every training clip shifted in time, re-levelled and
+                                   * with a band and two spans masked (see src/nn/augment.c); 0: as stored */
     int threads;                  /* oneDNN / OpenMP threads; 0: leave as is */
     double train_frac, val_frac;  /* 0.6, 0.2 (the rest tests) */
     const char *checkpoint;       /* written after every epoch (temp file + rename); NULL: none */

@@ -34,6 +34,9 @@ static void train_help(FILE *out)
             "      --lr X            Adam's learning rate (default 0.001)\n"
             "      --split T/V/E     train/validation/test percentages (default 60/20/20)\n"
             "      --seed N          split, shuffling and initialisation (default 1)\n"
+            "      --augment, --no-augment\n"
+            "                        vary the training clips each epoch: time shift, gain, masked bands and\n"
+            "                        spans (default: off)\n"
             "  -j, --jobs N          threads (default: all cores)\n"
             "      --resume          continue a killed training from its checkpoint (FILE.ckpt)\n"
             "      --db PATH         the catalog (default ~/.local/share/musicmap/library.db)\n"
@@ -123,6 +126,7 @@ int mm_cmd_train(mm_cli *cli, int argc, char **argv)
         {"split", required_argument, NULL, 'S'},   {"seed", required_argument, NULL, 's'},
         {"jobs", required_argument, NULL, 'j'},    {"resume", no_argument, NULL, 'r'},
         {"db", required_argument, NULL, 'D'},      {"help", no_argument, NULL, 'h'},
+        {"augment", no_argument, NULL, 'A'},       {"no-augment", no_argument, NULL, 'a'},
         MM_CLI_COMMON_LONGOPTS,                    {NULL, 0, NULL, 0},
     };
     const char *source = "tags", *genres = NULL, *preset_name = "crnn4", *name = NULL, *out_path = NULL, *db = NULL;
@@ -179,6 +183,8 @@ int mm_cmd_train(mm_cli *cli, int argc, char **argv)
                 return mm_cli_usage_error(cli, "train", "--jobs needs a number from 1 to 1024");
             break;
         case 'r': opt.resume = 1; break;
+        case 'A': opt.augment = 1; break;
+        case 'a': opt.augment = 0; break;
         case 'D': db = optarg; break;
         case 'h': train_help(stdout); return MM_EXIT_OK;
         default: return mm_cli_usage_error(cli, "train", "bad option");

@@ -17,6 +17,10 @@
 uint64_t nn_rng_derive(uint64_t seed, uint64_t a, uint64_t b);
 double nn_rng_normal(mm_rng *rng);    /* standard normal (Box-Muller) */
 
+/* --- training-time augmentation (augment.c): time shift, gain, frequency and time masks, in place on one
+ * MM_N_MELS x MM_N_FRAMES clip; scratch_row holds MM_N_FRAMES floats --- */
+void nn_augment_clip(float *x, float *scratch_row, mm_rng *rng);
+
 /* --- batch-norm over time positions (the input block: one statistic per column t of x[n][rows][w]) --- */
 /* Training: batch mean and biased variance per column over n*rows values; y = gamma (x - mean) / sqrt(var + eps)
  * + beta. mean, inv_std (w each) are kept for backward. y may equal x. */

@@ -267,7 +267,7 @@ struct mm_trainer {
     int mid_epoch; /* an epoch began and didn't end (stopped or failed): the state is no epoch's */
     double best_val;
     mm_train_epoch_stats *history;
-    float *x;
+    float *x, *row; /* a batch of clips; one row of frames for augmentation */
     int *y;
     size_t *order;
 };
@@ -300,7 +300,7 @@ static const unsigned char CKPT_MAGIC[8] = {'M', 'M', 'C', 'K', 'P', 'T', 0, 0x1
 
 typedef struct ckpt_head {
     char preset[32];
-    int32_t n_labels, n_params, batch, epochs_done, best_epoch, bad_epochs, finished, pad;
+    int32_t n_labels, n_params, batch, epochs_done, best_epoch, bad_epochs, finished, augment;
     uint64_t n_weights, seed, data_count, data_hash, step, bn_updates, n_train, n_val, n_test;
     double best_val;
 } ckpt_head;
@@ -329,6 +329,7 @@ static mm_status checkpoint_write(mm_trainer *t, mm_error *err)
     h.best_epoch = t->best_epoch;
     h.bad_epochs = t->bad_epochs;
     h.finished = t->finished;
+    h.augment = t->opt.augment;
     h.n_weights = t->n_weights;
     h.seed = t->opt.seed;
     h.data_count = t->data.count;
@@ -428,8 +429,8 @@ static int checkpoint_read(mm_trainer *t, mm_error *err)
         why = "another model (preset or labels)";
     else if (h.data_count != t->data.count || h.data_hash != t->data_hash)
         why = "other training data";
-    else if (h.batch != t->opt.batch || h.seed != t->opt.seed)
-        why = "another batch size or seed";
+    else if (h.batch != t->opt.batch || h.seed != t->opt.seed || h.augment != t->opt.augment)
+        why = "another batch size, seed or augmentation";
     if (why) {
         mm_error_set(err, MM_ERR_ARG, "checkpoint: %s was made for %s (%s, batch %d, seed %llu); start afresh or remove it",
                      path, why, h.preset, (int)h.batch, (unsigned long long)h.seed);
@@ -497,6 +498,7 @@ void mm_trainer_close(mm_trainer *t)
     free(t->best);
     free(t->history);
     free(t->x);
+    free(t->row);
     free(t->y);
     free(t->order);
     free(t);
@@ -561,9 +563,10 @@ mm_status mm_trainer_open(mm_trainer **out, mm_model *model, const mm_dataset *d
     if ((size_t)t->opt.batch > t->split.n_train)
         t->opt.batch = (int)t->split.n_train;
     t->x = malloc(sizeof(float) * (size_t)t->opt.batch * MM_N_MELS * MM_N_FRAMES);
+    t->row = malloc(sizeof(float) * MM_N_FRAMES);
     t->y = malloc(sizeof(int) * (size_t)t->opt.batch);
     t->order = malloc(sizeof(size_t) * t->split.n_train);
-    if (!t->x || !t->y || !t->order)
+    if (!t->x || !t->row || !t->y || !t->order)
         goto nomem;
     if ((st = nn_net_open(&t->net, model, t->opt.batch, err)) != MM_OK)
         goto done;
@@ -646,6 +649,12 @@ mm_status mm_trainer_epoch(mm_trainer *t, mm_train_epoch_stats *stats, mm_error 
             if ((st = read_item(&t->data, idx, t->x + (size_t)i * item, err)) != MM_OK)
                 return st;
             t->y[i] = t->data.labels[idx];
+            if (t->opt.augment) {
+                mm_rng aug;
+                mm_rng_seed(&aug, nn_rng_derive(t->opt.seed ^ 0x6175676dULL /* "augm" */, (uint64_t)epoch,
+                                                bi * (size_t)B + (size_t)i));
+                nn_augment_clip(t->x + (size_t)i * item, t->row, &aug);
+            }
         }
         mm_rng drop;
         mm_rng_seed(&drop, nn_rng_derive(t->opt.seed, (uint64_t)epoch, bi + 1));
