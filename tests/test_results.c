@@ -13,7 +13,7 @@ typedef struct fixture {
 } fixture;
 
 static const char *const TITLES[4] = {"Blue Train", "Moonlight Sonata", "Train of Thought", "Paranoid"};
-static const char *const ARTISTS[4] = {"John Coltrane", "Ludwig van Beethoven", "Reverend Horton Heat", "Black Sabbath"};
+static const char *const ARTISTS[4] = {"John Coltrane", "Ludwig van Beethoven", "Reverend Horton Heat", "Motörhead & Mötley Crüe"};
 
 static int collect_ids(const mm_track *t, void *user)
 {
@@ -100,8 +100,19 @@ static void test_get_track_and_search(void **state)
     assert_int_equal(s.n, 1); /* every word must match; case-insensitive; artist counts */
     assert_string_equal(s.titles[0], "Blue Train");
     memset(&s, 0, sizeof s);
-    assert_int_equal(mm_catalog_search(f->cat, "sabbath", 10, remember, &s, &err), MM_OK);
+    assert_int_equal(mm_catalog_search(f->cat, "paranoid", 10, remember, &s, &err), MM_OK);
     assert_int_equal(s.n, 1);
+    /* folded: accents and case, either side */
+    const char *folded[] = {"motorhead", "MOTLEY crue", "MÖTÖRHEAD", "mötley", "CRÜE"};
+    for (int i = 0; i < 5; i++) {
+        memset(&s, 0, sizeof s);
+        assert_int_equal(mm_catalog_search(f->cat, folded[i], 10, remember, &s, &err), MM_OK);
+        if (s.n != 1 || strcmp(s.titles[0], "Paranoid") != 0)
+            fail_msg("search '%s' found %d tracks", folded[i], s.n);
+    }
+    memset(&s, 0, sizeof s);
+    assert_int_equal(mm_catalog_search(f->cat, "motorheadx", 10, remember, &s, &err), MM_OK);
+    assert_int_equal(s.n, 0);
     /* SQL and LIKE metacharacters are plain text */
     memset(&s, 0, sizeof s);
     assert_int_equal(mm_catalog_search(f->cat, "%' OR 1=1 --", 10, remember, &s, &err), MM_OK);
@@ -110,6 +121,32 @@ static void test_get_track_and_search(void **state)
     assert_int_equal(s.n, 0);
     assert_int_equal(mm_catalog_search(f->cat, "   ", 10, remember, &s, &err), MM_OK);
     assert_int_equal(s.n, 0);
+}
+
+/* The search key: lower case, no accents, whole characters, never longer than its input. */
+static void test_text_fold(void **state)
+{
+    (void)state;
+    char out[64];
+    const char *cases[][2] = {
+        {"Beyoncé", "beyonce"},      {"Ærøskøbing", "aeroskobing"}, {"Straße", "strasse"},
+        {"Łódź", "lodz"},            {"Œuvre", "oeuvre"},           {"ДДТ Ёлка", "ддт ёлка"},
+        {"ΑΒΓ", "αβγ"},              {"Cafe\xcc\x81", "cafe"},      /* e + combining acute */
+        {"bad \xff\xfe bytes", "bad \xff\xfe bytes"},             {"日本 ROCK", "日本 rock"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t len = mm_text_fold(cases[i][0], out, sizeof out);
+        assert_string_equal(out, cases[i][1]);
+        assert_int_equal(len, strlen(cases[i][1]));
+        assert_true(len <= strlen(cases[i][0]));
+    }
+    /* a small buffer cuts between characters, never inside one */
+    assert_int_equal(mm_text_fold("ДДТ", out, 4), 2);
+    assert_string_equal(out, "д");
+    assert_int_equal(mm_text_fold("Straße", out, 6), 4);
+    assert_string_equal(out, "stra");
+    assert_int_equal(mm_text_fold("x", out, 1), 0);
+    assert_string_equal(out, "");
 }
 
 static void test_models_vectors_maps(void **state)
@@ -225,6 +262,7 @@ int main(void)
 {
     mm_audio_set_library_logging(0);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_text_fold),
         cmocka_unit_test(test_get_track_and_search),
         cmocka_unit_test(test_models_vectors_maps),
     };

@@ -96,6 +96,11 @@ uint64_t mm_rng_below(mm_rng *rng, uint64_t n); /* uniform in [0, n), n > 0, unb
 #define MM_FNV1A64_INIT 0xcbf29ce484222325ULL
 uint64_t mm_fnv1a64(uint64_t h, const void *data, size_t n);
 
+/* Folds UTF-8 text for matching: lower case (Latin, Greek, Cyrillic), accents removed (é -> e, ß -> ss,
+ * combining marks dropped). Writes at most cap bytes including the NUL, whole characters only; returns
+ * the length written. Invalid UTF-8 bytes are copied unchanged. */
+size_t mm_text_fold(const char *in, char *out, size_t cap);
+
 /* IEEE 754 binary16 ("half") <-> float, round-to-nearest-even; subnormals, infinities and NaN kept. */
 uint16_t mm_float_to_half(float value);
 float mm_half_to_float(uint16_t half);

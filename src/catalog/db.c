@@ -137,6 +137,29 @@ mm_status mm_catalog_default_path(char *buf, size_t size, mm_error *err)
     return MM_OK;
 }
 
+/* mm_fold(text): the search key of a title, artist or album (see mm_text_fold). Folding never makes text
+ * longer, so the input's length bounds the output. */
+static void sql_fold(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const char *text = (const char *)sqlite3_value_text(argv[0]);
+    if (!text) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    size_t cap = (size_t)sqlite3_value_bytes(argv[0]) + 1;
+    char small[512];
+    char *out = cap <= sizeof small ? small : sqlite3_malloc64(cap);
+    if (!out) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    size_t len = mm_text_fold(text, out, cap);
+    sqlite3_result_text(ctx, out, (int)len, SQLITE_TRANSIENT);
+    if (out != small)
+        sqlite3_free(out);
+}
+
 /* mkdir -p of the folder holding path. */
 static mm_status make_parent_dirs(const char *path, mm_error *err)
 {
@@ -261,6 +284,8 @@ mm_status mm_catalog_open(mm_catalog **out, const char *path, int flags, mm_erro
     }
     sqlite3_busy_timeout(cat->db, 10000);
     sqlite3_extended_result_codes(cat->db, 0);
+    sqlite3_create_function(cat->db, "mm_fold", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+                            sql_fold, NULL, NULL);
     /* WAL: readers never block the writer, and a killed process leaves a consistent database (a
      * transaction is in the WAL whole or not at all). NORMAL: commits are not fsync'd, only
      * checkpoints; after a power loss the last transactions may be lost, never half of one. */

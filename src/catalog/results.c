@@ -57,8 +57,8 @@ mm_status mm_catalog_get_track(mm_catalog *cat, int64_t id, mm_track_fn fn, void
 
 mm_status mm_catalog_search(mm_catalog *cat, const char *query, int limit, mm_track_fn fn, void *user, mm_error *err)
 {
-    /* Every word must appear in title, artist or album; LIKE is case-insensitive for ASCII. Words are
-     * bound as parameters, never spliced into the SQL. */
+    /* Every word must appear in title, artist or album, compared folded (case and accents: "beyonce"
+     * finds "Beyoncé"). Words are bound as parameters, never spliced into the SQL. */
     enum { MAX_WORDS = 8 };
     char words[MAX_WORDS][66];
     int n_words = 0;
@@ -74,8 +74,12 @@ mm_status mm_catalog_search(mm_catalog *cat, const char *query, int limit, mm_tr
         }
         words[n_words][len++] = '%';
         words[n_words][len] = '\0';
-        if (len > 2)
+        if (len > 2) {
+            char folded[sizeof words[0]];
+            mm_text_fold(words[n_words], folded, sizeof folded);
+            memcpy(words[n_words], folded, sizeof folded);
             n_words++;
+        }
     }
     if (n_words == 0)
         return MM_OK;
@@ -85,8 +89,9 @@ mm_status mm_catalog_search(mm_catalog *cat, const char *query, int limit, mm_tr
                        " WHERE t.status = 'ok'");
     for (int i = 0; i < n_words; i++)
         len += snprintf(sql + len, sizeof sql - (size_t)len,
-                        " AND (t.title LIKE ?%d OR t.artist LIKE ?%d OR t.album LIKE ?%d)", i + 1, i + 1, i + 1);
-    snprintf(sql + len, sizeof sql - (size_t)len, " ORDER BY (t.title LIKE ?1) DESC, t.artist, t.title LIMIT %d",
+                        " AND (mm_fold(t.title) LIKE ?%d OR mm_fold(t.artist) LIKE ?%d OR mm_fold(t.album) LIKE ?%d)",
+                        i + 1, i + 1, i + 1);
+    snprintf(sql + len, sizeof sql - (size_t)len, " ORDER BY (mm_fold(t.title) LIKE ?1) DESC, t.artist, t.title LIMIT %d",
              limit > 0 && limit <= 10000 ? limit : 50);
     sqlite3_stmt *st;
     mm_status s = prepare(cat, sql, &st, err, "searching");

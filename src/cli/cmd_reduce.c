@@ -32,6 +32,7 @@ static void reduce_help(FILE *out)
             "                         n_neighbors 5, 30, 50 x min_dist 0.01, 0.1, 0.5\n"
             "      --normalize        scale the layout into [0, 1] (aspect kept), as the original's maps\n"
             "      --no-quality       skip the quality measures\n"
+            "      --score Y.npy      only measure the quality of a layout of X made elsewhere (no --out)\n"
             "  -q, --quiet            print nothing but errors\n"
             "  -v, --verbose          print progress\n"
             "  -h, --help             show this help\n");
@@ -77,6 +78,25 @@ static int read_matrix(const char *path, float **out, size_t *n, size_t *d)
     return 0;
 }
 
+static void print_quality(const float *x, size_t n, size_t d, const float *y, int dims, const int32_t *labels,
+                          mm_metric metric, int threads)
+{
+    mm_quality_options qo;
+    mm_quality_defaults(&qo);
+    qo.metric = metric;
+    qo.threads = threads;
+    mm_layout_quality q;
+    mm_error err;
+    if (mm_layout_quality_compute(x, n, d, y, dims, labels, &qo, &q, &err) == MM_OK) {
+        printf("trustworthiness@10 %.4f%s, 10-NN preservation %.3f", q.trustworthiness,
+               n > qo.sample ? " (5000-point sample)" : "", q.knn_preservation);
+        if (labels)
+            printf(", 10-NN label agreement %.3f", q.label_agreement);
+    } else {
+        printf("quality not measured: %s", err.msg);
+    }
+}
+
 static int run_one(mm_cli *cli, const float *x, size_t n, size_t d, const int32_t *labels,
                    const mm_layout_spec *spec, const char *out_path, int normalize, int quality)
 {
@@ -107,25 +127,39 @@ static int run_one(mm_cli *cli, const float *x, size_t n, size_t d, const int32_
     if (cli->log.level >= MM_LOG_INFO) {
         printf("%-18s %zu x %zu -> %s: %.2f s", name, n, d, out_path, secs);
         if (quality) {
-            mm_quality_options qo;
-            mm_quality_defaults(&qo);
-            qo.metric = spec->metric;
-            qo.threads = spec->threads;
-            mm_layout_quality q;
-            if (mm_layout_quality_compute(x, n, d, y, spec->dims, labels, &qo, &q, &err) == MM_OK) {
-                printf("; trustworthiness@10 %.4f%s, 10-NN preservation %.3f", q.trustworthiness,
-                       n > qo.sample ? " (5000-point sample)" : "", q.knn_preservation);
-                if (labels)
-                    printf(", 10-NN label agreement %.3f", q.label_agreement);
-            } else {
-                printf("; quality not measured: %s", err.msg);
-            }
+            printf("; ");
+            print_quality(x, n, d, y, spec->dims, labels, spec->metric, spec->threads);
         }
         printf("\n");
         fflush(stdout);
     }
     free(y);
     return MM_EXIT_OK;
+}
+
+/* --score: the quality of a layout made elsewhere (another tool, an earlier run), measured as ours are. */
+static int score_layout(const char *path, const float *x, size_t n, size_t d, const int32_t *labels,
+                        const mm_layout_spec *spec)
+{
+    float *y = NULL;
+    size_t ny, dims;
+    if (read_matrix(path, &y, &ny, &dims) != 0)
+        return MM_EXIT_FAILURE;
+    mm_error err;
+    int rc = MM_EXIT_FAILURE;
+    if (ny != n || dims < 1 || dims > 3)
+        fprintf(stderr, "musicmap reduce: %s: expected %zu rows of 1 to 3 coordinates, got %zu x %zu\n", path, n, ny, dims);
+    else if (mm_layout_check_finite(y, n, dims, path, &err) != MM_OK)
+        fprintf(stderr, "musicmap reduce: %s\n", err.msg);
+    else
+        rc = MM_EXIT_OK;
+    if (rc == MM_EXIT_OK) {
+        printf("%s: ", path);
+        print_quality(x, n, d, y, (int)dims, labels, spec->metric, spec->threads);
+        printf("\n");
+    }
+    free(y);
+    return rc;
 }
 
 int mm_cmd_reduce(mm_cli *cli, int argc, char **argv)
@@ -146,11 +180,12 @@ int mm_cmd_reduce(mm_cli *cli, int argc, char **argv)
         {"grid", no_argument, NULL, 'g'},
         {"normalize", no_argument, NULL, 'N'},
         {"no-quality", no_argument, NULL, 'Q'},
+        {"score", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         MM_CLI_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
-    const char *in = NULL, *out = NULL, *labels_path = NULL;
+    const char *in = NULL, *out = NULL, *labels_path = NULL, *score = NULL;
     int grid = 0, normalize = 0, quality = 1;
     mm_layout_spec spec;
     mm_layout_spec_defaults(&spec);
@@ -212,14 +247,17 @@ int mm_cmd_reduce(mm_cli *cli, int argc, char **argv)
         case 'g': grid = 1; break;
         case 'N': normalize = 1; break;
         case 'Q': quality = 0; break;
+        case 'S': score = optarg; break;
         case 'h': reduce_help(stdout); return MM_EXIT_OK;
         default: return mm_cli_usage_error(cli, "reduce", "bad option");
         }
     }
     if (!in)
         return mm_cli_usage_error(cli, "reduce", "missing --in X.npy");
-    if (!out)
+    if (!out && !score)
         return mm_cli_usage_error(cli, "reduce", "missing --out Y.npy");
+    if (out && score)
+        return mm_cli_usage_error(cli, "reduce", "--score measures a layout and writes none: drop --out");
     if (optind < argc)
         return mm_cli_usage_error(cli, "reduce", "unexpected argument '%s'", argv[optind]);
 
@@ -246,7 +284,9 @@ int mm_cmd_reduce(mm_cli *cli, int argc, char **argv)
         }
         labels = lab.data;
     }
-    if (!grid) {
+    if (score) {
+        rc = score_layout(score, x, n, d, labels, &spec);
+    } else if (!grid) {
         rc = run_one(cli, x, n, d, labels, &spec, out, normalize, quality);
     } else {
         mm_layout_spec specs[16];
