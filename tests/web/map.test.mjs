@@ -154,6 +154,28 @@ try {
   await page.keyboard.press(' ');
   check('space pauses', await until(page, () => { const a = window.__musicmap.audio(); return a.decks[a.active].paused; }));
   check('no errors in the page', errors.length === 0, errors.join(' | '));
+
+  // 9. touch: two fingers spreading apart zoom in about their midpoint, and a pinch plays nothing
+  const touchCtx = await browser.newContext({ viewport: { width: 1280, height: 800 }, hasTouch: true });
+  const tp = await touchCtx.newPage();
+  await tp.goto(url);
+  check('touch: the page becomes ready', await until(tp, () => window.__musicmap?.ready && !window.__musicmap.animating, null, 30000));
+  const v0 = await tp.evaluate(() => window.__musicmap.view);
+  const cdp = await touchCtx.newCDPSession(tp);
+  const fingersAt = (spread) => [{ x: 640 - spread, y: 420, id: 1 }, { x: 640 + spread, y: 420, id: 2 }];
+  await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: fingersAt(40) });
+  for (let s = 50; s <= 160; s += 10) await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: fingersAt(s) });
+  await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+  await sleep(200);
+  const v1 = await tp.evaluate(() => window.__musicmap.view);
+  const ratio = v1.zoom / v0.zoom;
+  check('touch: spreading two fingers zooms in 4x', Math.abs(ratio - 0.25) < 0.02, `zoom ${v0.zoom} -> ${v1.zoom}`);
+  // the map point under the fingers' midpoint stays under it
+  const h = 800, w = 1280, at = (v) => ({ x: v.cx + (640 / w * 2 - 1) * v.zoom * (w / h), y: v.cy - (420 / h * 2 - 1) * v.zoom });
+  const p0 = at(v0), p1 = at(v1);
+  check('touch: the pinch zooms about the midpoint', Math.hypot(p0.x - p1.x, p0.y - p1.y) < 1e-3 * v0.zoom, JSON.stringify([p0, p1]));
+  check('touch: a pinch plays nothing', (await tp.evaluate(() => window.__musicmap.currentId)) == null);
+  await touchCtx.close();
 } finally {
   await browser.close();
 }

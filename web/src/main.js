@@ -448,13 +448,45 @@ function resetView() {
   updateCam2();
 }
 
+// Two fingers on a 2-D map: pinch zooms about their midpoint and moving them pans (one finger pans like
+// the mouse). 3-D maps leave touch to OrbitControls.
+const fingers = new Map(); // pointerId -> {x, y}
+let pinch = null;
+function pinchNow() {
+  const [a, b] = [...fingers.values()];
+  return { d: Math.max(1, Math.hypot(a.x - b.x, a.y - b.y)), x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 };
+}
+function endFinger(e) {
+  fingers.delete(e.pointerId);
+  if (pinch && fingers.size < 2) { pinch = null; drag = null; canvas.classList.remove('dragging'); }
+}
+
 let drag = null;
 canvas.addEventListener('pointerdown', (e) => {
   canvas.focus();
-  drag = { x: e.clientX, y: e.clientY, moved: false, cx: S.view.cx, cy: S.view.cy };
+  if (e.pointerType === 'touch') fingers.set(e.pointerId, { x: e.clientX, y: e.clientY });
+  if (fingers.size === 2 && S.pts?.dims === 2) {
+    pinch = pinchNow();
+    drag = null; // a pinch is never a click
+    S.flight = null;
+    hideTooltip();
+  } else {
+    drag = { x: e.clientX, y: e.clientY, moved: false, cx: S.view.cx, cy: S.view.cy };
+  }
   if (S.pts?.dims === 2) canvas.setPointerCapture(e.pointerId);
 });
+canvas.addEventListener('pointercancel', endFinger);
 canvas.addEventListener('pointermove', (e) => {
+  if (fingers.has(e.pointerId)) fingers.set(e.pointerId, { x: e.clientX, y: e.clientY });
+  if (pinch) {
+    if (fingers.size !== 2) return;
+    const p = pinchNow(), k = 2 * S.view.zoom / window.innerHeight;
+    S.view.cx -= (p.x - pinch.x) * k;
+    S.view.cy += (p.y - pinch.y) * k;
+    zoomAt(p.x, p.y, pinch.d / p.d);
+    pinch = p;
+    return;
+  }
   if (drag && (Math.abs(e.clientX - drag.x) + Math.abs(e.clientY - drag.y) > 4)) drag.moved = true;
   if (drag && drag.moved && S.pts?.dims === 2) {
     const h = window.innerHeight, k = 2 * S.view.zoom / h;
@@ -469,6 +501,8 @@ canvas.addEventListener('pointermove', (e) => {
   scheduleHover(e.clientX, e.clientY);
 });
 canvas.addEventListener('pointerup', (e) => {
+  if (pinch) { endFinger(e); return; }
+  fingers.delete(e.pointerId);
   const d = drag;
   drag = null;
   canvas.classList.remove('dragging');
@@ -952,6 +986,7 @@ window.__musicmap = {
   get frames() { return S.frames; },
   get mapId() { return S.map?.id; },
   get currentId() { return S.currentId; },
+  get view() { return { ...S.view }; },
   drawn() { return S.pts ? Math.min(geometry.drawRange.count, geometry.attributes.position.count) : 0; },
   project(id) {
     const i = S.pts?.index.get(id);
