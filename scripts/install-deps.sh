@@ -13,6 +13,7 @@ PACKAGES=(
   libdnnl-dev libopenblas-dev liblapacke-dev libhdf5-dev          # network, layouts, Keras import
   libmicrohttpd-dev                                               # server
   chromium curl wrk                                               # browser and HTTP tests, server bench
+  firefox-esr xvfb xauth libgl1-mesa-dri pulseaudio               # the page in Firefox (software GL, null sink)
   libfluidsynth-dev fluid-soundfont-gm                            # generated test music
   libcmocka-dev valgrind                                          # tests
 )

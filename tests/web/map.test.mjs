@@ -179,5 +179,21 @@ try {
 } finally {
   await browser.close();
 }
+
+// 10. a browser without WebGL gets a plain message, not an empty page
+const noGL = await chromium.launch({
+  executablePath: process.env.CHROMIUM,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-3d-apis', '--no-first-run'],
+});
+try {
+  const page = await noGL.newPage();
+  await page.goto(url);
+  check('without WebGL: the page says why there is no map', await until(page, () => {
+    const m = document.getElementById('message');
+    return !m.hidden && m.textContent.includes('WebGL');
+  }));
+} finally {
+  await noGL.close();
+}
 console.log(`web: ${passes} passed, ${failures} failed`);
 process.exit(failures ? 1 : 0);

@@ -117,7 +117,17 @@ const S = {
 // WebGL
 
 const canvas = $('map');
-const renderer = new THREE.WebGLRenderer({ canvas, antialias: false, powerPreference: 'high-performance' });
+let renderer;
+try {
+  renderer = new THREE.WebGLRenderer({ canvas, antialias: false, powerPreference: 'high-performance' });
+} catch (e) {
+  // Without WebGL there is no map to draw: say so plainly instead of leaving an empty page.
+  const m = document.getElementById('message');
+  m.textContent = 'This browser can\'t draw the map: WebGL is not available. Turn on hardware acceleration in its ' +
+    'settings, or open the page in another browser.';
+  m.hidden = false;
+  throw new Error(`musicmap: no WebGL (${e.message})`);
+}
 renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2));
 renderer.setClearColor(0x0b0d12, 1);
 const scene = new THREE.Scene();
@@ -607,7 +617,16 @@ const player = {
         this.decks.push(deck);
       }
     }
-    if (this.ctx.state === 'suspended') this.ctx.resume();
+    if (this.ctx.state === 'suspended') {
+      this.ctx.resume();
+      // a context that never starts (no sound device, or sound blocked for the page) plays in silence
+      clearTimeout(this.silenceTimer);
+      this.silenceTimer = setTimeout(() => {
+        if (this.ctx.state !== 'running') {
+          showMessage('No sound: the browser has not started audio output (no sound device, or sound is blocked for this page)', 6000);
+        }
+      }, 2500);
+    }
   },
   normGain(t) {
     if (!t || t.loudness == null || !Number.isFinite(t.loudness)) return 1;
