@@ -38,10 +38,15 @@ static void reduce_help(FILE *out)
             "  -h, --help             show this help\n");
 }
 
+typedef struct progress_state {
+    mm_cli *cli;
+    double start; /* of the current layout, for the stage times in -v output */
+} progress_state;
+
 static int progress_cb(void *user, const char *stage, size_t done, size_t total)
 {
-    mm_cli *cli = user;
-    mm_log(&cli->log, MM_LOG_DEBUG, "reduce: %s %zu/%zu", stage, done, total);
+    progress_state *p = user;
+    mm_log(&p->cli->log, MM_LOG_DEBUG, "reduce: %s %zu/%zu (%.2f s)", stage, done, total, mm_now() - p->start);
     return 0;
 }
 
@@ -109,6 +114,7 @@ static int run_one(mm_cli *cli, const float *x, size_t n, size_t d, const int32_
     mm_layout_spec_name(spec, name, sizeof name);
     mm_error err;
     double t0 = mm_now();
+    ((progress_state *)spec->progress_user)->start = t0;
     mm_status st = mm_layout_compute(x, n, d, spec, y, &err);
     double secs = mm_now() - t0;
     if (st != MM_OK) {
@@ -189,8 +195,9 @@ int mm_cmd_reduce(mm_cli *cli, int argc, char **argv)
     int grid = 0, normalize = 0, quality = 1;
     mm_layout_spec spec;
     mm_layout_spec_defaults(&spec);
+    progress_state progress = {cli, 0};
     spec.progress = progress_cb;
-    spec.progress_user = cli;
+    spec.progress_user = &progress;
     optind = 1;
     int opt;
     long v;

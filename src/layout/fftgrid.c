@@ -264,6 +264,37 @@ static void convolve_channel(size_t c, int worker, void *arg)
     pad_copy(g, pad, g->grid + c * g->nodes, 0, 1.0 / (double)g->padded);
 }
 
+typedef struct kernel_job {
+    mm_fftgrid *g;
+    double step; /* node spacing */
+} kernel_job;
+
+/* Lag of padded index t along an axis, in node steps: t and t - m are the same lag. */
+static inline double lag(size_t t, size_t m)
+{
+    return (double)(t <= m / 2 ? (long)t : (long)t - (long)m);
+}
+
+/* One first-axis row of the kernel 1 / (1 + r^2)^2 on the padded grid; rows are independent. */
+static void kernel_row(size_t a, int worker, void *arg)
+{
+    (void)worker;
+    kernel_job *job = arg;
+    const mm_fftgrid *g = job->g;
+    const int D = g->dims;
+    const size_t m = g->m, m1 = D >= 2 ? m : 1, m2 = D >= 3 ? m : 1;
+    const double da = lag(a, m) * job->step, da2 = da * da;
+    float *row = g->kpad + a * m1 * m2;
+    for (size_t b = 0; b < m1; b++) {
+        double db = D >= 2 ? lag(b, m) * job->step : 0, r2b = da2 + db * db;
+        for (size_t c = 0; c < m2; c++) {
+            double dc = D >= 3 ? lag(c, m) * job->step : 0;
+            double k1 = 1.0 / (1.0 + (r2b + dc * dc));
+            row[b * m2 + c] = (float)(k1 * k1);
+        }
+    }
+}
+
 mm_status mm_fftgrid_compute(mm_fftgrid *g, const float *y, size_t n, const double *lo, const double *hi,
                              mm_pool *pool, mm_error *err)
 {
@@ -329,19 +360,8 @@ mm_status mm_fftgrid_compute(mm_fftgrid *g, const float *y, size_t n, const doub
     mm_pool_for(pool, (size_t)nb, spread_slab, &sj);
 
     /* kernel on the padded grid, circulant: offset t and t - m are the same lag */
-    double step = g->h / g->p;
-    size_t m = g->m;
-    size_t m1 = D >= 2 ? m : 1, m2 = D >= 3 ? m : 1;
-    for (size_t a = 0; a < m; a++)
-        for (size_t b = 0; b < m1; b++)
-            for (size_t c = 0; c < m2; c++) {
-                double da = (double)(a <= m / 2 ? (long)a : (long)a - (long)m) * step;
-                double db = D >= 2 ? (double)(b <= m / 2 ? (long)b : (long)b - (long)m) * step : 0;
-                double dc = D >= 3 ? (double)(c <= m / 2 ? (long)c : (long)c - (long)m) * step : 0;
-                double r2 = da * da + db * db + dc * dc;
-                double k1 = 1.0 / (1.0 + r2);
-                g->kpad[(a * m1 + b) * m2 + c] = (float)(k1 * k1);
-            }
+    kernel_job kj = {g, g->h / g->p};
+    mm_pool_for(pool, g->m, kernel_row, &kj);
     fftwf_execute(g->kfwd);
     conv_job cj = {g};
     mm_pool_for(pool, (size_t)g->channels, convolve_channel, &cj);

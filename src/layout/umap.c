@@ -4,15 +4,19 @@
  * Parallel SGD that is still reproducible: each thread moves only the points it owns (the heads of their
  * own edges) and reads every other point from a snapshot taken at the start of the epoch, with one random
  * stream per (epoch, point). The result is therefore bit-identical for a seed whatever the thread count.
- * umap-learn moves both ends of a sampled edge; here the head alone moves, and since the graph is
- * symmetric each end is pulled by its own copy of the edge: the pull is doubled so that attraction and
- * negative-sample repulsion keep umap-learn's balance. */
+ * umap-learn moves both ends of a sampled edge, so with both copies of a symmetric edge in the graph a
+ * point is pulled twice per sampling period. Here the head alone moves, once per period of its own copy:
+ * half umap-learn's attraction against the same negative-sample repulsion. Measured, not assumed: on
+ * 23k and 100k softmax-like vectors this gives clearly better trustworthiness (0.976 vs 0.972 at 23k,
+ * 0.955 vs 0.951 at 100k) and 10-NN preservation, the same label agreement (bench/RESULTS.md). */
 #include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
+
+#define UMAP_EXACT_KNN_MAX 10000
 
 void mm_umap_defaults(mm_umap_options *opt)
 {
@@ -171,27 +175,32 @@ typedef struct sgd {
     int D;
     float *eps, *next, *next_neg; /* per edge */
     double neg_rate;
-    float a, b, gamma, pull;
+    float a, b, gamma;
     float alpha;
     int epoch;
     uint64_t seed;
     int skip_self; /* heads and tails are the same points */
 } sgd;
 
-/* x^b for x > 0 through log2/exp2 polynomials (relative error about 1e-5, far below SGD noise): libm's
- * powf was a third of UMAP's run time. */
+/* x^b for x > 0 as exp2(b log2 x), with short polynomials (relative error below 1e-5, far below the
+ * SGD's noise): libm's powf was a third of UMAP's run time. log2: the mantissa is brought into
+ * [sqrt(1/2), sqrt(2)) so that the atanh series needs three terms; exp2: the fraction is taken in
+ * [-1/2, 1/2] so that a degree-5 Taylor polynomial suffices. */
 static inline float fast_log2(float x)
 {
     union {
         float f;
         uint32_t u;
     } v = {x};
-    float e = (float)(int)((v.u >> 23) & 0xff) - 127.0f;
+    int e = (int)((v.u >> 23) & 0xff) - 127;
     v.u = (v.u & 0x007fffffu) | 0x3f800000u; /* mantissa in [1, 2) */
-    /* log(m) = 2 atanh(s), s = (m - 1) / (m + 1) <= 1/3: the odd series converges fast */
+    if (v.f > 1.41421356f) {
+        v.f *= 0.5f;
+        e++;
+    }
+    /* log(m) = 2 atanh(t), t = (m - 1) / (m + 1), |t| <= 0.172 */
     float t = (v.f - 1.0f) / (v.f + 1.0f), t2 = t * t;
-    float p = 2.8853900f * t * (1.0f + t2 * (0.3333333f + t2 * (0.2f + t2 * (0.1428571f + t2 * 0.1111111f))));
-    return e + p;
+    return (float)e + 2.8853900f * t * (1.0f + t2 * (0.3333333f + t2 * 0.2f));
 }
 
 static inline float fast_exp2(float y)
@@ -200,8 +209,8 @@ static inline float fast_exp2(float y)
         return 0.0f;
     if (y > 127.0f)
         y = 127.0f;
-    float fi = floorf(y), f = y - fi;
-    float p = 1.0f + f * (0.6931472f + f * (0.2402265f + f * (0.0555041f + f * (0.0096181f + f * (0.0013334f + f * 0.0001540f)))));
+    float fi = rintf(y), f = y - fi; /* f in [-1/2, 1/2] */
+    float p = 1.0f + f * (0.6931472f + f * (0.2402265f + f * (0.0555041f + f * (0.0096181f + f * 0.0013334f))));
     union {
         uint32_t u;
         float f;
@@ -219,9 +228,9 @@ static inline float clip4(float v)
     return v > 4.0f ? 4.0f : (v < -4.0f ? -4.0f : v);
 }
 
-static void sgd_point(size_t i, sgd *s)
+/* D is a parameter so that the calls with a constant 2 or 3 below compile to unrolled code. */
+static inline __attribute__((always_inline)) void sgd_point(size_t i, sgd *s, const int D)
 {
-    int D = s->D;
     float *cur = s->head + i * (size_t)D;
     const float a = s->a, b = s->b;
     const float epoch = (float)s->epoch;
@@ -239,7 +248,7 @@ static void sgd_point(size_t i, sgd *s)
             float pb = fast_pow(d2, b);
             float coef = -2.0f * a * b * (pb / d2) / (a * pb + 1.0f);
             for (int q = 0; q < D; q++)
-                cur[q] += s->pull * clip4(coef * (cur[q] - oth[q])) * s->alpha;
+                cur[q] += clip4(coef * (cur[q] - oth[q])) * s->alpha;
         }
         s->next[e] += s->eps[e];
         float epn = s->eps[e] / (float)s->neg_rate;
@@ -274,8 +283,15 @@ static void sgd_chunk(size_t c, int worker, void *arg)
 {
     sgd *s = arg;
     size_t lo = c * 256, hi = lo + 256 < s->n_head ? lo + 256 : s->n_head;
-    for (size_t i = lo; i < hi; i++)
-        sgd_point(i, s);
+    if (s->D == 2)
+        for (size_t i = lo; i < hi; i++)
+            sgd_point(i, s, 2);
+    else if (s->D == 3)
+        for (size_t i = lo; i < hi; i++)
+            sgd_point(i, s, 3);
+    else
+        for (size_t i = lo; i < hi; i++)
+            sgd_point(i, s, s->D);
 }
 
 /* Runs n_epochs; when snapshot is given, tails are the heads themselves, copied once per epoch. */
@@ -538,7 +554,10 @@ mm_status mm_umap(const float *x, size_t n, size_t d, const mm_umap_options *opt
     }
     if ((st = mm_pool_open(&pool, opt.threads, err)) != MM_OK)
         goto out;
-    if ((st = mm_knn_prepared(px, n, d, k, opt.knn, opt.seed, pool, opt.progress, opt.progress_user, idx, sq, err)) != MM_OK)
+    /* UMAP needs only 15 or so neighbours: NN-descent finds them with recall ~0.99 several times faster
+     * than the exact n^2 scan once n passes ~10k (23k: 0.3 vs 1.7 s; same trustworthiness) */
+    mm_knn_method knn = opt.knn != MM_KNN_AUTO ? opt.knn : (n <= UMAP_EXACT_KNN_MAX ? MM_KNN_EXACT : MM_KNN_APPROX);
+    if ((st = mm_knn_prepared(px, n, d, k, knn, opt.seed, pool, opt.progress, opt.progress_user, idx, sq, err)) != MM_OK)
         goto out;
     for (size_t i = 0; i < nk; i++)
         sq[i] = mm_metric_from_sq(opt.metric, sq[i]);
@@ -593,7 +612,7 @@ mm_status mm_umap(const float *x, size_t n, size_t d, const mm_umap_options *opt
     }
     sgd s = {.G = &G, .head = y, .tail = snap, .n_head = n, .n_tail = n, .D = D, .eps = eps, .next = next,
              .next_neg = next_neg, .neg_rate = opt.negative_sample_rate > 0 ? opt.negative_sample_rate : 1e-30,
-             .a = (float)a, .b = (float)b, .gamma = (float)opt.repulsion_strength, .pull = 2.0f,
+             .a = (float)a, .b = (float)b, .gamma = (float)opt.repulsion_strength,
              .seed = opt.seed, .skip_self = 1};
     if ((st = run_sgd(&s, n_epochs, opt.learning_rate, snap, pool, opt.progress, opt.progress_user, err)) != MM_OK)
         goto out;
@@ -689,7 +708,7 @@ mm_status mm_umap_transform(const float *x_old, size_t n_old, size_t d, const fl
     sgd s = {.G = &G, .head = y_new, .tail = y_old, .n_head = n_new, .n_tail = n_old, .D = D, .eps = eps,
              .next = next, .next_neg = next_neg,
              .neg_rate = opt.negative_sample_rate > 0 ? opt.negative_sample_rate : 1e-30, .a = (float)a,
-             .b = (float)b, .gamma = (float)opt.repulsion_strength, .pull = 1.0f, .seed = opt.seed, .skip_self = 0};
+             .b = (float)b, .gamma = (float)opt.repulsion_strength, .seed = opt.seed, .skip_self = 0};
     /* umap-learn's transform starts at a quarter of the learning rate */
     if ((st = run_sgd(&s, n_epochs, opt.learning_rate / 4, NULL, pool, opt.progress, opt.progress_user, err)) != MM_OK)
         goto out;
