@@ -131,14 +131,14 @@ typedef struct mm_umap_options {
     double min_dist;        /* 0.1 */
     double spread;          /* 1.0 */
     mm_metric metric;       /* euclidean */
-    int n_epochs;           /* 0: 500 for n <= 10000, else 200 */
+    int n_epochs;           /* 0: 500 for n <= 10000, else 300 */
     double learning_rate;   /* 1.0 */
     double negative_sample_rate; /* 5 */
     double repulsion_strength;   /* 1.0 */
     double a, b;            /* <= 0: fitted from min_dist and spread */
     mm_layout_init init;    /* spectral (default; PCA when the graph is too disconnected), PCA, random, given */
     const float *init_y;
-    mm_knn_method knn;
+    mm_knn_method knn;      /* auto: exact up to 10000 points, NN-descent above */
     int threads;
     uint64_t seed;
     mm_layout_progress progress;

@@ -534,7 +534,9 @@ mm_status mm_umap(const float *x, size_t n, size_t d, const mm_umap_options *opt
     int D = opt.dims;
     /* Documented fallback: n_neighbors larger than the data is lowered to n (self included). */
     int k = (opt.n_neighbors <= (int)(n < 100000000 ? n : 100000000) ? opt.n_neighbors : (int)n) - 1;
-    int n_epochs = opt.n_epochs > 0 ? opt.n_epochs : (n <= 10000 ? 500 : 200);
+    /* umap-learn and uwot stop at 200 epochs above 10k points; here 300, by measurement: on 23k / 100k
+     * softmax-like vectors trustworthiness goes 0.976 -> 0.982 and 0.959 -> 0.968 (uwot: 0.981, 0.973) */
+    int n_epochs = opt.n_epochs > 0 ? opt.n_epochs : (n <= 10000 ? 500 : 300);
 
     const float *px;
     float *owned = NULL, *sq = NULL, *dist = NULL, *w = NULL, *eps = NULL, *next = NULL, *next_neg = NULL,
