@@ -154,6 +154,7 @@ static void test_learns(void **state)
     base_options(&o);
     o.epochs = 5;
     o.learning_rate = 2e-3;
+    o.lr_patience = 1;
     o.progress = print_epoch;
     mm_trainer *t;
     mm_error err;
@@ -177,6 +178,12 @@ static void test_learns(void **state)
     const mm_train_epoch_stats *h;
     assert_int_equal(mm_trainer_history(t, &h), r.epochs_run);
     assert_true(h[r.epochs_run - 1].train_loss < h[0].train_loss);
+    /* the schedule: with patience 1, every epoch without a better validation loss halves the next one's
+     * learning rate, and only those */
+    assert_float_equal(h[0].learning_rate, o.learning_rate, 0);
+    for (int e = 1; e < r.epochs_run; e++)
+        assert_float_equal(h[e].learning_rate, h[e - 1].improved ? h[e - 1].learning_rate : h[e - 1].learning_rate * 0.5,
+                           1e-15);
 
     char path[512];
     snprintf(path, sizeof path, "%s/trained.mmm", tu_temp_dir());

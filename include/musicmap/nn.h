@@ -152,6 +152,7 @@ typedef struct mm_train_epoch_stats {
     int epoch;                    /* 1-based */
     double train_loss, train_acc; /* running means over the epoch's batches, training mode (as Keras) */
     double val_loss, val_acc;     /* inference mode */
+    double learning_rate;         /* the rate this epoch trained with */
     double seconds;
     int improved;                 /* the validation loss is the best so far (these weights are kept) */
 } mm_train_epoch_stats;
@@ -173,6 +174,10 @@ typedef struct mm_train_options {
     int epochs;                   /* 40: the most */
     int patience;                 /* 5: stop after this many epochs without a better validation loss; 0: never */
     double learning_rate;         /* Adam, Keras defaults: 1e-3 */
+    double lr_decay;              /* 0.5: the learning rate is multiplied by this when the validation loss has
+                                   * not improved for lr_patience epochs (as Keras' ReduceLROnPlateau); 1: never */
+    int lr_patience;              /* 2 */
+    double min_learning_rate;     /* 1e-5: the schedule stops lowering here */
     double beta1, beta2, epsilon; /* 0.9, 0.999, 1e-7 (tf.keras' epsilon) */
     double weight_decay;          /* decoupled (AdamW) decay per step, times the learning rate; 0 */
     uint64_t seed;                /* split, shuffling, dropout, augmentation */

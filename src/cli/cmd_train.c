@@ -32,6 +32,9 @@ static void train_help(FILE *out)
             "      --patience N      stop after N epochs without a better validation loss (default 5)\n"
             "      --batch N         mini-batch size (default 16)\n"
             "      --lr X            Adam's learning rate (default 0.001)\n"
+            "      --lr-decay F      multiply the learning rate by F after --lr-patience epochs without a\n"
+            "                        better validation loss (default 0.5; 1 keeps it constant)\n"
+            "      --lr-patience N   (default 2)\n"
             "      --split T/V/E     train/validation/test percentages (default 60/20/20)\n"
             "      --seed N          split, shuffling and initialisation (default 1)\n"
             "      --augment, --no-augment\n"
@@ -67,9 +70,9 @@ static int on_progress(void *ctx, const mm_train_progress *p)
         return 0;
     if (p->end) {
         const mm_train_epoch_stats *e = p->end;
-        fprintf(stderr, "%sepoch %2d/%d  loss %.4f  acc %.3f  val_loss %.4f  val_acc %.3f  %.0f s%s\n",
+        fprintf(stderr, "%sepoch %2d/%d  loss %.4f  acc %.3f  val_loss %.4f  val_acc %.3f  lr %.2g  %.0f s%s\n",
                 pc->tty ? "\r\033[K" : "", e->epoch, p->epochs, e->train_loss, e->train_acc, e->val_loss, e->val_acc,
-                e->seconds, e->improved ? "  (best)" : "");
+                e->learning_rate, e->seconds, e->improved ? "  (best)" : "");
         return 0;
     }
     if (pc->tty) {
@@ -127,6 +130,7 @@ int mm_cmd_train(mm_cli *cli, int argc, char **argv)
         {"jobs", required_argument, NULL, 'j'},    {"resume", no_argument, NULL, 'r'},
         {"db", required_argument, NULL, 'D'},      {"help", no_argument, NULL, 'h'},
         {"augment", no_argument, NULL, 'A'},       {"no-augment", no_argument, NULL, 'a'},
+        {"lr-decay", required_argument, NULL, 'K'}, {"lr-patience", required_argument, NULL, 'k'},
         MM_CLI_COMMON_LONGOPTS,                    {NULL, 0, NULL, 0},
     };
     const char *source = "tags", *genres = NULL, *preset_name = "crnn4", *name = NULL, *out_path = NULL, *db = NULL;
@@ -183,6 +187,16 @@ int mm_cmd_train(mm_cli *cli, int argc, char **argv)
                 return mm_cli_usage_error(cli, "train", "--jobs needs a number from 1 to 1024");
             break;
         case 'r': opt.resume = 1; break;
+        case 'K':
+            if (mm_cli_parse_double(optarg, 1e-6, 1, &d))
+                return mm_cli_usage_error(cli, "train", "--lr-decay needs a number in (0, 1]");
+            opt.lr_decay = d;
+            break;
+        case 'k':
+            if (mm_cli_parse_int(optarg, 1, 100000, &v))
+                return mm_cli_usage_error(cli, "train", "--lr-patience needs a positive number");
+            opt.lr_patience = (int)v;
+            break;
         case 'A': opt.augment = 1; break;
         case 'a': opt.augment = 0; break;
         case 'D': db = optarg; break;

@@ -244,6 +244,9 @@ void mm_train_options_default(mm_train_options *o)
     o->epochs = 40;
     o->patience = 5;
     o->learning_rate = 1e-3;
+    o->lr_decay = 0.5;
+    o->lr_patience = 2;
+    o->min_learning_rate = 1e-5;
     o->beta1 = 0.9;
     o->beta2 = 0.999;
     o->epsilon = 1e-7;
@@ -263,6 +266,8 @@ struct mm_trainer {
     size_t n_weights;
     float *adam_m, *adam_v, *best; /* n_weights each, parameters in file order */
     uint64_t step, bn_updates;
+    double lr;      /* the current learning rate (the schedule lowers it on plateaus) */
+    int lr_bad;     /* epochs without a better validation loss since the last change of lr */
     int epochs_done, best_epoch, bad_epochs, finished, interrupted;
     int mid_epoch; /* an epoch began and didn't end (stopped or failed): the state is no epoch's */
     double best_val;
@@ -294,7 +299,7 @@ static void params_from(mm_model *m, const float *flat)
  * history, weights, Adam moments, best weights, FNV-1a of all before it. Written to a temporary file,
  * synced, then renamed over the old one: a kill leaves either the old or the new checkpoint. */
 static const unsigned char CKPT_MAGIC[8] = {'M', 'M', 'C', 'K', 'P', 'T', 0, 0x1a};
-#define CKPT_VERSION 1
+#define CKPT_VERSION 2 /* 2: the learning-rate schedule's state */
 
 #define PUT(w, v) nn_put(w, &(v), sizeof(v))
 
@@ -302,7 +307,8 @@ typedef struct ckpt_head {
     char preset[32];
     int32_t n_labels, n_params, batch, epochs_done, best_epoch, bad_epochs, finished, augment;
     uint64_t n_weights, seed, data_count, data_hash, step, bn_updates, n_train, n_val, n_test;
-    double best_val;
+    double best_val, lr;
+    int32_t lr_bad, pad2;
 } ckpt_head;
 
 static mm_status checkpoint_write(mm_trainer *t, mm_error *err)
@@ -340,6 +346,8 @@ static mm_status checkpoint_write(mm_trainer *t, mm_error *err)
     h.n_val = t->split.n_val;
     h.n_test = t->split.n_test;
     h.best_val = t->best_val;
+    h.lr = t->lr;
+    h.lr_bad = t->lr_bad;
     uint32_t version = CKPT_VERSION;
     nn_put(&w, CKPT_MAGIC, sizeof CKPT_MAGIC);
     PUT(&w, version);
@@ -479,6 +487,12 @@ static int checkpoint_read(mm_trainer *t, mm_error *err)
     t->step = h.step;
     t->bn_updates = h.bn_updates;
     t->best_val = h.best_val;
+    if (!(h.lr > 0) || h.lr_bad < 0) {
+        mm_error_set(err, MM_ERR_FORMAT, "checkpoint: %s has an impossible learning rate", path);
+        goto out;
+    }
+    t->lr = h.lr;
+    t->lr_bad = h.lr_bad;
     rc = 1;
 out:
     fclose(f);
@@ -516,7 +530,8 @@ mm_status mm_trainer_open(mm_trainer **out, mm_model *model, const mm_dataset *d
     if (!data || !data->read || !data->labels)
         return mm_error_set(err, MM_ERR_ARG, "training: no data");
     if (o.batch < 1 || o.epochs < 1 || o.patience < 0 || !(o.learning_rate > 0) || !(o.beta1 >= 0 && o.beta1 < 1) ||
-        !(o.beta2 >= 0 && o.beta2 < 1) || !(o.epsilon > 0) || o.weight_decay < 0)
+        !(o.beta2 >= 0 && o.beta2 < 1) || !(o.epsilon > 0) || o.weight_decay < 0 || !(o.lr_decay > 0 && o.lr_decay <= 1) ||
+        o.lr_patience < 1 || o.min_learning_rate < 0)
         return mm_error_set(err, MM_ERR_ARG, "training: invalid options (batch %d, epochs %d, learning rate %g)", o.batch,
                             o.epochs, o.learning_rate);
     if (o.resume && !o.checkpoint)
@@ -531,6 +546,7 @@ mm_status mm_trainer_open(mm_trainer **out, mm_model *model, const mm_dataset *d
     t->opt.checkpoint = NULL;
     t->opt.progress = o.progress;
     t->best_val = INFINITY;
+    t->lr = o.learning_rate;
     t->data_hash = mm_fnv1a64(MM_FNV1A64_INIT, data->labels, sizeof(int) * data->count);
     if (o.threads > 0)
         mm_nn_set_threads(o.threads);
@@ -606,9 +622,9 @@ static void adam_step(mm_trainer *t)
     const mm_train_options *o = &t->opt;
     t->step++;
     const double tt = (double)t->step;
-    const float lr_t = (float)(o->learning_rate * sqrt(1.0 - pow(o->beta2, tt)) / (1.0 - pow(o->beta1, tt)));
+    const float lr_t = (float)(t->lr * sqrt(1.0 - pow(o->beta2, tt)) / (1.0 - pow(o->beta1, tt)));
     const float b1 = (float)o->beta1, b2 = (float)o->beta2, eps = (float)o->epsilon;
-    const float decay = (float)(o->learning_rate * o->weight_decay);
+    const float decay = (float)(t->lr * o->weight_decay);
     size_t off = 0;
     for (int i = 0; i < t->model->n_params; i++) {
         mm_tensor *p = &t->model->params[i];
@@ -684,7 +700,7 @@ mm_status mm_trainer_epoch(mm_trainer *t, mm_train_epoch_stats *stats, mm_error 
             }
         }
     }
-    mm_train_epoch_stats s = {.epoch = epoch};
+    mm_train_epoch_stats s = {.epoch = epoch, .learning_rate = t->lr};
     s.train_loss = batches ? loss_sum / (double)batches : 0;
     s.train_acc = batches ? (double)hits / (double)(batches * (size_t)B) : 0;
     mm_eval ev;
@@ -701,8 +717,15 @@ mm_status mm_trainer_epoch(mm_trainer *t, mm_train_epoch_stats *stats, mm_error 
         t->bad_epochs = 0;
         s.improved = 1;
         params_to(t->model, t->best);
+        t->lr_bad = 0;
     } else {
         t->bad_epochs++;
+        /* a plateau: smaller steps (the validation accuracy of a few hundred songs otherwise swings
+         * from epoch to epoch around the optimum it has reached) */
+        if (++t->lr_bad >= t->opt.lr_patience && t->opt.lr_decay < 1 && t->lr > t->opt.min_learning_rate) {
+            t->lr = fmax(t->lr * t->opt.lr_decay, t->opt.min_learning_rate);
+            t->lr_bad = 0;
+        }
     }
     s.seconds = mm_now() - start;
     t->mid_epoch = 0;
