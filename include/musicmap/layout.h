@@ -97,7 +97,7 @@ typedef struct mm_tsne_options {
     double momentum, final_momentum; /* 0.5, 0.8 */
     mm_layout_init init;        /* PCA (scaled to std 1e-4 on the first axis), random, or given */
     const float *init_y;        /* n x dims when init is MM_INIT_GIVEN */
-    mm_knn_method knn;          /* how the 3 * perplexity neighbours are found (auto) */
+    mm_knn_method knn;          /* how the 3 * perplexity neighbours are found (auto: exact up to 10000 points) */
     int interp_points;          /* FFT: interpolation nodes per box and axis (3) */
     int min_boxes;              /* FFT: boxes per axis at least (50 in 2-D, 16 in 3-D) */
     int threads;

@@ -35,6 +35,8 @@ static void train_help(FILE *out)
             "      --lr-decay F      multiply the learning rate by F after --lr-patience epochs without a\n"
             "                        better validation loss (default 0.5; 1 keeps it constant)\n"
             "      --lr-patience N   (default 2)\n"
+            "      --init MODEL      start from this trained model's weights (same preset and genres), e.g. a\n"
+            "                        second phase at a lower --lr\n"
             "      --split T/V/E     train/validation/test percentages (default 60/20/20)\n"
             "      --seed N          split, shuffling and initialisation (default 1)\n"
             "      --augment, --no-augment\n"
@@ -118,6 +120,40 @@ static int default_model_path(const char *db_path, const char *name, char *out, 
     return n > 0 && (size_t)n < size ? 0 : -1;
 }
 
+/* --init: start from a trained model's weights (a second phase at a lower learning rate, or fine-tuning
+ * on new songs). It must be the same network for the same genres, in the same order. */
+static mm_status init_from(mm_model *model, const char *path, mm_error *err)
+{
+    mm_model *from;
+    mm_status st = mm_model_load(&from, path, err);
+    if (st != MM_OK)
+        return st;
+    const char *why = NULL;
+    if (strcmp(mm_model_preset(from)->name, mm_model_preset(model)->name) != 0)
+        why = "another preset";
+    else if (mm_model_n_labels(from) != mm_model_n_labels(model))
+        why = "another number of genres";
+    for (int i = 0; !why && i < mm_model_n_labels(model); i++)
+        if (strcmp(mm_model_label(from, i), mm_model_label(model, i)) != 0)
+            why = "other genres";
+    if (!why && mm_model_head(from) != mm_model_head(model))
+        why = "another output head";
+    mm_error fe_err;
+    if (!why && mm_frontend_check(mm_model_frontend(from), mm_model_frontend(model), &fe_err) != 0)
+        why = "another front-end";
+    if (why) {
+        st = mm_error_set(err, MM_ERR_ARG, "--init %s: %s (%s, %d genres) than this training (%s, %d genres)", path, why,
+                          mm_model_preset(from)->name, mm_model_n_labels(from), mm_model_preset(model)->name,
+                          mm_model_n_labels(model));
+    } else {
+        for (int i = 0; i < mm_model_n_params(model); i++)
+            memcpy(mm_model_param(model, i)->data, mm_model_param(from, i)->data,
+                   sizeof(float) * mm_model_param(model, i)->count);
+    }
+    mm_model_close(from);
+    return st;
+}
+
 int mm_cmd_train(mm_cli *cli, int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -131,9 +167,11 @@ int mm_cmd_train(mm_cli *cli, int argc, char **argv)
         {"db", required_argument, NULL, 'D'},      {"help", no_argument, NULL, 'h'},
         {"augment", no_argument, NULL, 'A'},       {"no-augment", no_argument, NULL, 'a'},
         {"lr-decay", required_argument, NULL, 'K'}, {"lr-patience", required_argument, NULL, 'k'},
+        {"init", required_argument, NULL, 'I'},
         MM_CLI_COMMON_LONGOPTS,                    {NULL, 0, NULL, 0},
     };
-    const char *source = "tags", *genres = NULL, *preset_name = "crnn4", *name = NULL, *out_path = NULL, *db = NULL;
+    const char *source = "tags", *genres = NULL, *preset_name = "crnn4", *name = NULL, *out_path = NULL, *db = NULL,
+               *init_path = NULL;
     long min_count = 10, jobs = 0, seed = 1, tv = 60, vv = 20;
     mm_train_options opt;
     mm_train_options_default(&opt);
@@ -197,6 +235,7 @@ int mm_cmd_train(mm_cli *cli, int argc, char **argv)
                 return mm_cli_usage_error(cli, "train", "--lr-patience needs a positive number");
             opt.lr_patience = (int)v;
             break;
+        case 'I': init_path = optarg; break;
         case 'A': opt.augment = 1; break;
         case 'a': opt.augment = 0; break;
         case 'D': db = optarg; break;
@@ -310,6 +349,8 @@ int mm_cmd_train(mm_cli *cli, int argc, char **argv)
         goto fail;
     if (mm_model_create(&model, preset, k, (const char *const *)classes, MM_HEAD_SOFTMAX, &fe, &err) != MM_OK ||
         mm_model_init_random(model, (uint64_t)seed, &err) != MM_OK)
+        goto fail;
+    if (init_path && init_from(model, init_path, &err) != MM_OK)
         goto fail;
     const char *src_word = kind == MM_LABELS_TAGS ? "tags" : kind == MM_LABELS_FOLDERS ? "folders" : kind == MM_LABELS_FMA ? "fma" : "csv";
     snprintf(model_name, sizeof model_name, "%s", name ? name : "");

@@ -88,7 +88,8 @@ mm_status mm_knn_exact_sq(const float *base, size_t nb, const float *query, size
 /* Approximate k-NN (RP forest + NN-descent) in the prepared space, self excluded, squared distances. */
 mm_status mm_knn_approx_sq(const float *x, size_t n, size_t d, int k, const mm_knn_options *opt,
                            mm_pool *pool, int32_t *idx, float *sq, mm_error *err);
-/* The k-NN used by t-SNE and UMAP: chooses exact or approximate, works in the prepared space. */
+/* The k-NN used by t-SNE and UMAP: exact up to 10k points (auto), approximate above (tuned for large k),
+ * in the prepared space. */
 mm_status mm_knn_prepared(const float *px, size_t n, size_t d, int k, mm_knn_method method,
                           uint64_t seed, mm_pool *pool, mm_layout_progress progress, void *user,
                           int32_t *idx, float *sq, mm_error *err);

@@ -3,6 +3,7 @@
 #include <cblas.h>
 #include <float.h>
 #include <math.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -379,10 +380,17 @@ typedef struct nnd {
     const rp_tree *tree;
 } nnd;
 
+/* A spin lock that yields: held for a few instructions, but when the machine has more threads than cores
+ * a holder can be descheduled, and pure spinning then burns whole time slices (measured: NN-descent 14x
+ * slower beside another busy process). */
 static inline void lock(atomic_flag *l)
 {
+    int spins = 0;
     while (atomic_flag_test_and_set_explicit(l, memory_order_acquire))
-        ;
+        if (++spins == 64) {
+            sched_yield();
+            spins = 0;
+        }
 }
 static inline void unlock(atomic_flag *l)
 {
@@ -628,8 +636,19 @@ mm_status mm_knn_prepared(const float *px, size_t n, size_t d, int k, mm_knn_met
     o.seed = seed;
     o.progress = progress;
     o.progress_user = user;
+    /* layouts switch to the approximate search at 10k points: beyond, it is faster for every k they use
+     * (t-SNE 23k, k = 90: 3.5 s instead of 8, trustworthiness 0.9944 against 0.9941) */
+    o.exact_max = 10000;
     if (method == MM_KNN_EXACT || (method == MM_KNN_AUTO && n <= o.exact_max))
         return mm_knn_exact_sq(px, n, px, n, d, k, 1, pool, idx, sq, err);
+    if (k > 30) {
+        /* t-SNE's 3 x perplexity neighbours: NN-descent's local joins grow as k x candidates, so start from
+         * more trees and refine briefly. On 23k 10-d points, k = 90: recall 0.96 in 1.9 s against 1.0 in
+         * 11 s with the defaults (and 4.4 s exact); t-SNE's affinities barely notice the missing 4%. */
+        o.n_trees = 12;
+        o.max_candidates = 10;
+        o.max_iters = 2;
+    }
     return mm_knn_approx_sq(px, n, d, k, &o, pool, idx, sq, err);
 }
 
