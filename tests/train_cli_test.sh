@@ -81,6 +81,20 @@ check "embed -m NAME prefers the catalog's model over a folder of that name" \
   bash -c "cd '$TMP/cwd' && '$MM' embed --db '$DB' -m small-tags"
 check "predict with a folder as the model says so" bash -c "'$MM' predict -m '$TMP/cwd/small-tags' x.npy 2>&1 | grep -q 'is a directory, not a model file'"
 
+# a second phase from the trained weights (--init); a model of another preset is refused
+rc=$(status_of "$MM" train --db "$DB" --preset small --epochs 1 --seed 2 --min-count 5 --lr 0.00000001 \
+  --init "$TMP/models/small-tags.mmm" --name small-phase2)
+check "train --init MODEL exits 0" test "$rc" = 0
+check "  ... at the given learning rate" grep -q "lr 1e-08" "$TMP/err"
+# with a negligible learning rate the second phase predicts what the first did
+"$MM" predict -m "$TMP/models/small-tags.mmm" "$TMP"/music/*.wav | sed 's/.*: \([^ ]*\) [0-9.]*.*/\1/' >"$TMP/p1"
+"$MM" predict -m "$TMP/models/small-phase2.mmm" "$TMP"/music/*.wav | sed 's/.*: \([^ ]*\) [0-9.]*.*/\1/' >"$TMP/p2"
+same=$(paste "$TMP/p1" "$TMP/p2" | awk '$1 == $2' | wc -l)
+check "  ... starting from its weights ($same of 40 predictions unchanged)" test "$same" -ge 36
+rc=$(status_of "$MM" train --db "$DB" --preset crnn4 --epochs 1 --min-count 5 --init "$TMP/models/small-tags.mmm")
+check "train --init with another preset fails (1)" test "$rc" = 1
+check "  ... saying why" grep -q "another preset" "$TMP/err"
+
 # run: the whole pipeline without serving; untagged music falls back to the spectrograms and says so
 check "run --help" bash -c "'$MM' run --help | grep -q '^Usage: musicmap run'"
 check "run without a folder is a usage error" test "$(status_of "$MM" run --db "$TMP/run.db")" = 2

@@ -181,6 +181,9 @@ typedef struct mm_train_options {
     double beta1, beta2, epsilon; /* 0.9, 0.999, 1e-7 (tf.keras' epsilon) */
     double weight_decay;          /* decoupled (AdamW) decay per step, times the learning rate; 0 */
     uint64_t seed;                /* split, shuffling, dropout, augmentation */
+    int warm_start;               /* 1: the model's weights and batch-norm averages are trained ones (train
+                                   * --init): the averages go on at momentum 0.99 from the first batch
+                                   * instead of restarting as a plain mean */
     int augment;                  /* 1: each epoch sees every training clip shifted in time, re-levelled and
                                    * with a band and two spans masked (see src/nn/augment.c); 0: as stored */
     int threads;                  /* oneDNN / OpenMP threads; 0: leave as is */

@@ -368,6 +368,7 @@ int mm_cmd_train(mm_cli *cli, int argc, char **argv)
     mm_dataset dataset = {list.n, labels, read_item, &data};
     progress_ctx pc = {cli, isatty(STDERR_FILENO)};
     opt.seed = (uint64_t)seed;
+    opt.warm_start = init_path != NULL;
     opt.threads = (int)(jobs > 0 ? jobs : mm_cpu_count());
     opt.train_frac = (double)tv / 100.0;
     opt.val_frac = (double)vv / 100.0;

@@ -547,6 +547,7 @@ mm_status mm_trainer_open(mm_trainer **out, mm_model *model, const mm_dataset *d
     t->opt.progress = o.progress;
     t->best_val = INFINITY;
     t->lr = o.learning_rate;
+    t->bn_updates = o.warm_start ? 100 : 0; /* past the plain-mean warm-up: momentum 0.99 at once */
     t->data_hash = mm_fnv1a64(MM_FNV1A64_INIT, data->labels, sizeof(int) * data->count);
     if (o.threads > 0)
         mm_nn_set_threads(o.threads);
