@@ -182,6 +182,23 @@ static void test_knn_exact_and_approx(void **state)
     print_message("approximate 15-NN of 6000 random 10-d points: recall %.4f in %.2f s\n", recall, mm_now() - t0);
     assert_true(recall > 0.95);
     free(x), free(ex), free(ap), free(dist);
+
+    /* t-SNE's 90 neighbours take the large-k settings (more trees, short refinement): still most of them */
+    enum { K2 = 90 };
+    x = malloc(sizeof(float) * N * D);
+    for (int i = 0; i < N * D; i++)
+        x[i] = (float)nrand();
+    ex = malloc(sizeof(int32_t) * N * K2);
+    ap = malloc(sizeof(int32_t) * N * K2);
+    o.method = MM_KNN_EXACT;
+    assert_int_equal(mm_knn(x, N, D, K2, &o, ex, NULL, &err), MM_OK);
+    o.method = MM_KNN_APPROX;
+    t0 = mm_now();
+    assert_int_equal(mm_knn(x, N, D, K2, &o, ap, NULL, &err), MM_OK);
+    recall = mm_knn_recall(ap, ex, N, K2);
+    print_message("approximate 90-NN of 6000 random 10-d points: recall %.4f in %.2f s\n", recall, mm_now() - t0);
+    assert_true(recall > 0.9);
+    free(x), free(ex), free(ap);
 }
 
 /* ---- t-SNE pieces --------------------------------------------------------------------------------------- */

@@ -59,10 +59,11 @@ typedef struct mm_knn_options {
     size_t exact_max;     /* default 30000 */
     int threads;          /* <= 0: all cores */
     uint64_t seed;
-    int n_trees;       /* random-projection trees for the approximate start (0: from N) */
-    int max_iters;     /* NN-descent rounds (default 10) */
+    int n_trees;       /* random-projection trees for the approximate start (0: 6, or 12 for k > 30; +2 above
+                          200k points) */
+    int max_iters;     /* NN-descent rounds (0: 10, or 3 for k > 30) */
     double delta;      /* NN-descent stops when fewer than delta * N * k neighbours change (0.001) */
-    int max_candidates; /* NN-descent candidates per point and round (default min(k, 40)) */
+    int max_candidates; /* NN-descent candidates per point and round (0: k, or 15 for k > 30) */
     mm_layout_progress progress;
     void *progress_user;
 } mm_knn_options;
