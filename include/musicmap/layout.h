@@ -56,7 +56,8 @@ typedef enum mm_knn_method { MM_KNN_AUTO = 0, MM_KNN_EXACT, MM_KNN_APPROX } mm_k
 typedef struct mm_knn_options {
     mm_metric metric;
     mm_knn_method method; /* auto: exact up to exact_max points, approximate above */
-    size_t exact_max;     /* default 30000 */
+    size_t exact_max;     /* default 10000: beyond, the approximate search is faster for the k layouts use
+                             (t-SNE 23k, k = 90: 3.5 s instead of 8, the same trustworthiness) */
     int threads;          /* <= 0: all cores */
     uint64_t seed;
     int n_trees;       /* random-projection trees for the approximate start (0: 6, or 12 for k > 30; +2 above

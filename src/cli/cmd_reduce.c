@@ -102,7 +102,7 @@ static void print_quality(const float *x, size_t n, size_t d, const float *y, in
     }
 }
 
-static int run_one(mm_cli *cli, const float *x, size_t n, size_t d, const int32_t *labels,
+static int run_one(mm_cli *cli, progress_state *progress, const float *x, size_t n, size_t d, const int32_t *labels,
                    const mm_layout_spec *spec, const char *out_path, int normalize, int quality)
 {
     float *y = malloc(sizeof(float) * n * (size_t)spec->dims);
@@ -114,7 +114,7 @@ static int run_one(mm_cli *cli, const float *x, size_t n, size_t d, const int32_
     mm_layout_spec_name(spec, name, sizeof name);
     mm_error err;
     double t0 = mm_now();
-    ((progress_state *)spec->progress_user)->start = t0;
+    progress->start = t0;
     mm_status st = mm_layout_compute(x, n, d, spec, y, &err);
     double secs = mm_now() - t0;
     if (st != MM_OK) {
@@ -294,7 +294,7 @@ int mm_cmd_reduce(mm_cli *cli, int argc, char **argv)
     if (score) {
         rc = score_layout(score, x, n, d, labels, &spec);
     } else if (!grid) {
-        rc = run_one(cli, x, n, d, labels, &spec, out, normalize, quality);
+        rc = run_one(cli, &progress, x, n, d, labels, &spec, out, normalize, quality);
     } else {
         mm_layout_spec specs[16];
         size_t count = mm_layout_grid(&spec, specs, 16);
@@ -306,7 +306,7 @@ int mm_cmd_reduce(mm_cli *cli, int argc, char **argv)
             if (len > 4 && strcmp(out + len - 4, ".npy") == 0)
                 len -= 4;
             snprintf(path, sizeof path, "%.*s-%s.npy", (int)len, out, name);
-            if (run_one(cli, x, n, d, labels, &specs[i], path, normalize, quality) != MM_EXIT_OK)
+            if (run_one(cli, &progress, x, n, d, labels, &specs[i], path, normalize, quality) != MM_EXIT_OK)
                 rc = MM_EXIT_FAILURE;
         }
     }
