@@ -180,116 +180,258 @@ typedef struct sgd {
     int skip_self; /* heads and tails are the same points */
 } sgd;
 
+/* The SGD's samples are evaluated eight at a time, one point per lane. Within an epoch every point
+ * reads the others from the snapshot, so the points are independent: each lane runs one point's own
+ * sequence of samples (an attraction to each edge due, then its negative samples) in the original
+ * order, exactly as a scalar loop would, and eight points advance together. Vectorising across a
+ * point's own negative samples instead (all from one position) was measured to cost trustworthiness
+ * (100k: 0.965 vs 0.970 over four seeds): early on the nearby negatives each kick the point by the
+ * clip value, and the sequence lets later ones see the earlier kicks.
+ *
+ * The vectors are GCC's generic ones: two SSE halves on plain x86-64, one AVX register where the
+ * compiler may use it, NEON on ARM. */
+enum { SGD_LANES = 8 };
+typedef float vf __attribute__((vector_size(4 * SGD_LANES)));
+typedef int32_t vi __attribute__((vector_size(4 * SGD_LANES)));
+
+static inline vf vf_splat(float v)
+{
+    return (vf){} + v;
+}
+
+static inline vf vf_select(vi mask, vf yes, vf no)
+{
+    return (vf)(((vi)yes & mask) | ((vi)no & ~mask));
+}
+
 /* x^b for x > 0 as exp2(b log2 x), with short polynomials (relative error below 1e-5, far below the
  * SGD's noise): libm's powf was a third of UMAP's run time. log2: the mantissa is brought into
  * [sqrt(1/2), sqrt(2)) so that the atanh series needs three terms; exp2: the fraction is taken in
  * [-1/2, 1/2] so that a degree-5 Taylor polynomial suffices. */
-static inline float fast_log2(float x)
+static inline vf vf_pow(vf x, float b)
 {
-    union {
-        float f;
-        uint32_t u;
-    } v = {x};
-    int e = (int)((v.u >> 23) & 0xff) - 127;
-    v.u = (v.u & 0x007fffffu) | 0x3f800000u; /* mantissa in [1, 2) */
-    if (v.f > 1.41421356f) {
-        v.f *= 0.5f;
-        e++;
-    }
+    vi u = (vi)x;
+    vi e = ((u >> 23) & 0xff) - 127;
+    vf m = (vf)((u & 0x007fffff) | 0x3f800000); /* mantissa in [1, 2) */
+    vi big = m > 1.41421356f;
+    m = vf_select(big, m * 0.5f, m);
+    e -= big; /* big is -1 where the mantissa was halved */
     /* log(m) = 2 atanh(t), t = (m - 1) / (m + 1), |t| <= 0.172 */
-    float t = (v.f - 1.0f) / (v.f + 1.0f), t2 = t * t;
-    return (float)e + 2.8853900f * t * (1.0f + t2 * (0.3333333f + t2 * 0.2f));
+    vf t = (m - 1.0f) / (m + 1.0f), t2 = t * t;
+    vf y = (__builtin_convertvector(e, vf) + 2.8853900f * t * (1.0f + t2 * (0.3333333f + t2 * 0.2f))) * b;
+    vi under = y < -126.0f;
+    y = vf_select(y > 127.0f, vf_splat(127.0f), vf_select(under, vf_splat(0.0f), y));
+    vi fi = __builtin_convertvector(y + 128.5f, vi) - 128; /* nearest: truncating a positive value floors */
+    vf f = y - __builtin_convertvector(fi, vf);
+    vf p = 1.0f + f * (0.6931472f + f * (0.2402265f + f * (0.0555041f + f * (0.0096181f + f * 0.0013334f))));
+    p *= (vf)((fi + 127) << 23);
+    return vf_select(under, vf_splat(0.0f), p);
 }
 
-static inline float fast_exp2(float y)
+static inline vf vf_clip4(vf v)
 {
-    if (y < -126.0f)
-        return 0.0f;
-    if (y > 127.0f)
-        y = 127.0f;
-    float fi = rintf(y), f = y - fi; /* f in [-1/2, 1/2] */
-    float p = 1.0f + f * (0.6931472f + f * (0.2402265f + f * (0.0555041f + f * (0.0096181f + f * 0.0013334f))));
-    union {
-        uint32_t u;
-        float f;
-    } v = {(uint32_t)((int)fi + 127) << 23};
-    return p * v.f;
+    return vf_select(v > 4.0f, vf_splat(4.0f), vf_select(v < -4.0f, vf_splat(-4.0f), v));
 }
 
-static inline float fast_pow(float x, float b)
+enum { SGD_WINDOW = 64, SGD_CHUNK = 256 };
+enum { EV_NONE = 0, EV_PULL = 1, EV_PUSH = 2 };
+
+/* One lane's walk through its points' samples: the point, the edge it is at, the negatives still to
+ * draw for the last edge, and the point's random stream (one per (epoch, point)). */
+typedef struct lane_walk {
+    size_t i, e, end;
+    int neg_left;
+    int live;
+    layout_rng rng;
+} lane_walk;
+
+typedef struct chunk_walk {
+    sgd *s;
+    size_t next_point, hi;
+    lane_walk lane[SGD_LANES];
+} chunk_walk;
+
+static inline int claim_point(chunk_walk *w, lane_walk *lw)
 {
-    return fast_exp2(b * fast_log2(x));
+    sgd *s = w->s;
+    if (w->next_point >= w->hi)
+        return 0;
+    lw->i = w->next_point++;
+    lw->e = s->G->rowptr[lw->i];
+    lw->end = s->G->rowptr[lw->i + 1];
+    lw->neg_left = 0;
+    lw->rng = layout_rng_make(s->seed, 0x5eed0000ULL + (uint64_t)s->epoch, lw->i);
+    return 1;
 }
 
-static inline float clip4(float v)
+/* A window of samples, step-major: step t of lane l is [t][l]. Masks are -1/0 so that a row loads
+ * straight into a vector. */
+typedef struct sgd_window {
+    int32_t live[SGD_WINDOW][SGD_LANES]; /* a sample (else an idle step) */
+    int32_t pull[SGD_WINDOW][SGD_LANES]; /* attraction (else repulsion) */
+    uint32_t head[SGD_WINDOW][SGD_LANES], tail[SGD_WINDOW][SGD_LANES];
+    int32_t switches[SGD_WINDOW]; /* some lane starts a new point at this step */
+} sgd_window;
+
+static inline void put_sample(sgd_window *win, const sgd *s, int n, int l, uint32_t head, uint32_t tail, int pull)
 {
-    return v > 4.0f ? 4.0f : (v < -4.0f ? -4.0f : v);
+    win->live[n][l] = -1;
+    win->pull[n][l] = pull ? -1 : 0;
+    win->head[n][l] = head;
+    win->tail[n][l] = tail;
+    if (n > 0 && win->head[n - 1][l] != head)
+        win->switches[n] = 1;
+    /* the step will need it within a few hundred samples: fetch it now, not on the dependency chain */
+    __builtin_prefetch(s->tail + (size_t)tail * (size_t)s->D);
 }
 
-/* D is a parameter so that the calls with a constant 2 or 3 below compile to unrolled code. */
-static inline __attribute__((always_inline)) void sgd_point(size_t i, sgd *s, const int D)
+/* Writes up to SGD_WINDOW of lane l's next samples into column l of the window; returns how many. */
+static inline int fill_lane(chunk_walk *w, int l, sgd_window *win)
 {
-    float *cur = s->head + i * (size_t)D;
-    const float a = s->a, b = s->b;
+    sgd *s = w->s;
+    lane_walk *lw = &w->lane[l];
     const float epoch = (float)s->epoch;
-    layout_rng rng = layout_rng_make(s->seed, 0x5eed0000ULL + (uint64_t)s->epoch, i);
-    for (size_t e = s->G->rowptr[i]; e < s->G->rowptr[i + 1]; e++) {
-        if (s->next[e] > epoch)
+    int n = 0;
+    while (n < SGD_WINDOW && lw->live) {
+        if (lw->neg_left > 0) {
+            uint32_t i = (uint32_t)lw->i;
+            while (lw->neg_left > 0 && n < SGD_WINDOW) {
+                lw->neg_left--;
+                uint32_t k = (uint32_t)layout_rng_below(&lw->rng, s->n_tail);
+                if (s->skip_self && k == i)
+                    continue;
+                put_sample(win, s, n++, l, i, k, 0);
+            }
             continue;
-        const float *oth = s->tail + (size_t)s->G->col[e] * (size_t)D;
-        float d2 = 0;
-        for (int q = 0; q < D; q++) {
-            float t = cur[q] - oth[q];
-            d2 += t * t;
         }
-        if (d2 > 0) {
-            float pb = fast_pow(d2, b);
-            float coef = -2.0f * a * b * (pb / d2) / (a * pb + 1.0f);
-            for (int q = 0; q < D; q++)
-                cur[q] += clip4(coef * (cur[q] - oth[q])) * s->alpha;
+        while (lw->e < lw->end && s->next[lw->e] > epoch)
+            lw->e++;
+        if (lw->e == lw->end) {
+            lw->live = claim_point(w, lw);
+            continue;
         }
+        size_t e = lw->e++;
         s->next[e] += s->eps[e];
         float epn = s->eps[e] / (float)s->neg_rate;
         int n_neg = (int)((epoch - s->next_neg[e]) / epn);
-        for (int t = 0; t < n_neg; t++) {
-            size_t kk = (size_t)layout_rng_below(&rng, s->n_tail);
-            if (s->skip_self && kk == i)
-                continue;
-            const float *o = s->tail + kk * (size_t)D;
-            float dd = 0;
-            for (int q = 0; q < D; q++) {
-                float u = cur[q] - o[q];
-                dd += u * u;
-            }
-            if (dd > 0) {
-                float pb = fast_pow(dd, b);
-                float coef = 2.0f * s->gamma * b / ((0.001f + dd) * (a * pb + 1.0f));
-                for (int q = 0; q < D; q++)
-                    cur[q] += clip4(coef * (cur[q] - o[q])) * s->alpha;
-            } else {
-                /* coincident points: push apart by the clip value, as umap-learn */
-                for (int q = 0; q < D; q++)
-                    cur[q] += 4.0f * s->alpha;
-            }
-        }
         if (n_neg > 0)
             s->next_neg[e] += (float)n_neg * epn;
+        lw->neg_left = n_neg;
+        put_sample(win, s, n++, l, (uint32_t)lw->i, (uint32_t)s->G->col[e], 1);
+    }
+    /* idle steps keep the lane's last point (so they are no switch) and read point 0 harmlessly */
+    for (int m = n; m < SGD_WINDOW; m++) {
+        win->live[m][l] = 0;
+        win->pull[m][l] = 0;
+        win->head[m][l] = m > 0 ? win->head[m - 1][l] : 0;
+        win->tail[m][l] = 0;
+    }
+    return n;
+}
+
+/* Applies a window of samples. The lanes' positions stay in registers and are written back only when a
+ * lane moves on to its next point (every few dozen samples) and at the end of the window. */
+static inline __attribute__((always_inline)) void run_window(const sgd *s, int steps, const sgd_window *win,
+                                                             const int D)
+{
+    float dummy[3] = {0, 0, 0};
+    float *hp[SGD_LANES];
+    float c[3][SGD_LANES];
+    vf cur[3];
+    for (int l = 0; l < SGD_LANES; l++) {
+        hp[l] = win->live[0][l] ? s->head + (size_t)win->head[0][l] * (size_t)D : dummy;
+        for (int q = 0; q < D; q++)
+            c[q][l] = hp[l][q];
+    }
+    for (int q = 0; q < D; q++)
+        memcpy(&cur[q], c[q], sizeof cur[q]);
+    const vf alpha = vf_splat(s->alpha), a = vf_splat(s->a);
+    const vf pull_num = vf_splat(-2.0f * s->a * s->b), push_num = vf_splat(2.0f * s->gamma * s->b);
+    for (int t = 0; t < steps; t++) {
+        if (win->switches[t]) {
+            for (int q = 0; q < D; q++)
+                memcpy(c[q], &cur[q], sizeof c[q]);
+            for (int l = 0; l < SGD_LANES; l++) {
+                float *np = s->head + (size_t)win->head[t][l] * (size_t)D;
+                if (!win->live[t][l] || hp[l] == np)
+                    continue;
+                for (int q = 0; q < D; q++) {
+                    hp[l][q] = c[q][l];
+                    c[q][l] = np[q];
+                }
+                hp[l] = np;
+            }
+            for (int q = 0; q < D; q++)
+                memcpy(&cur[q], c[q], sizeof cur[q]);
+        }
+        float o[3][SGD_LANES];
+        for (int l = 0; l < SGD_LANES; l++) {
+            const float *tp = s->tail + (size_t)win->tail[t][l] * (size_t)D;
+            for (int q = 0; q < D; q++)
+                o[q][l] = tp[q];
+        }
+        vi pull, live;
+        memcpy(&pull, win->pull[t], sizeof pull);
+        memcpy(&live, win->live[t], sizeof live);
+        vf diff[3], d2 = vf_splat(0.0f);
+        for (int q = 0; q < D; q++) {
+            memcpy(&diff[q], o[q], sizeof diff[q]);
+            diff[q] = cur[q] - diff[q];
+            d2 += diff[q] * diff[q];
+        }
+        vi apart = d2 > 0.0f;
+        vf safe = vf_select(apart, d2, vf_splat(1.0f));
+        vf pb = vf_pow(safe, s->b);
+        /* attraction -2ab d^(2b-2) / (1 + a d^2b); repulsion 2 gamma b / ((0.001 + d^2)(1 + a d^2b)) */
+        vf coef = vf_select(pull, pull_num * pb, push_num) / (vf_select(pull, safe, safe + 0.001f) * (a * pb + 1.0f));
+        /* coincident points: the pull does nothing, the push moves by the clip value, as umap-learn */
+        vi moving = live & (apart | ~pull);
+        for (int q = 0; q < D; q++) {
+            vf g = vf_select(apart, vf_clip4(coef * diff[q]), vf_splat(4.0f));
+            cur[q] += vf_select(moving, g, vf_splat(0.0f)) * alpha;
+        }
+    }
+    for (int q = 0; q < D; q++)
+        memcpy(c[q], &cur[q], sizeof c[q]);
+    for (int l = 0; l < SGD_LANES; l++)
+        for (int q = 0; q < D; q++)
+            hp[l][q] = c[q][l];
+}
+
+static inline __attribute__((always_inline)) void sgd_chunk_d(size_t c, sgd *s, const int D)
+{
+    chunk_walk w = {.s = s, .next_point = c * SGD_CHUNK};
+    w.hi = w.next_point + SGD_CHUNK < s->n_head ? w.next_point + SGD_CHUNK : s->n_head;
+    for (int l = 0; l < SGD_LANES; l++)
+        w.lane[l].live = claim_point(&w, &w.lane[l]);
+    sgd_window win;
+    for (;;) {
+        int steps = 0;
+        memset(win.switches, 0, sizeof win.switches);
+        for (int l = 0; l < SGD_LANES; l++) {
+            int n = fill_lane(&w, l, &win);
+            steps = n > steps ? n : steps;
+        }
+        if (steps == 0)
+            break;
+        run_window(s, steps, &win, D);
     }
 }
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
+/* AVX2 where the CPU has it (chosen at load time), else SSE: the same IEEE single operations either way
+ * (no FMA contraction, no reassociation in this file), so a seed gives the same layout on both. */
+__attribute__((target_clones("avx2", "default")))
+#endif
 static void sgd_chunk(size_t c, int worker, void *arg)
 {
     sgd *s = arg;
-    size_t lo = c * 256, hi = lo + 256 < s->n_head ? lo + 256 : s->n_head;
-    if (s->D == 2)
-        for (size_t i = lo; i < hi; i++)
-            sgd_point(i, s, 2);
-    else if (s->D == 3)
-        for (size_t i = lo; i < hi; i++)
-            sgd_point(i, s, 3);
+    if (s->D == 1)
+        sgd_chunk_d(c, s, 1);
+    else if (s->D == 2)
+        sgd_chunk_d(c, s, 2);
     else
-        for (size_t i = lo; i < hi; i++)
-            sgd_point(i, s, s->D);
+        sgd_chunk_d(c, s, 3);
 }
 
 /* Runs n_epochs; when snapshot is given, tails are the heads themselves, copied once per epoch. */
@@ -308,7 +450,7 @@ static mm_status run_sgd(sgd *s, int n_epochs, double lr, float *snapshot, mm_po
             memcpy(snapshot, s->head, sizeof(float) * s->n_head * (size_t)s->D);
             s->tail = snapshot;
         }
-        mm_pool_for(pool, (s->n_head + 255) / 256, sgd_chunk, s);
+        mm_pool_for(pool, (s->n_head + SGD_CHUNK - 1) / SGD_CHUNK, sgd_chunk, s);
         if ((ep + 1) % 10 == 0 && mm_layout_cancelled(progress, user, "optimize", (size_t)ep + 1, (size_t)n_epochs))
             return mm_error_set(err, MM_ERR_ARG, "umap: cancelled");
     }
