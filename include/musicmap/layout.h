@@ -133,7 +133,7 @@ typedef struct mm_umap_options {
     double min_dist;        /* 0.1 */
     double spread;          /* 1.0 */
     mm_metric metric;       /* euclidean */
-    int n_epochs;           /* 0: 500 for n <= 10000, else 300 */
+    int n_epochs;           /* 0: 500 */
     double learning_rate;   /* 1.0 */
     double negative_sample_rate; /* 5 */
     double repulsion_strength;   /* 1.0 */

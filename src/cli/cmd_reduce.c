@@ -25,7 +25,7 @@ static void reduce_help(FILE *out)
             "      --perplexity P     t-SNE perplexity (default 30)\n"
             "      --neighbors K      UMAP n_neighbors (default 15)\n"
             "      --min-dist D       UMAP min_dist (default 0.1)\n"
-            "      --iterations N     t-SNE iterations (750) or UMAP epochs (500 up to 10k points, else 300)\n"
+            "      --iterations N     t-SNE iterations (750) or UMAP epochs (500)\n"
             "      --seed S           random seed (default 42); same seed, same layout\n"
             "  -j, --threads N        threads (default: all cores)\n"
             "      --grid             the original's figure grid: t-SNE perplexity 5, 30, 50, 100 and UMAP\n"

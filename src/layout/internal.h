@@ -95,6 +95,9 @@ mm_status mm_knn_prepared(const float *px, size_t n, size_t d, int k, mm_knn_met
                           int32_t *idx, float *sq, mm_error *err);
 
 /* A symmetric sparse matrix in CSR form (rows sorted by column). */
+/* perm[i]: the point to put i-th so that neighbours in space sit near each other in memory */
+mm_status mm_layout_locality_order(const float *x, size_t n, size_t d, uint64_t seed, int32_t *perm, mm_error *err);
+
 typedef struct mm_csr {
     size_t n;
     size_t *rowptr; /* n + 1 */

@@ -360,6 +360,23 @@ static void build_tree(size_t ti, int worker, void *arg)
     free(stack);
 }
 
+/* A locality order for large layouts: the points as the leaves of one random-projection tree list them,
+ * left to right, so that points close in space are mostly close in memory. */
+mm_status mm_layout_locality_order(const float *x, size_t n, size_t d, uint64_t seed, int32_t *perm, mm_error *err)
+{
+    rp_tree tree = {.perm = perm};
+    float *side = malloc(sizeof(float) * (n ? n : 1));
+    if (!side)
+        return mm_error_set(err, MM_ERR_NOMEM, "layout: out of memory ordering %zu points", n);
+    forest_job job = {x, n, d, 32, seed, &tree, side};
+    build_tree(0, 0, &job);
+    free(side);
+    free(tree.leaves);
+    if (tree.failed)
+        return mm_error_set(err, MM_ERR_NOMEM, "layout: out of memory ordering %zu points", n);
+    return MM_OK;
+}
+
 /* ---- NN-descent ---------------------------------------------------------------------------------------- */
 
 typedef struct nnd {
