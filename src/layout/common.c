@@ -230,3 +230,49 @@ void mm_layout_normalize(float *y, size_t n, int dims)
             *v = (*v - lo[a]) * scale + 0.5f * (1.0f - (hi[a] - lo[a]) * scale);
         }
 }
+
+mm_status mm_layout_order_begin(const float **px, float **owned, size_t n, size_t d, size_t min_n, uint64_t seed,
+                                int32_t **order, mm_error *err)
+{
+    *order = NULL;
+    if (n <= min_n)
+        return MM_OK;
+    int32_t *o = malloc(sizeof(int32_t) * n);
+    float *copy = malloc(sizeof(float) * n * d);
+    if (!o || !copy) {
+        free(o), free(copy);
+        return mm_error_set(err, MM_ERR_NOMEM, "layout: out of memory for %zu points", n);
+    }
+    mm_status st = mm_layout_locality_order(*px, n, d, seed, o, err);
+    if (st != MM_OK) {
+        free(o), free(copy);
+        return st;
+    }
+    for (size_t i = 0; i < n; i++)
+        memcpy(copy + i * d, *px + (size_t)o[i] * d, sizeof(float) * d);
+    free(*owned);
+    *owned = copy;
+    *px = copy;
+    *order = o;
+    return MM_OK;
+}
+
+void mm_layout_rows_gather(float *dst, const float *src, const int32_t *order, size_t n, int D)
+{
+    for (size_t i = 0; i < n; i++)
+        memcpy(dst + i * (size_t)D, src + (size_t)(order ? (size_t)order[i] : i) * (size_t)D, sizeof(float) * (size_t)D);
+}
+
+mm_status mm_layout_order_end(float *y, size_t n, int D, const int32_t *order, mm_error *err)
+{
+    if (!order)
+        return MM_OK;
+    float *tmp = malloc(sizeof(float) * n * (size_t)D);
+    if (!tmp)
+        return mm_error_set(err, MM_ERR_NOMEM, "layout: out of memory for %zu points", n);
+    memcpy(tmp, y, sizeof(float) * n * (size_t)D);
+    for (size_t i = 0; i < n; i++)
+        memcpy(y + (size_t)order[i] * (size_t)D, tmp + i * (size_t)D, sizeof(float) * (size_t)D);
+    free(tmp);
+    return MM_OK;
+}

@@ -98,6 +98,19 @@ mm_status mm_knn_prepared(const float *px, size_t n, size_t d, int k, mm_knn_met
 /* perm[i]: the point to put i-th so that neighbours in space sit near each other in memory */
 mm_status mm_layout_locality_order(const float *x, size_t n, size_t d, uint64_t seed, int32_t *perm, mm_error *err);
 
+/* Above this many points t-SNE and UMAP work in locality order (below, everything fits the caches). */
+enum { LAYOUT_LOCALITY_MIN = 50000 };
+/* Large layouts run on their rows in locality order: the k-NN search, the graph and the optimisation
+ * then read neighbours that mostly share cache lines. Above min_n points, replaces *px by a reordered
+ * copy (taking over and freeing *owned, which becomes the copy) and sets *order (free it); below, leaves
+ * both alone and *order NULL. */
+mm_status mm_layout_order_begin(const float **px, float **owned, size_t n, size_t d, size_t min_n, uint64_t seed,
+                                int32_t **order, mm_error *err);
+/* dst[i] = src[order[i]] (rows of D floats); a plain copy when order is NULL */
+void mm_layout_rows_gather(float *dst, const float *src, const int32_t *order, size_t n, int D);
+/* Puts a layout computed in locality order back in the caller's order (nothing when order is NULL). */
+mm_status mm_layout_order_end(float *y, size_t n, int D, const int32_t *order, mm_error *err);
+
 typedef struct mm_csr {
     size_t n;
     size_t *rowptr; /* n + 1 */

@@ -312,13 +312,16 @@ mm_status mm_tsne(const float *x, size_t n, size_t d, const mm_tsne_options *opt
 
     const float *px;
     float *owned = NULL, *sq = NULL, *pc = NULL, *uy = NULL, *gains = NULL;
-    int32_t *idx = NULL;
+    int32_t *idx = NULL, *order = NULL;
     double *attr = NULL, *rep = NULL, *zrow = NULL, *pot = NULL;
     mm_csr P = {0};
     mm_pool *pool = NULL;
     mm_fftgrid *grid = NULL;
     if ((st = mm_layout_prepare(x, n, d, opt.metric, &px, &owned, err)) != MM_OK)
         return st;
+    /* large inputs in locality order, put back at the end (see mm_layout_order_begin) */
+    if ((st = mm_layout_order_begin(&px, &owned, n, d, LAYOUT_LOCALITY_MIN, opt.seed, &order, err)) != MM_OK)
+        goto out;
     size_t nk = n * (size_t)k;
     sq = malloc(sizeof(float) * nk);
     pc = malloc(sizeof(float) * nk);
@@ -360,7 +363,7 @@ mm_status mm_tsne(const float *x, size_t n, size_t d, const mm_tsne_options *opt
             st = mm_error_set(err, MM_ERR_ARG, "tsne: init is 'given' but no initial layout was passed");
             goto out;
         }
-        memcpy(y, opt.init_y, sizeof(float) * n * (size_t)D);
+        mm_layout_rows_gather(y, opt.init_y, order, n, D);
         if ((st = mm_layout_check_finite(y, n, (size_t)D, "tsne: initial layout", err)) != MM_OK)
             goto out;
     } else if (!random_init) {
@@ -468,15 +471,18 @@ mm_status mm_tsne(const float *x, size_t n, size_t d, const mm_tsne_options *opt
     free(dense), free(soa);
     for (size_t i = 0; i < n * (size_t)D; i++)
         if (!isfinite(y[i])) {
+            size_t row = i / (size_t)D;
             st = mm_error_set(err, MM_ERR_INTERNAL, "tsne: the optimisation diverged (point %zu); try a smaller "
-                              "learning rate", i / (size_t)D);
+                              "learning rate", order ? (size_t)order[row] : row);
             goto out;
         }
+    st = mm_layout_order_end(y, n, D, order, err);
 out:
     mm_fftgrid_close(grid);
     mm_pool_close(pool);
     mm_csr_free(&P);
     free(owned), free(sq), free(pc), free(idx), free(uy), free(gains), free(attr), free(rep), free(zrow), free(pot);
+    free(order);
     return st;
 }
 

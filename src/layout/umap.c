@@ -503,7 +503,6 @@ typedef struct spec_job {
 } spec_job;
 
 enum { SPEC_BLOCK = 4096 };
-enum { UMAP_LOCALITY_MIN = 50000 };
 
 /* out = (I + D^-1/2 W D^-1/2) / 2 v: the normalised adjacency shifted to be positive semi-definite, so
  * that its largest eigenvectors are the Laplacian's smallest. (Gathering the rows in single precision
@@ -738,27 +737,15 @@ mm_status mm_umap(const float *x, size_t n, size_t d, const mm_umap_options *opt
     float *owned = NULL, *sq = NULL, *dist = NULL, *w = NULL, *eps = NULL, *next = NULL, *next_neg = NULL,
           *snap = NULL, *pca = NULL;
     int32_t *idx = NULL, *order = NULL;
-    float *ordered = NULL;
     mm_csr G = {0};
     mm_pool *pool = NULL;
     if ((st = mm_layout_prepare(x, n, d, opt.metric, &px, &owned, err)) != MM_OK)
         return st;
     /* Large inputs are laid out in a locality order (one random-projection tree's leaves) and put back
-     * at the end: the neighbours' rows then mostly share cache lines with their own. At a million points
-     * the spectral initialisation's gathers were bound by memory latency (33 of its 47 s). */
-    if (n > UMAP_LOCALITY_MIN) {
-        if (!(order = malloc(sizeof(int32_t) * n)) || !(ordered = malloc(sizeof(float) * n * d))) {
-            st = mm_error_set(err, MM_ERR_NOMEM, "umap: out of memory for %zu points", n);
-            goto out;
-        }
-        if ((st = mm_layout_locality_order(px, n, d, opt.seed, order, err)) != MM_OK)
-            goto out;
-        for (size_t i = 0; i < n; i++)
-            memcpy(ordered + i * d, px + (size_t)order[i] * d, sizeof(float) * d);
-        px = ordered;
-        free(owned);
-        owned = NULL;
-    }
+     * at the end: at a million points the spectral initialisation's gathers were bound by memory latency
+     * (33 of its 47 s). */
+    if ((st = mm_layout_order_begin(&px, &owned, n, d, LAYOUT_LOCALITY_MIN, opt.seed, &order, err)) != MM_OK)
+        goto out;
     size_t nk = n * (size_t)k;
     sq = malloc(sizeof(float) * nk);
     idx = malloc(sizeof(int32_t) * nk);
@@ -792,8 +779,7 @@ mm_status mm_umap(const float *x, size_t n, size_t d, const mm_umap_options *opt
             st = mm_error_set(err, MM_ERR_ARG, "umap: init is 'given' but no initial layout was passed");
             goto out;
         }
-        for (size_t i = 0; i < n; i++)
-            memcpy(y + i * (size_t)D, opt.init_y + (size_t)(order ? order[i] : (int32_t)i) * (size_t)D, sizeof(float) * (size_t)D);
+        mm_layout_rows_gather(y, opt.init_y, order, n, D);
         if ((st = mm_layout_check_finite(y, n, (size_t)D, "umap: initial layout", err)) != MM_OK)
             goto out;
     } else if (opt.init == MM_INIT_RANDOM) {
@@ -836,17 +822,12 @@ mm_status mm_umap(const float *x, size_t n, size_t d, const mm_umap_options *opt
             st = mm_error_set(err, MM_ERR_INTERNAL, "umap: the optimisation diverged");
             goto out;
         }
-    if (order) {
-        /* back to the caller's order; the snapshot is free by now */
-        memcpy(snap, y, sizeof(float) * n * (size_t)D);
-        for (size_t i = 0; i < n; i++)
-            memcpy(y + (size_t)order[i] * (size_t)D, snap + i * (size_t)D, sizeof(float) * (size_t)D);
-    }
+    st = mm_layout_order_end(y, n, D, order, err);
 out:
     mm_pool_close(pool);
     mm_csr_free(&G);
     free(owned), free(sq), free(dist), free(w), free(eps), free(next), free(next_neg), free(snap), free(pca), free(idx);
-    free(order), free(ordered);
+    free(order);
     return st;
 }
 
