@@ -273,6 +273,47 @@ static void test_clusters_stay_separated(void **state)
     free(x), free(y);
 }
 
+/* The locality order (normally above 50k points), forced on small data: the layouts must be as good, and
+ * a given initial layout must come back in the caller's order. */
+static void test_locality_order(void **state)
+{
+    enum { C = 4, M = 150, D = 12, N = C * M };
+    int32_t lab[N];
+    float *x = clusters(C, M, D, 6.0, lab);
+    float *y = malloc(sizeof(float) * N * 2), *y0 = malloc(sizeof(float) * N * 2);
+    mm_error err;
+    for (int use_umap = 0; use_umap < 2; use_umap++) {
+        mm_tsne_options to;
+        mm_tsne_defaults(&to);
+        to.method = MM_TSNE_FFT;
+        to.locality_min = 100;
+        to.threads = 2;
+        mm_umap_options uo;
+        mm_umap_defaults(&uo);
+        uo.locality_min = 100;
+        uo.threads = 2;
+        assert_int_equal(use_umap ? mm_umap(x, N, D, &uo, y, &err) : mm_tsne(x, N, D, &to, y, NULL, &err), MM_OK);
+        all_finite(y, N * 2);
+        double trust, agree = agreement(x, N, D, y, lab, &trust);
+        print_message("4 clusters in locality order, %s: label agreement %.3f, trustworthiness %.4f\n",
+                      use_umap ? "umap" : "tsne", agree, trust);
+        assert_true(agree > 0.99);
+        assert_true(trust > 0.90);
+        /* a given start and a negligible step: the output is the start, row for row */
+        for (int i = 0; i < N * 2; i++)
+            y0[i] = (float)(10 * urand());
+        to.init = uo.init = MM_INIT_GIVEN;
+        to.init_y = uo.init_y = y0;
+        to.learning_rate = 1e-9;
+        to.n_iter = 2;
+        uo.learning_rate = 1e-9;
+        assert_int_equal(use_umap ? mm_umap(x, N, D, &uo, y, &err) : mm_tsne(x, N, D, &to, y, NULL, &err), MM_OK);
+        for (int i = 0; i < N * 2; i++)
+            assert_true(fabsf(y[i] - y0[i]) < 1e-3f);
+    }
+    free(x), free(y), free(y0);
+}
+
 static void test_determinism(void **state)
 {
     enum { C = 3, M = 200, D = 8, N = C * M };
@@ -509,6 +550,7 @@ int main(void)
         cmocka_unit_test(test_perplexity_calibration),
         cmocka_unit_test(test_umap_ab),
         cmocka_unit_test(test_clusters_stay_separated),
+        cmocka_unit_test(test_locality_order),
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_tsne_transform),
         cmocka_unit_test(test_umap_transform),

@@ -100,6 +100,7 @@ typedef struct mm_tsne_options {
     mm_layout_init init;        /* PCA (scaled to std 1e-4 on the first axis), random, or given */
     const float *init_y;        /* n x dims when init is MM_INIT_GIVEN */
     mm_knn_method knn;          /* how the 3 * perplexity neighbours are found (auto: exact up to 10000 points) */
+    size_t locality_min;        /* above this many points work on the rows in a locality order (0: 50000) */
     int interp_points;          /* FFT: interpolation nodes per box and axis (3) */
     int min_boxes;              /* FFT: boxes per axis at least (50 in 2-D, 16 in 3-D) */
     int threads;
@@ -141,6 +142,7 @@ typedef struct mm_umap_options {
     mm_layout_init init;    /* spectral (default; PCA when the graph is too disconnected), PCA, random, given */
     const float *init_y;
     mm_knn_method knn;      /* auto: exact up to 10000 points, NN-descent above */
+    size_t locality_min;    /* above this many points work on the rows in a locality order (0: 50000) */
     int threads;
     uint64_t seed;
     mm_layout_progress progress;

@@ -320,7 +320,7 @@ mm_status mm_tsne(const float *x, size_t n, size_t d, const mm_tsne_options *opt
     if ((st = mm_layout_prepare(x, n, d, opt.metric, &px, &owned, err)) != MM_OK)
         return st;
     /* large inputs in locality order, put back at the end (see mm_layout_order_begin) */
-    if ((st = mm_layout_order_begin(&px, &owned, n, d, LAYOUT_LOCALITY_MIN, opt.seed, &order, err)) != MM_OK)
+    if ((st = mm_layout_order_begin(&px, &owned, n, d, opt.locality_min ? opt.locality_min : LAYOUT_LOCALITY_MIN, opt.seed, &order, err)) != MM_OK)
         goto out;
     size_t nk = n * (size_t)k;
     sq = malloc(sizeof(float) * nk);

@@ -744,7 +744,7 @@ mm_status mm_umap(const float *x, size_t n, size_t d, const mm_umap_options *opt
     /* Large inputs are laid out in a locality order (one random-projection tree's leaves) and put back
      * at the end: at a million points the spectral initialisation's gathers were bound by memory latency
      * (33 of its 47 s). */
-    if ((st = mm_layout_order_begin(&px, &owned, n, d, LAYOUT_LOCALITY_MIN, opt.seed, &order, err)) != MM_OK)
+    if ((st = mm_layout_order_begin(&px, &owned, n, d, opt.locality_min ? opt.locality_min : LAYOUT_LOCALITY_MIN, opt.seed, &order, err)) != MM_OK)
         goto out;
     size_t nk = n * (size_t)k;
     sq = malloc(sizeof(float) * nk);
