@@ -40,6 +40,9 @@ struct mm_fftgrid {
     float *kpad;
     fftwf_complex *khat;
     fftwf_plan fwd, inv, kfwd;
+    /* 2-D: the transform split into rows and columns, so that the zero rows of the padding are skipped:
+     * only the first nn of the m rows hold charges, and only those rows of the result are read. */
+    fftwf_plan row_fwd, col_fwd, col_inv, row_inv;
     /* bucketing */
     size_t cap_n;
     int32_t *box_of;
@@ -80,7 +83,12 @@ static void free_arrays(mm_fftgrid *g)
         fftwf_destroy_plan(g->inv);
     if (g->kfwd)
         fftwf_destroy_plan(g->kfwd);
+    fftwf_plan split[4] = {g->row_fwd, g->col_fwd, g->col_inv, g->row_inv};
+    for (int i = 0; i < 4; i++)
+        if (split[i])
+            fftwf_destroy_plan(split[i]);
     g->fwd = g->inv = g->kfwd = NULL;
+    g->row_fwd = g->col_fwd = g->col_inv = g->row_inv = NULL;
     pthread_mutex_unlock(&planner_lock);
     fftwf_free(g->grid), fftwf_free(g->pad), fftwf_free(g->hat), fftwf_free(g->kpad), fftwf_free(g->khat);
     g->grid = NULL;
@@ -159,8 +167,19 @@ static mm_status resize(mm_fftgrid *g, int nb, mm_error *err)
     g->fwd = fftwf_plan_dft_r2c(g->dims, n, g->pad, g->hat, FFTW_ESTIMATE);
     g->inv = fftwf_plan_dft_c2r(g->dims, n, g->hat, g->pad, FFTW_ESTIMATE);
     g->kfwd = fftwf_plan_dft_r2c(g->dims, n, g->kpad, g->khat, FFTW_ESTIMATE);
+    int split_ok = 1;
+    if (g->dims == 2) {
+        int len = (int)g->m, nn = (int)g->nn, half = (int)(g->m / 2 + 1);
+        g->row_fwd = fftwf_plan_many_dft_r2c(1, &len, nn, g->pad, NULL, 1, len, g->hat, NULL, 1, half, FFTW_ESTIMATE);
+        g->col_fwd = fftwf_plan_many_dft(1, &len, half, g->hat, NULL, half, 1, g->hat, NULL, half, 1, FFTW_FORWARD,
+                                         FFTW_ESTIMATE);
+        g->col_inv = fftwf_plan_many_dft(1, &len, half, g->hat, NULL, half, 1, g->hat, NULL, half, 1, FFTW_BACKWARD,
+                                         FFTW_ESTIMATE);
+        g->row_inv = fftwf_plan_many_dft_c2r(1, &len, nn, g->hat, NULL, 1, half, g->pad, NULL, 1, len, FFTW_ESTIMATE);
+        split_ok = g->row_fwd && g->col_fwd && g->col_inv && g->row_inv;
+    }
     pthread_mutex_unlock(&planner_lock);
-    if (!g->fwd || !g->inv || !g->kfwd) {
+    if (!g->fwd || !g->inv || !g->kfwd || !split_ok) {
         free_arrays(g);
         g->nb = 0;
         return mm_error_set(err, MM_ERR_INTERNAL, "tsne: FFTW could not plan a %zu^%d transform", g->m, g->dims);
@@ -270,14 +289,27 @@ static void convolve_channel(size_t c, int worker, void *arg)
     fftwf_complex *hat = g->hat + c * g->cplx;
     memset(pad, 0, sizeof(float) * g->padded);
     pad_copy(g, pad, g->grid + c * g->nodes, 1, 1);
-    fftwf_execute_dft_r2c(g->fwd, pad, hat);
+    if (g->dims == 2) {
+        /* rows nn..m-1 of the padded grid are zero, so are their transforms */
+        size_t half = g->m / 2 + 1;
+        fftwf_execute_dft_r2c(g->row_fwd, pad, hat);
+        memset(hat + g->nn * half, 0, sizeof(fftwf_complex) * (g->m - g->nn) * half);
+        fftwf_execute_dft(g->col_fwd, hat, hat);
+    } else {
+        fftwf_execute_dft_r2c(g->fwd, pad, hat);
+    }
     for (size_t t = 0; t < g->cplx; t++) {
         float re = hat[t][0] * g->khat[t][0] - hat[t][1] * g->khat[t][1];
         float im = hat[t][0] * g->khat[t][1] + hat[t][1] * g->khat[t][0];
         hat[t][0] = re;
         hat[t][1] = im;
     }
-    fftwf_execute_dft_c2r(g->inv, hat, pad);
+    if (g->dims == 2) {
+        fftwf_execute_dft(g->col_inv, hat, hat);
+        fftwf_execute_dft_c2r(g->row_inv, hat, pad); /* only the rows read back */
+    } else {
+        fftwf_execute_dft_c2r(g->inv, hat, pad);
+    }
     pad_copy(g, pad, g->grid + c * g->nodes, 0, 1.0 / (double)g->padded);
 }
 
