@@ -124,6 +124,39 @@ static void test_get_track_and_search(void **state)
 }
 
 /* The search key: lower case, no accents, whole characters, never longer than its input. */
+typedef struct json_out {
+    char text[256];
+    size_t len;
+} json_out;
+
+static void json_append(void *ctx, const void *bytes, size_t n)
+{
+    json_out *o = ctx;
+    assert_true(o->len + n < sizeof o->text);
+    memcpy(o->text + o->len, bytes, n);
+    o->len += n;
+    o->text[o->len] = 0;
+}
+
+/* RFC 8259 escapes, UTF-8 kept, invalid bytes and truncated sequences replaced by U+FFFD */
+static void test_json_string(void **state)
+{
+    const char *cases[][2] = {
+        {"plain", "\"plain\""},
+        {"say \"hi\" \\ bye", "\"say \\\"hi\\\" \\\\ bye\""},
+        {"tab\tnl\n\x01\x1f", "\"tab\\u0009nl\\u000a\\u0001\\u001f\""},
+        {"Mötley Crüe 日本 🎵", "\"Mötley Crüe 日本 🎵\""},
+        {"caf\xe9 \xff", "\"caf\\ufffd \\ufffd\""},
+        {"cut \xe6\x97", "\"cut \\ufffd\\ufffd\""},
+        {"", "\"\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_out o = {{0}, 0};
+        mm_json_write_string(cases[i][0], json_append, &o);
+        assert_string_equal(o.text, cases[i][1]);
+    }
+}
+
 static void test_text_fold(void **state)
 {
     (void)state;
@@ -263,6 +296,7 @@ int main(void)
     mm_audio_set_library_logging(0);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text_fold),
+        cmocka_unit_test(test_json_string),
         cmocka_unit_test(test_get_track_and_search),
         cmocka_unit_test(test_models_vectors_maps),
     };

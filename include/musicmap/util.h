@@ -101,6 +101,11 @@ uint64_t mm_fnv1a64(uint64_t h, const void *data, size_t n);
  * the length written. Invalid UTF-8 bytes are copied unchanged. */
 size_t mm_text_fold(const char *in, char *out, size_t cap);
 
+/* JSON: s as a JSON string with the escapes RFC 8259 requires; bytes that are not valid UTF-8 become
+ * U+FFFD. Output goes through write(ctx, bytes, n), so a file and a memory buffer share the escaping. */
+typedef void (*mm_json_writer)(void *ctx, const void *bytes, size_t n);
+void mm_json_write_string(const char *s, mm_json_writer write, void *ctx);
+
 /* IEEE 754 binary16 ("half") <-> float, round-to-nearest-even; subnormals, infinities and NaN kept. */
 uint16_t mm_float_to_half(float value);
 float mm_half_to_float(uint16_t half);

@@ -64,45 +64,17 @@ void mm_buf_free(mm_buf *b)
     memset(b, 0, sizeof *b);
 }
 
+static void write_buf(void *ctx, const void *bytes, size_t n)
+{
+    mm_buf_put(ctx, bytes, n);
+}
+
 void mm_buf_json_string(mm_buf *b, const char *s)
 {
-    if (!s) {
+    if (!s)
         mm_buf_puts(b, "null");
-        return;
-    }
-    const unsigned char *p = (const unsigned char *)s;
-    mm_buf_put(b, "\"", 1);
-    while (*p) {
-        unsigned char c = *p;
-        if (c == '"' || c == '\\') {
-            char esc[2] = {'\\', (char)c};
-            mm_buf_put(b, esc, 2);
-            p++;
-        } else if (c < 0x20) {
-            mm_buf_printf(b, "\\u%04x", c);
-            p++;
-        } else if (c < 0x80) {
-            /* runs of plain ASCII in one copy */
-            const unsigned char *q = p;
-            while (*q >= 0x20 && *q < 0x80 && *q != '"' && *q != '\\')
-                q++;
-            mm_buf_put(b, p, (size_t)(q - p));
-            p = q;
-        } else {
-            int len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-            int ok = len > 0;
-            for (int k = 1; ok && k < len; k++)
-                ok = (p[k] & 0xC0) == 0x80;
-            if (ok) {
-                mm_buf_put(b, p, (size_t)len);
-                p += len;
-            } else {
-                mm_buf_puts(b, "\\ufffd");
-                p++;
-            }
-        }
-    }
-    mm_buf_put(b, "\"", 1);
+    else
+        mm_json_write_string(s, write_buf, b);
 }
 
 void mm_buf_json_number(mm_buf *b, double v, int decimals)

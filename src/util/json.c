@@ -1,0 +1,49 @@
+/* JSON string escaping, written once for the CLI (to a FILE) and the server (to a buffer). */
+#include "musicmap/util.h"
+
+/* Length of the valid UTF-8 sequence starting at p (lead byte >= 0x80), 0 when it is not one. */
+static int utf8_sequence_length(const unsigned char *p)
+{
+    unsigned char c = p[0];
+    int len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    for (int k = 1; k < len; k++)
+        if ((p[k] & 0xC0) != 0x80)
+            return 0;
+    return len;
+}
+
+void mm_json_write_string(const char *s, mm_json_writer write, void *ctx)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
+    write(ctx, "\"", 1);
+    while (*p) {
+        unsigned char c = *p;
+        if (c == '"' || c == '\\') {
+            char esc[2] = {'\\', (char)c};
+            write(ctx, esc, 2);
+            p++;
+        } else if (c < 0x20) {
+            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            write(ctx, esc, 6);
+            p++;
+        } else if (c < 0x80) {
+            /* runs of plain ASCII in one write */
+            const unsigned char *q = p;
+            while (*q >= 0x20 && *q < 0x80 && *q != '"' && *q != '\\')
+                q++;
+            write(ctx, p, (size_t)(q - p));
+            p = q;
+        } else {
+            int len = utf8_sequence_length(p);
+            if (len > 0) {
+                write(ctx, p, (size_t)len);
+                p += len;
+            } else {
+                write(ctx, "\\ufffd", 6); /* not UTF-8: the replacement character */
+                p++;
+            }
+        }
+    }
+    write(ctx, "\"", 1);
+}
