@@ -363,9 +363,10 @@ mm_status mm_tsne(const float *x, size_t n, size_t d, const mm_tsne_options *opt
             st = mm_error_set(err, MM_ERR_ARG, "tsne: init is 'given' but no initial layout was passed");
             goto out;
         }
-        mm_layout_rows_gather(y, opt.init_y, order, n, D);
-        if ((st = mm_layout_check_finite(y, n, (size_t)D, "tsne: initial layout", err)) != MM_OK)
+        /* checked in the caller's order, so that an error names the caller's row */
+        if ((st = mm_layout_check_finite(opt.init_y, n, (size_t)D, "tsne: initial layout", err)) != MM_OK)
             goto out;
+        mm_layout_rows_gather(y, opt.init_y, order, n, D);
     } else if (!random_init) {
         if ((st = mm_layout_pca_init(px, n, d, D, 1e-4, opt.threads, y, err)) != MM_OK)
             goto out;

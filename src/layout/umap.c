@@ -779,9 +779,10 @@ mm_status mm_umap(const float *x, size_t n, size_t d, const mm_umap_options *opt
             st = mm_error_set(err, MM_ERR_ARG, "umap: init is 'given' but no initial layout was passed");
             goto out;
         }
-        mm_layout_rows_gather(y, opt.init_y, order, n, D);
-        if ((st = mm_layout_check_finite(y, n, (size_t)D, "umap: initial layout", err)) != MM_OK)
+        /* checked in the caller's order, so that an error names the caller's row */
+        if ((st = mm_layout_check_finite(opt.init_y, n, (size_t)D, "umap: initial layout", err)) != MM_OK)
             goto out;
+        mm_layout_rows_gather(y, opt.init_y, order, n, D);
     } else if (opt.init == MM_INIT_RANDOM) {
         for (size_t i = 0; i < n; i++) {
             layout_rng r = layout_rng_make(opt.seed, 17, i);
