@@ -164,11 +164,13 @@ static mm_status resize(mm_fftgrid *g, int nb, mm_error *err)
     }
     int n[3] = {(int)g->m, (int)g->m, (int)g->m};
     pthread_mutex_lock(&planner_lock);
-    g->fwd = fftwf_plan_dft_r2c(g->dims, n, g->pad, g->hat, FFTW_ESTIMATE);
-    g->inv = fftwf_plan_dft_c2r(g->dims, n, g->hat, g->pad, FFTW_ESTIMATE);
     g->kfwd = fftwf_plan_dft_r2c(g->dims, n, g->kpad, g->khat, FFTW_ESTIMATE);
-    int split_ok = 1;
-    if (g->dims == 2) {
+    int plans_ok;
+    if (g->dims != 2) {
+        g->fwd = fftwf_plan_dft_r2c(g->dims, n, g->pad, g->hat, FFTW_ESTIMATE);
+        g->inv = fftwf_plan_dft_c2r(g->dims, n, g->hat, g->pad, FFTW_ESTIMATE);
+        plans_ok = g->fwd && g->inv;
+    } else {
         int len = (int)g->m, nn = (int)g->nn, half = (int)(g->m / 2 + 1);
         g->row_fwd = fftwf_plan_many_dft_r2c(1, &len, nn, g->pad, NULL, 1, len, g->hat, NULL, 1, half, FFTW_ESTIMATE);
         g->col_fwd = fftwf_plan_many_dft(1, &len, half, g->hat, NULL, half, 1, g->hat, NULL, half, 1, FFTW_FORWARD,
@@ -176,10 +178,10 @@ static mm_status resize(mm_fftgrid *g, int nb, mm_error *err)
         g->col_inv = fftwf_plan_many_dft(1, &len, half, g->hat, NULL, half, 1, g->hat, NULL, half, 1, FFTW_BACKWARD,
                                          FFTW_ESTIMATE);
         g->row_inv = fftwf_plan_many_dft_c2r(1, &len, nn, g->hat, NULL, 1, half, g->pad, NULL, 1, len, FFTW_ESTIMATE);
-        split_ok = g->row_fwd && g->col_fwd && g->col_inv && g->row_inv;
+        plans_ok = g->row_fwd && g->col_fwd && g->col_inv && g->row_inv;
     }
     pthread_mutex_unlock(&planner_lock);
-    if (!g->fwd || !g->inv || !g->kfwd || !split_ok) {
+    if (!g->kfwd || !plans_ok) {
         free_arrays(g);
         g->nb = 0;
         return mm_error_set(err, MM_ERR_INTERNAL, "tsne: FFTW could not plan a %zu^%d transform", g->m, g->dims);
@@ -287,7 +289,8 @@ static void convolve_channel(size_t c, int worker, void *arg)
     mm_fftgrid *g = job->g;
     float *pad = g->pad + c * g->padded;
     fftwf_complex *hat = g->hat + c * g->cplx;
-    memset(pad, 0, sizeof(float) * g->padded);
+    /* in 2-D only the first nn rows are read by the row transforms */
+    memset(pad, 0, sizeof(float) * (g->dims == 2 ? g->nn * g->m : g->padded));
     pad_copy(g, pad, g->grid + c * g->nodes, 1, 1);
     if (g->dims == 2) {
         /* rows nn..m-1 of the padded grid are zero, so are their transforms */
