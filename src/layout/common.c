@@ -260,7 +260,7 @@ mm_status mm_layout_order_begin(const float **px, float **owned, size_t n, size_
 void mm_layout_rows_gather(float *dst, const float *src, const int32_t *order, size_t n, int D)
 {
     for (size_t i = 0; i < n; i++)
-        memcpy(dst + i * (size_t)D, src + (size_t)(order ? (size_t)order[i] : i) * (size_t)D, sizeof(float) * (size_t)D);
+        memcpy(dst + i * (size_t)D, src + (order ? (size_t)order[i] : i) * (size_t)D, sizeof(float) * (size_t)D);
 }
 
 mm_status mm_layout_order_end(float *y, size_t n, int D, const int32_t *order, mm_error *err)

@@ -234,7 +234,6 @@ static inline lanef lane_clip4(lanef v)
 }
 
 enum { SGD_WINDOW = 64, SGD_CHUNK = 256 };
-enum { EV_NONE = 0, EV_PULL = 1, EV_PUSH = 2 };
 
 /* One lane's walk through its points' samples: the point, the edge it is at, the negatives still to
  * draw for the last edge, and the point's random stream (one per (epoch, point)). */
@@ -575,11 +574,9 @@ static int orthonormalize(spec_job *job, mm_pool *pool, int passes)
         for (size_t c = 0; c < blocks; c++)
             for (int t = 0; t < b * b; t++)
                 r[t] += job->gram[c * (size_t)(b * b) + (size_t)t];
+        /* the block sums fill the upper triangle only; the lower stays 0, as R^-1 needs */
         if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', b, r, b) != 0)
             return -1;
-        for (int p = 0; p < b; p++)
-            for (int q = 0; q < p; q++)
-                r[p * b + q] = 0;
         memcpy(rinv, r, sizeof r);
         if (LAPACKE_dtrtri(LAPACK_ROW_MAJOR, 'U', 'N', b, rinv, b) != 0)
             return -1;
