@@ -56,7 +56,6 @@ typedef struct gtzan {
 
 static gtzan load_gtzan(void)
 {
-    tu_require_reference();
     gtzan g = {0};
     size_t shape[2] = {970, 10};
     g.x = tu_read_npy_f32(tu_ref("layout/gtzan970_softmax.npy"), 2, shape);
@@ -538,13 +537,15 @@ static void test_three_dims(void **state)
     free(x), free(y);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    const struct CMUnitTest tests[] = {
+    const struct CMUnitTest reference[] = {
         cmocka_unit_test(test_gtzan_pca),
         cmocka_unit_test(test_gtzan_tsne),
         cmocka_unit_test(test_gtzan_umap),
         cmocka_unit_test(test_gtzan_umap_correlation),
+    };
+    const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pca_matches_svd),
         cmocka_unit_test(test_knn_exact_and_approx),
         cmocka_unit_test(test_perplexity_calibration),
@@ -559,5 +560,5 @@ int main(void)
         cmocka_unit_test(test_degenerate_data),
         cmocka_unit_test(test_three_dims),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return tu_main(argc, argv, "layout", tests, TU_COUNT(tests), reference, TU_COUNT(reference));
 }
