@@ -44,6 +44,7 @@ check "the script is served" test "$(code "$URL/app.js")" = 200
 check "maps: 200" test "$(code "$URL/api/maps")" = 200
 check "maps: three fixture maps" test "$(grep -o '"id": [0-9]*, "name"' "$TMP/body" | wc -l)" = 3
 check "maps: method and dims" grep -q '"method": "tsne", "dims": 3' "$TMP/body"
+check "maps: colours by prediction from a sure model" grep -q '"colors": {"default": "predicted", "model_accuracy": 0.9500, "bound": 0.85, "features": "' "$TMP/body"
 check "track: 200" test "$(code "$URL/api/tracks/1")" = 200
 check "track: tags, loudness and predictions" grep -q '"title": ".*"loudness": .*"predicted": {"model": "fixture"' "$TMP/body"
 check "track: never the folder" bash -c "! grep -q '$TMP' '$TMP/body'"

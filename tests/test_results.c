@@ -182,6 +182,26 @@ static void test_text_fold(void **state)
     assert_string_equal(out, "");
 }
 
+/* The colouring rule: predictions only from a model whose held-out accuracy reaches the bound. */
+static void test_colour_rule(void **state)
+{
+    mm_model_record m = {.metrics = "{\"epochs\": 15, \"test_accuracy\": 0.4167, \"test_loss\": 1.2}"};
+    assert_float_equal(mm_model_record_test_accuracy(&m), 0.4167, 1e-9);
+    assert_false(mm_model_record_colours_by_prediction(&m));
+    m.metrics = "{\"test_accuracy\": 0.8500}";
+    assert_true(mm_model_record_colours_by_prediction(&m));
+    m.metrics = "{\"test_accuracy\": 0.8499}";
+    assert_false(mm_model_record_colours_by_prediction(&m));
+    m.metrics = "{\"val_accuracy\": 0.99}"; /* no held-out figure: unknown, so tags */
+    assert_true(mm_model_record_test_accuracy(&m) < 0);
+    assert_false(mm_model_record_colours_by_prediction(&m));
+    m.metrics = "{\"test_accuracy\": nope}";
+    assert_true(mm_model_record_test_accuracy(&m) < 0);
+    m.metrics = NULL;
+    assert_true(mm_model_record_test_accuracy(&m) < 0);
+    assert_true(mm_model_record_test_accuracy(NULL) < 0);
+}
+
 static void test_models_vectors_maps(void **state)
 {
     fixture *f = *state;
@@ -299,6 +319,7 @@ int main(void)
         cmocka_unit_test(test_json_string),
         cmocka_unit_test(test_get_track_and_search),
         cmocka_unit_test(test_models_vectors_maps),
+        cmocka_unit_test(test_colour_rule),
     };
     return cmocka_run_group_tests_name("catalog results", tests, setup, teardown);
 }

@@ -102,6 +102,8 @@ rc=$(status_of "$MM" run --db "$TMP/run.db" --no-serve --epochs 2 --min-count 5 
 check "run --no-serve on tagged music exits 0" test "$rc" = 0
 check "  ... trained a model named run" grep -Eq "^small +tags \(4 genres, 40\)" "$TMP/out"
 check "  ... and made three maps from it" test "$(grep -c ' (run) ' "$TMP/out")" = 3
+# two epochs do not make a sure model: the map is coloured by the tags, and run says so with the figure
+check "  ... says it colours by the tags, with the model's accuracy" grep -Eq "coloured by the files' genre tags: the model's held-out accuracy 0\.[0-9]+ is below 0\.85" "$TMP/err"
 rc=$(status_of "$MM" run --db "$TMP/run.db" --no-serve --min-count 5 "$TMP/music")
 check "run again: nothing new to train or embed" bash -c "grep -q 'already has vectors' '$TMP/err' && ! grep -q 'epochs' '$TMP/out'"
 "$SYNTH" --out "$TMP/gtzan" --count 12 --layout gtzan --seconds 8 --seed 4 >/dev/null

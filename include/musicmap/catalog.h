@@ -202,6 +202,15 @@ mm_status mm_catalog_get_model(mm_catalog *cat, const char *name, mm_model_recor
 mm_status mm_catalog_get_model_by_id(mm_catalog *cat, int64_t id, mm_model_record *out, mm_error *err);
 void mm_model_record_free(mm_model_record *model);
 
+/* Genre colours come from a model's predictions only when it classified its held-out (test) songs at
+ * least this well; below it (or when the accuracy is unknown) a map is coloured by the genre tags, and
+ * the page and `run` say so. A confident, wrong legend is worse than none. */
+#define MM_PREDICTED_COLOURS_MIN_ACCURACY 0.85
+/* The model's held-out accuracy from its metrics ("test_accuracy"), or a negative number when unknown. */
+double mm_model_record_test_accuracy(const mm_model_record *model);
+/* 1 when a map of this model should be coloured by its predictions (see the bound above), else 0. */
+int mm_model_record_colours_by_prediction(const mm_model_record *model);
+
 /* Ok tracks with features but no vectors for the model (what `embed` still has to do), by id. */
 mm_status mm_catalog_tracks_needing_vectors(mm_catalog *cat, int64_t model_id, int64_t **ids, size_t *n,
                                             mm_error *err);

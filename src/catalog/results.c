@@ -340,6 +340,22 @@ static mm_status get_model_where(mm_catalog *cat, const char *where, const char 
     return s;
 }
 
+double mm_model_record_test_accuracy(const mm_model_record *model)
+{
+    /* metrics is JSON written by `train` itself: a flat object of numbers */
+    const char *key = model && model->metrics ? strstr(model->metrics, "\"test_accuracy\":") : NULL;
+    if (!key)
+        return -1.0;
+    char *end;
+    double v = strtod(key + strlen("\"test_accuracy\":"), &end);
+    return end != key + strlen("\"test_accuracy\":") && v >= 0.0 && v <= 1.0 ? v : -1.0;
+}
+
+int mm_model_record_colours_by_prediction(const mm_model_record *model)
+{
+    return mm_model_record_test_accuracy(model) >= MM_PREDICTED_COLOURS_MIN_ACCURACY;
+}
+
 mm_status mm_catalog_get_model(mm_catalog *cat, const char *name, mm_model_record *out, mm_error *err)
 {
     if (name)

@@ -77,6 +77,32 @@ static int count_tag(const mm_track *t, void *user)
     return 0;
 }
 
+/* Says which genre colours the page will start with, and why (the rule is the library's). */
+static void report_colours(mm_cli *cli, const char *db)
+{
+    mm_catalog *cat = NULL;
+    mm_model_record rec;
+    if (mm_cli_open_catalog(cli, "run", db, 0, &cat) != 0)
+        return;
+    if (mm_catalog_get_model(cat, RUN_MODEL, &rec, NULL) == MM_OK) {
+        double acc = mm_model_record_test_accuracy(&rec);
+        if (mm_model_record_colours_by_prediction(&rec))
+            mm_log(&cli->log, MM_LOG_INFO,
+                   "run: the map is coloured by the model's predicted genres (held-out accuracy %.2f, at least %.2f)",
+                   acc, MM_PREDICTED_COLOURS_MIN_ACCURACY);
+        else if (acc >= 0)
+            mm_log(&cli->log, MM_LOG_INFO,
+                   "run: the map is coloured by the files' genre tags: the model's held-out accuracy %.2f is below "
+                   "%.2f, too low to trust its predicted genres (the page can still show them)",
+                   acc, MM_PREDICTED_COLOURS_MIN_ACCURACY);
+        else
+            mm_log(&cli->log, MM_LOG_INFO,
+                   "run: the map is coloured by the files' genre tags (the model's accuracy is unknown)");
+        mm_model_record_free(&rec);
+    }
+    mm_catalog_close(cat);
+}
+
 int mm_cmd_run(mm_cli *cli, int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -194,6 +220,7 @@ int mm_cmd_run(mm_cli *cli, int argc, char **argv)
         rc = run_step(cli, mm_cmd_embed, "embed", "--db", db, "-m", RUN_MODEL, "-j", jobs_buf, (char *)NULL);
         if (rc != MM_EXIT_OK)
             return rc;
+        report_colours(cli, db);
     }
     /* 3. the maps */
     static const char *const methods[3] = {"umap", "tsne", "pca"};

@@ -31,14 +31,17 @@ int mm_api_maps(mm_srv *srv, mm_catalog *cat, mm_buf *out)
     mm_buf_puts(out, "{\"maps\": [");
     int64_t cached_model = 0;
     char *model_name = NULL;
+    double accuracy = -1.0;
     for (size_t i = 0; i < n; i++) {
         const mm_map_record *m = &maps[i];
         if (m->model_id != cached_model) {
             mm_model_record rec;
             free(model_name);
             model_name = NULL;
+            accuracy = -1.0;
             if (mm_catalog_get_model_by_id(cat, m->model_id, &rec, NULL) == MM_OK) {
                 model_name = rec.name ? strdup(rec.name) : NULL;
+                accuracy = mm_model_record_test_accuracy(&rec);
                 mm_model_record_free(&rec);
             }
             cached_model = m->model_id;
@@ -57,7 +60,16 @@ int mm_api_maps(mm_srv *srv, mm_catalog *cat, mm_buf *out)
             mm_buf_puts(out, m->params);
         else
             mm_buf_json_string(out, m->params);
-        mm_buf_printf(out, ", \"created_at\": %lld, \"points\": %zu}", (long long)m->created_at, m->n_points);
+        /* which colouring the page starts with: predictions only from a model that is sure enough */
+        mm_buf_printf(out, ", \"colors\": {\"default\": \"%s\", \"model_accuracy\": ",
+                      accuracy >= MM_PREDICTED_COLOURS_MIN_ACCURACY ? "predicted" : "tagged");
+        if (accuracy >= 0)
+            mm_buf_printf(out, "%.4f", accuracy);
+        else
+            mm_buf_puts(out, "null");
+        mm_buf_printf(out, ", \"bound\": %.2f, \"features\": ", MM_PREDICTED_COLOURS_MIN_ACCURACY);
+        mm_buf_json_string(out, m->source);
+        mm_buf_printf(out, "}, \"created_at\": %lld, \"points\": %zu}", (long long)m->created_at, m->n_points);
     }
     mm_buf_puts(out, n ? "\n]}" : "]}");
     free(model_name);

@@ -1,6 +1,7 @@
 // The map page in headless Firefox (Debian's firefox-esr), driven over WebDriver BiDi by puppeteer-core:
 // it loads and draws one point per track, hovering shows the right title, a click plays the right track
-// through the Web Audio graph, the map switches, search finds a song, and nothing errors. The fuller
+// through the Web Audio graph, the map switches, the view fits the points at load and after the switch, the
+// legend names the colouring shown, search finds a song, and nothing errors. The fuller
 // Chromium suite is map.test.mjs; this one proves the page is not Chromium-only.
 // Usage: node firefox.test.mjs URL N_TRACKS ARTIFACT_DIR   (env: MM_WEB_DIR, FIREFOX)
 import { createRequire } from 'node:module';
@@ -18,6 +19,17 @@ function check(what, ok, detail = '') {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function until(page, fn, arg, ms = 15000) {
   try { await page.waitForFunction(fn, { timeout: ms, polling: 50 }, arg); return true; } catch { return false; }
+}
+// the view fits the map (as in map.test.mjs): the 2..98th percentile box of the points on screen spans
+// >= 60 % of the window's width or height, and >= 90 % of the points are in the window
+async function checkFit(page, what) {
+  const { w, h, pts } = await page.evaluate(() => ({ w: window.innerWidth, h: window.innerHeight,
+    pts: window.__musicmap.ids().map((id) => window.__musicmap.project(id)) }));
+  const n = pts.length, lo = Math.ceil(0.02 * (n - 1)), hi = Math.floor(0.98 * (n - 1));
+  const xs = pts.map((p) => p.x).sort((a, b) => a - b), ys = pts.map((p) => p.y).sort((a, b) => a - b);
+  const span = Math.max((xs[hi] - xs[lo]) / w, (ys[hi] - ys[lo]) / h);
+  const inside = pts.filter((p) => p.x >= 0 && p.x <= w && p.y >= 0 && p.y <= h).length / n;
+  check(`fit, ${what}`, span >= 0.6 && inside >= 0.9, `span ${span.toFixed(2)}, inside ${inside.toFixed(2)}`);
 }
 
 const browser = await puppeteer.launch({
@@ -47,6 +59,10 @@ try {
   check('points drawn equal the tracks', drawn === N, `drawn ${drawn}, tracks ${N}`);
   const gl = await page.evaluate(() => !!document.getElementById('map').getContext('webgl2'));
   check('the map is a WebGL2 canvas', gl);
+  await checkFit(page, 'at load');
+  const note = await page.evaluate(() => document.getElementById('color-note').textContent);
+  const shown = await page.evaluate(() => window.__musicmap.colorBy);
+  check('the legend names the colouring shown', note.startsWith(`Colours: ${shown === 'predicted' ? 'predicted genre' : 'genre tags'}`), note);
 
   // hover an isolated point: the tooltip names it
   const ids = await page.evaluate(() => window.__musicmap.ids());
@@ -86,6 +102,7 @@ try {
   const second = maps.find((m) => m.id !== cur && m.dims === 2) || maps.find((m) => m.id !== cur);
   await page.select('#map-select', String(second.id));
   check('the map switches', await until(page, (m) => window.__musicmap.mapId === m && !window.__musicmap.animating, second.id));
+  await checkFit(page, 'after the switch');
   const pick = await api(`api/tracks/${ids[ids.length - 1]}`);
   await page.click('#search');
   await page.keyboard.type(pick.title.split(' ').slice(0, 2).join(' '));

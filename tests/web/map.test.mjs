@@ -1,6 +1,8 @@
 // The map page in headless Chromium: it loads, draws one point per track, hover shows the right title,
 // a click plays the right track (the audio request and the Web Audio graph), switching maps moves the
-// points, search flies to a song and plays it, 3-D maps draw, keyboard shortcuts work.
+// points, search flies to a song and plays it, 3-D maps draw, keyboard shortcuts work; the first view and
+// every map switch fit the points to the window (also maps with far outliers, served from made-up data
+// through request routing); the legend says which colouring is shown and how sure the map's model is.
 // Usage: node map.test.mjs URL N_TRACKS ARTIFACT_DIR   (env: MM_WEB_DIR, CHROMIUM)
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -18,6 +20,64 @@ function check(what, ok, detail = '') {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function until(page, fn, arg, ms = 15000) {
   try { await page.waitForFunction(fn, arg, { timeout: ms, polling: 50 }); return true; } catch { return false; }
+}
+
+// The view fits the map: the 2nd..98th percentile box of the points on screen spans at least 60 % of the
+// window's width or height (whichever the map's shape binds), and at least 90 % of the points are in it.
+async function checkFit(page, what) {
+  const { w, h, pts } = await page.evaluate(() => ({ w: window.innerWidth, h: window.innerHeight,
+    pts: window.__musicmap.ids().map((id) => window.__musicmap.project(id)) }));
+  const n = pts.length, lo = Math.ceil(0.02 * (n - 1)), hi = Math.floor(0.98 * (n - 1));
+  const xs = pts.map((p) => p.x).sort((a, b) => a - b), ys = pts.map((p) => p.y).sort((a, b) => a - b);
+  const spanX = (xs[hi] - xs[lo]) / w, spanY = (ys[hi] - ys[lo]) / h;
+  const inside = pts.filter((p) => p.x >= 0 && p.x <= w && p.y >= 0 && p.y <= h).length / n;
+  const detail = `${w}x${h}, ${n} points: 2..98 % box ${(100 * spanX).toFixed(0)} % wide, ${(100 * spanY).toFixed(0)} % high, ` +
+    `${(100 * inside).toFixed(0)} % inside`;
+  console.log(`fit, ${what}: ${detail}`);
+  check(`fit, ${what}: the points span >= 60 % of the window`, Math.max(spanX, spanY) >= 0.6, detail);
+  check(`fit, ${what}: >= 90 % of the points are in the window`, inside >= 0.9, detail);
+}
+
+// The legend's line on the colouring: names the one shown, and when the server gives the map's `colors`
+// (older servers don't), the colouring is its default (unless chosen by hand) and the line gives the model's
+// held-out accuracy and the bound when it is below it.
+async function checkColorNote(page, m, what, { handChosen = false } = {}) {
+  const note = await page.locator('#color-note').textContent();
+  const shown = await page.evaluate(() => window.__musicmap.colorBy);
+  check(`${what}: the legend names the colouring shown`, note.startsWith(`Colours: ${shown === 'predicted' ? 'predicted genre' : 'genre tags'}`),
+    `${note} / ${shown}`);
+  check(`${what}: the colour selector shows it`, (await page.locator('#color-by').inputValue()) === shown);
+  if (!m.colors) return note;
+  const c = m.colors;
+  if (!handChosen) check(`${what}: the map's default colouring is shown`, shown === c.default, `${shown} vs ${c.default}`);
+  if (typeof c.model_accuracy === 'number') {
+    check(`${what}: the line gives the model's held-out accuracy`, note.includes(`held-out accuracy ${c.model_accuracy.toFixed(2)}`), note);
+    if (typeof c.bound === 'number' && c.model_accuracy < c.bound) {
+      check(`${what}: and that it is below the bound`, note.includes(`is below ${c.bound.toFixed(2)}`), note);
+    }
+  } else {
+    check(`${what}: the line says the accuracy is unknown or there is no model`, /no trained model|accuracy is unknown/.test(note), note);
+  }
+  if (typeof c.features === 'string' && c.features) {
+    const stats = await page.locator('#stats').textContent();
+    check(`${what}: the stats line names the features`, stats.includes(`${c.features} features`), stats);
+  }
+  return note;
+}
+
+// A points file (docs/server.md, version 1) from made-up coordinates: [[x, y(, z)], ...].
+function pointsFile(coords, ids, pred, tag, labels) {
+  const n = coords.length, dims = coords[0].length, json = Buffer.from(JSON.stringify(labels));
+  const buf = Buffer.alloc(32 + n * dims * 4 + n * 8 + json.length);
+  buf.write('MMPT', 0, 'latin1');
+  [1, n, dims, json.length, labels.predicted.length, labels.tagged.length, 0].forEach((v, k) => buf.writeUInt32LE(v, 4 + 4 * k));
+  let off = 32;
+  for (const p of coords) for (const v of p) { buf.writeFloatLE(v, off); off += 4; }
+  for (const id of ids) { buf.writeUInt32LE(id, off); off += 4; }
+  for (const l of pred) { buf.writeUInt16LE(l, off); off += 2; }
+  for (const l of tag) { buf.writeUInt16LE(l, off); off += 2; }
+  json.copy(buf, off);
+  return buf;
 }
 
 const browser = await chromium.launch({
@@ -44,6 +104,8 @@ try {
   check('a 2-D map is shown first', maps.find((m) => m.id === mapId)?.dims === 2);
   check('the map list is in the selector', (await page.locator('#map-select option').count()) === maps.length);
   check('the legend lists genres', (await page.locator('#legend-list li').count()) >= 2);
+  await checkFit(page, 'first map at load');
+  await checkColorNote(page, maps.find((m) => m.id === mapId), 'first map');
 
   // 2. hover: a point with no other point near it on screen
   const ids = await page.evaluate(() => window.__musicmap.ids());
@@ -106,6 +168,8 @@ try {
   const moved = after.filter((p, k) => Math.hypot(p.x - before[k].x, p.y - before[k].y) > 5).length;
   check('points moved to their new places', moved > ids.length / 2, `${moved} of ${ids.length} moved`);
   check('still one point per track', (await page.evaluate(() => window.__musicmap.drawn())) === N);
+  await checkFit(page, 'after switching to another 2-D map');
+  await checkColorNote(page, second, 'second map');
 
   // 6. search flies to a song and plays it
   const pickId = ids[(target + 5) % ids.length];
@@ -145,6 +209,7 @@ try {
     await page.selectOption('#map-select', String(m3.id));
     check('the 3-D map shows', await until(page, (m) => window.__musicmap.mapId === m && !window.__musicmap.animating, m3.id));
     check('3-D: one point per track', (await page.evaluate(() => window.__musicmap.drawn())) === N);
+    await checkFit(page, 'after switching to the 3-D map');
     await page.screenshot({ path: path.join(artDir, 'web-map-3d.png') });
   }
   const was = await page.evaluate(() => window.__musicmap.mapId);
@@ -176,6 +241,118 @@ try {
   check('touch: the pinch zooms about the midpoint', Math.hypot(p0.x - p1.x, p0.y - p1.y) < 1e-3 * v0.zoom, JSON.stringify([p0, p1]));
   check('touch: a pinch plays nothing', (await tp.evaluate(() => window.__musicmap.currentId)) == null);
   await touchCtx.close();
+
+  // 11. maps with far outliers fill the window too (made-up maps served by routing /api/maps and their
+  // points; the issue: 300 points in a blob 15 % of the window high at 1400x900), so does the fixture's
+  // 2-D map with one song moved far off, the fit follows map switches, `0` and resizes, and the legend's
+  // colour line follows each map's `colors`
+  const W = 1400, H = 900;
+  const fitCtx = await browser.newContext({ viewport: { width: W, height: H } });
+  const fp = await fitCtx.newPage();
+  const fitErrors = [];
+  fp.on('pageerror', (e) => fitErrors.push(String(e)));
+  fp.on('console', (m) => { if (m.type() === 'error') fitErrors.push(m.text()); });
+  let seed = 7;
+  const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
+  const gauss = () => Math.sqrt(-2 * Math.log(rnd() + 1e-12)) * Math.cos(2 * Math.PI * rnd());
+  const GENRES = ['ambient', 'folk', 'funk', 'house', 'punk', 'soul'];
+  // 300 points in six clusters (centre(g) gives a cluster's centre), and a few far away
+  const made = (centre, spread, outliers) => {
+    const coords = [], pred = [], tag = [];
+    for (let i = 0; i < 300 - outliers.length; i++) {
+      const g = i % 6, c = centre(g);
+      coords.push(c.map((v) => v + spread * gauss()));
+      pred.push(g); tag.push(rnd() < 0.8 ? g : (g + 1) % 6);
+    }
+    for (const o of outliers) { coords.push(o); pred.push(0); tag.push(0xffff); }
+    return { coords, ids: coords.map((_, i) => 500000 + i), pred, tag };
+  };
+  const ring = (g, r = 1) => [r * Math.cos(g * Math.PI / 3), r * Math.sin(g * Math.PI / 3)];
+  const fake = {
+    9001: { dims: 2, colors: { default: 'tagged', model_accuracy: 0.42, bound: 0.85, features: 'softmax' },
+      want: 'Colours: genre tags (the model\'s held-out accuracy 0.42 is below 0.85)',
+      pts: made((g) => ring(g), 0.18, [[60, 8], [-45, -30], [5, 80]]) },
+    9002: { dims: 2, colors: { default: 'predicted', model_accuracy: 0.91, bound: 0.85, features: 'embedding' },
+      want: 'Colours: predicted genre (the model\'s held-out accuracy 0.91)',
+      pts: made((g) => [3 * (g - 2.5), 0.6 * Math.sin(g)], 0.25, [[-300, 40], [0, -200]]) },
+    9003: { dims: 3, colors: { default: 'tagged', model_accuracy: null, bound: 0.85, features: 'embedding' },
+      want: 'Colours: genre tags (the model\'s held-out accuracy is unknown)',
+      pts: made((g) => [...ring(g), g % 2 ? 0.6 : -0.6], 0.15, [[0, 0, 90], [70, -20, 5], [-10, 60, -40]]) },
+    9004: { dims: 2, colors: { default: 'tagged', model_accuracy: null, bound: 0.85, features: 'mel' }, noModel: true,
+      want: 'Colours: genre tags (no trained model)',
+      pts: made((g) => ring(g, 2), 0.3, [[40, 40]]) },
+  };
+  const fakeMaps = Object.entries(fake).map(([id, f]) => ({ id: Number(id), name: `demo-${id}`, model_id: f.noModel ? null : 1,
+    model: f.noModel ? null : 'demo', source: f.noModel ? 'mel' : 'probs', method: 'umap', dims: f.dims, params: {},
+    colors: f.colors, created_at: 0, points: 300 }));
+  // the fixture's first 2-D map, its first song moved 40 map units off (about 20 times the map's size)
+  const real = maps.find((m) => m.dims === 2);
+  await fp.route((u) => u.pathname === '/api/maps', (route) => route.fulfill({ contentType: 'application/json',
+    body: JSON.stringify({ maps: [...fakeMaps, real] }) }));
+  await fp.route((u) => /^\/api\/maps\/\d+\/points$/.test(u.pathname), async (route) => {
+    const id = Number(new URL(route.request().url()).pathname.split('/')[3]);
+    if (id === real.id) {
+      const buf = Buffer.from(await (await route.fetch()).body());
+      buf.writeFloatLE(buf.readFloatLE(32) + 40, 32);
+      return route.fulfill({ contentType: 'application/octet-stream', body: buf });
+    }
+    const f = fake[id], { coords, ids, pred, tag } = f.pts;
+    const labels = { predicted: f.noModel ? [] : GENRES, tagged: GENRES, model: f.noModel ? null : 'demo' };
+    return route.fulfill({ contentType: 'application/octet-stream',
+      body: pointsFile(coords, ids, f.noModel ? pred.map(() => 0xffff) : pred, tag, labels) });
+  });
+  const settled = (id) => until(fp, (m) => window.__musicmap?.ready && window.__musicmap.mapId === m && !window.__musicmap.animating, id, 30000);
+  const show = async (id) => { await fp.selectOption('#map-select', String(id)); return settled(id); };
+  const note = () => fp.locator('#color-note').textContent();
+
+  await fp.goto(url);
+  check('outliers: the demo map loads', await settled(9001));
+  await checkFit(fp, 'demo map, 300 points, 3 far outliers, at load');
+  await fp.screenshot({ path: path.join(artDir, 'web-fit-outliers.png') });
+  await checkColorNote(fp, fakeMaps[0], 'demo map');
+  check('colours: the low-accuracy map shows the tags, and says why', (await note()) === fake[9001].want, await note());
+  check('stats: name the features', (await fp.locator('#stats').textContent()).includes('UMAP of softmax features · model demo'),
+    await fp.locator('#stats').textContent());
+
+  const fBefore = await fp.evaluate(() => window.__musicmap.ids().map((id) => window.__musicmap.project(id)));
+  check('outliers: switching to a wide map', await show(9002));
+  const fAfter = await fp.evaluate(() => window.__musicmap.ids().map((id) => window.__musicmap.project(id)));
+  check('outliers: the points moved', fAfter.filter((p, k) => Math.hypot(p.x - fBefore[k].x, p.y - fBefore[k].y) > 5).length > 150);
+  await checkFit(fp, 'wide demo map after a switch');
+  check('colours: the accurate map shows the prediction', (await note()) === fake[9002].want, await note());
+
+  // zoom and pan away, then `0` fits again; a resize of a fitted view fits again
+  for (const k of ['+', '+', '+', 'ArrowLeft', 'ArrowUp']) await fp.keyboard.press(k);
+  await fp.keyboard.press('0');
+  await sleep(100);
+  await checkFit(fp, 'after zooming in and `0`');
+  await fp.setViewportSize({ width: 900, height: 1000 });
+  await sleep(300);
+  await checkFit(fp, 'after resizing the window to 900x1000');
+  await fp.setViewportSize({ width: W, height: H });
+  await sleep(300);
+
+  check('outliers: switching to a 3-D map', await show(9003));
+  await checkFit(fp, '3-D demo map, 3 far outliers');
+  await fp.screenshot({ path: path.join(artDir, 'web-fit-3d.png') });
+  check('colours: unknown accuracy: the tags, and says so', (await note()) === fake[9003].want, await note());
+
+  // a colouring chosen by hand stays over the maps' defaults
+  await fp.selectOption('#color-by', 'predicted');
+  check('outliers: back to the first demo map', await show(9001));
+  await checkFit(fp, 'demo map again, from the 3-D map');
+  check('colours: the one chosen by hand stays', (await note()) === 'Colours: predicted genre (the model\'s held-out accuracy 0.42 is below 0.85)',
+    await note());
+  check('outliers: a map without a model', await show(9004));
+  check('colours: no model: the tags, and says so', (await note()) === fake[9004].want, await note());
+  check('stats: a map of mel features without a model', (await fp.locator('#stats').textContent()).endsWith('UMAP of mel features'),
+    await fp.locator('#stats').textContent());
+
+  check('outliers: the fixture map with a song moved far off', await show(real.id));
+  await checkFit(fp, 'fixture 2-D map, one song 20x its size away');
+  await fp.screenshot({ path: path.join(artDir, 'web-fit-fixture-outlier.png') });
+  check('outliers: no errors in the page', fitErrors.length === 0, fitErrors.join(' | '));
+  await fitCtx.close();
 } finally {
   await browser.close();
 }

@@ -82,22 +82,64 @@ function decodePoints(buf) {
   const pred = new Uint16Array(buf, off, n); off += n * 2;
   const tag = new Uint16Array(buf, off, n); off += n * 2;
   const labels = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, off, jsonLen)));
-  // Centred and scaled into [-1, 1] (largest extent), so maps of any method share one view.
+  // Centred on the bulk of the points and scaled so that it spans [-1, 1] (its largest extent), so maps of
+  // any method share one view and a few far outliers neither shrink the rest nor move its centre; the
+  // outliers lie outside [-1, 1].
+  const lo = [0, 0, 0], hi = [0, 0, 0];
+  let ext = 0, full = 0;
+  for (let d = 0; d < dims; d++) {
+    const v = sortedSample(n, (i) => coords[i * dims + d]);
+    [lo[d], hi[d]] = robustRange(v);
+    ext = Math.max(ext, (hi[d] - lo[d]) / 2);
+    if (v.length) full = Math.max(full, (v[v.length - 1] - v[0]) / 2);
+  }
+  ext = Math.max(ext, full * 1e-4, 1e-9); // a bulk of one spot: the whole extent decides
+  const mid = lo.map((l, d) => (l + hi[d]) / 2);
   const pos = new Float32Array(n * 3);
-  const lo = [Infinity, Infinity, Infinity], hi = [-Infinity, -Infinity, -Infinity];
   for (let i = 0; i < n; i++) for (let d = 0; d < dims; d++) {
-    const v = coords[i * dims + d];
-    if (v < lo[d]) lo[d] = v;
-    if (v > hi[d]) hi[d] = v;
+    const v = (coords[i * dims + d] - mid[d]) / ext;
+    pos[i * 3 + d] = Number.isFinite(v) ? v : 0;
   }
-  let ext = 1e-9;
-  for (let d = 0; d < dims; d++) ext = Math.max(ext, (hi[d] - lo[d]) / 2);
-  for (let i = 0; i < n; i++) for (let d = 0; d < dims; d++) {
-    pos[i * 3 + d] = (coords[i * dims + d] - (lo[d] + hi[d]) / 2) / ext;
-  }
+  // what a 2-D fit shows: that box
+  const box = [0, 1, 2].map((d) => [(lo[d] - mid[d]) / ext, (hi[d] - mid[d]) / ext]);
   const index = new Map();
   for (let i = 0; i < n; i++) index.set(ids[i], i);
-  return { n, dims, ids, pred, tag, labels, pos, index };
+  return { n, dims, ids, pred, tag, labels, pos, index, box };
+}
+
+// Up to FIT_SAMPLE of the values (evenly spread over the points), finite ones, sorted.
+const FIT_SAMPLE = 20000;
+function sortedSample(n, value) {
+  const m = Math.min(n, FIT_SAMPLE), v = new Float32Array(m);
+  let k = 0;
+  for (let s = 0; s < m; s++) {
+    const x = value(Math.floor(s * n / m));
+    if (Number.isFinite(x)) v[k++] = x;
+  }
+  return v.subarray(0, k).sort();
+}
+
+// The range of the bulk of sorted values: the 1st..99th percentile, less the outermost few points at either
+// end (up to 2 % of them, or 2 on a small map) when a gap wider than the middle 80 % of the values parts
+// them from the rest. A small map keeps all its points unless some are far off; a big one leaves out its
+// outer 1 % as well.
+function robustRange(v) {
+  const m = v.length;
+  if (!m) return [0, 0];
+  const trim = Math.floor(m * 0.01);
+  let a = trim, b = m - 1 - trim;
+  if (m >= 5) {
+    let core = v[Math.floor(0.9 * (m - 1))] - v[Math.ceil(0.1 * (m - 1))];
+    if (!(core > 0)) core = v[b] - v[a];
+    const most = Math.max(2, Math.ceil(m * 0.02));
+    let cut = 0;
+    for (let j = 1; j <= most && a + j < b; j++) if (v[a + j] - v[a + j - 1] > core) cut = j;
+    a += cut;
+    cut = 0;
+    for (let j = 1; j <= most && b - j > a; j++) if (v[b - j + 1] - v[b - j] > core) cut = j;
+    b -= cut;
+  }
+  return [v[a], v[b]];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -105,10 +147,12 @@ function decodePoints(buf) {
 
 const S = {
   maps: [], map: null, pts: null, cache: new Map(),
-  colorBy: 'predicted', hidden: new Set(),
+  colorBy: 'predicted', colorChoice: null, hidden: new Set(), // colorChoice: the user's own, this session
   hover: -1, currentId: null, current: null,
   queue: [], journeyPick: false, journey: null,
   view: { cx: 0, cy: 0, zoom: 1.3 },    // 2-D: centre and half-height in map units
+  fitZoom: 1.3, fitDist: 3.2,           // the fitted view's zoom (2-D) and camera distance (3-D)
+  fitted: false,                        // the view is the fit, untouched since: a resize fits again
   anim: null, flight: null, dirty: true,
   frames: 0, firstPaint: null,
 };
@@ -138,6 +182,7 @@ const controls = new OrbitControls(cam3, canvas);
 controls.enableDamping = true;
 controls.enabled = false;
 controls.addEventListener('change', () => { S.dirty = true; });
+controls.addEventListener('start', () => { S.fitted = false; if (S.flight?.to3) S.flight = null; });
 let camera = cam2;
 
 const pointsVS = `
@@ -206,6 +251,7 @@ function resize() {
   cam3.aspect = w / h;
   cam3.updateProjectionMatrix();
   updateCam2();
+  if (S.fitted && S.pts) fitView();
 }
 
 function updateCam2() {
@@ -214,7 +260,10 @@ function updateCam2() {
   cam2.left = cx - zoom * a; cam2.right = cx + zoom * a; cam2.top = cy + zoom; cam2.bottom = cy - zoom;
   cam2.updateProjectionMatrix();
   // points grow a little as one zooms in, so dense clusters open up
-  if (S.pts) material.uniforms.uSize.value = pointSize(S.pts.n) * Math.min(4, Math.max(1, Math.pow(1.3 / zoom, 0.4)));
+  if (S.pts) {
+    material.uniforms.uSize.value = S.pts.dims === 3 ? pointSize(S.pts.n) * 0.8
+      : pointSize(S.pts.n) * Math.min(4, Math.max(1, Math.pow(S.fitZoom / zoom, 0.4)));
+  }
   S.dirty = true;
 }
 
@@ -266,7 +315,24 @@ function applyColors() {
   renderLegend();
 }
 
+// One line on which colouring is shown and how far the map's model can be trusted: /api/maps gives each
+// map `colors` {default, model_accuracy (held-out; null: unknown), bound, features}; older servers don't.
+function colorNote() {
+  const m = S.map || {}, c = m.colors && typeof m.colors === 'object' ? m.colors : null;
+  const what = S.colorBy === 'predicted' ? 'predicted genre' : 'genre tags';
+  const acc = Number.isFinite(c?.model_accuracy) ? c.model_accuracy : null;
+  const bound = Number.isFinite(c?.bound) ? c.bound : null;
+  let why = '';
+  if (!S.pts?.labels.predicted?.length || (c && m.model_id == null && m.model == null)) why = 'no trained model';
+  else if (!c) why = '';
+  else if (acc == null) why = 'the model\'s held-out accuracy is unknown';
+  else if (bound != null && acc < bound) why = `the model's held-out accuracy ${acc.toFixed(2)} is below ${bound.toFixed(2)}`;
+  else why = `the model's held-out accuracy ${acc.toFixed(2)}`;
+  return `Colours: ${what}${why ? ` (${why})` : ''}`;
+}
+
 function renderLegend() {
+  $('color-note').textContent = colorNote();
   const names = labelNames(), pts = S.pts, counts = new Map();
   for (let i = 0; i < pts.n; i++) { const l = labelOf(i); counts.set(l, (counts.get(l) || 0) + 1); }
   const list = $('legend-list');
@@ -294,7 +360,11 @@ function renderLegend() {
 }
 
 $('legend-all').addEventListener('click', () => { S.hidden.clear(); applyColors(); });
-$('color-by').addEventListener('change', (e) => { S.colorBy = e.target.value; S.hidden.clear(); applyColors(); });
+$('color-by').addEventListener('change', (e) => {
+  S.colorBy = S.colorChoice = e.target.value;
+  S.hidden.clear();
+  applyColors();
+});
 
 // ---------------------------------------------------------------------------------------------
 // picking: a uniform grid over the 2-D layout (3-D maps project the points instead)
@@ -397,22 +467,31 @@ async function showMap(id) {
     camera = pts.dims === 3 ? cam3 : cam2;
     controls.enabled = pts.dims === 3;
     material.uniforms.uPersp.value = pts.dims === 3 ? 1 : 0;
-    if (pts.dims === 3) { cam3.position.set(0, 0, 3.2); controls.target.set(0, 0, 0); controls.update(); }
   }
-  if (pts.dims === 3) material.uniforms.uSize.value = pointSize(pts.n) * 0.8;
-  // predicted labels when the map's model has them, else the tags
-  const sel = $('color-by');
+  // The colouring: the user's choice in this session, else the map's default (the server says which:
+  // the tags when its model's held-out accuracy is low or unknown), else the prediction; then whichever
+  // of the two this map has.
+  const sel = $('color-by'), was = S.colorBy;
+  const def = ['predicted', 'tagged'].includes(m.colors?.default) ? m.colors.default : 'predicted';
+  S.colorBy = S.colorChoice || def;
   sel.options[0].disabled = !pts.labels.predicted?.length;
   if (!pts.labels.predicted?.length && S.colorBy === 'predicted') S.colorBy = 'tagged';
   if (!pts.labels.tagged?.length && pts.labels.predicted?.length) S.colorBy = 'predicted';
   sel.value = S.colorBy;
-  if (S.hidden.size && old && (old.labels.predicted?.join() !== pts.labels.predicted?.join() || old.labels.tagged?.join() !== pts.labels.tagged?.join())) S.hidden.clear();
+  if (S.hidden.size && old && (was !== S.colorBy || old.labels.predicted?.join() !== pts.labels.predicted?.join() || old.labels.tagged?.join() !== pts.labels.tagged?.join())) S.hidden.clear();
   applyColors();
-  updateCam2();
+  // the view fits the new map: at once for the first map or a change between 2-D and 3-D, else it
+  // moves there with the points
+  const ms = old ? 1100 : 900;
+  fitView(old && !dimsChanged ? ms : 0, { keepDirection: !dimsChanged });
+  updateCam2(); // the points' size for the new map
   material.uniforms.uT.value = 0;
-  S.anim = { start: performance.now(), ms: old ? 1100 : 900 };
+  S.anim = { start: performance.now(), ms };
   $('map-select').value = String(id);
-  $('stats').textContent = `${pts.n.toLocaleString()} songs · ${m.method.toUpperCase()} of ${m.model || 'model'} ${m.source || ''}`;
+  // what the map was made from: the features the server names (newer servers), else the model's output
+  const features = typeof m.colors?.features === 'string' && m.colors.features ? m.colors.features : null;
+  const from = features ? `${features} features${m.model ? ` · model ${m.model}` : ''}` : `${m.model || 'model'} ${m.source || ''}`;
+  $('stats').textContent = `${pts.n.toLocaleString()} songs · ${String(m.method || '').toUpperCase()} of ${from}`;
   if (S.journey) clearJourney();
   try { history.replaceState(null, '', `#map=${id}`); } catch (e) { /* file:// */ }
   S.dirty = true;
@@ -429,10 +508,13 @@ $('map-select').addEventListener('change', (e) => showMap(Number(e.target.value)
 // ---------------------------------------------------------------------------------------------
 // view: 2-D pan and zoom, fly-to
 
+const MIN_ZOOM = 0.0005, maxZoom = () => Math.max(4, 3 * S.fitZoom);
+
 function zoomAt(sx, sy, factor) {
   const w = window.innerWidth, h = window.innerHeight, v = S.view;
   const wx = v.cx + (sx / w * 2 - 1) * v.zoom * (w / h), wy = v.cy - (sy / h * 2 - 1) * v.zoom;
-  const z = Math.min(4, Math.max(0.0005, v.zoom * factor));
+  const z = Math.min(maxZoom(), Math.max(MIN_ZOOM, v.zoom * factor));
+  S.fitted = false;
   v.cx = wx - (wx - v.cx) * (z / v.zoom);
   v.cy = wy - (wy - v.cy) * (z / v.zoom);
   v.zoom = z;
@@ -442,20 +524,85 @@ function zoomAt(sx, sy, factor) {
 function flyTo(i) {
   if (i < 0 || !S.pts) return;
   const target = pointPos(i);
+  S.fitted = false;
   if (S.pts.dims === 2) {
-    const to = { cx: target.x, cy: target.y, zoom: Math.min(S.view.zoom, 0.25) };
+    const to = { cx: target.x, cy: target.y, zoom: Math.min(S.view.zoom, 0.19 * S.fitZoom) };
     S.flight = { from: { ...S.view }, to, start: performance.now(), ms: 800 };
   } else {
     const dir = cam3.position.clone().sub(controls.target).normalize();
     S.flight = { from3: { p: cam3.position.clone(), t: controls.target.clone() },
-      to3: { p: target.clone().add(dir.multiplyScalar(0.8)), t: target.clone() }, start: performance.now(), ms: 900 };
+      to3: { p: target.clone().add(dir.multiplyScalar(0.25 * S.fitDist)), t: target.clone() }, start: performance.now(), ms: 900 };
   }
 }
 
-function resetView() {
-  if (S.pts?.dims === 3) { cam3.position.set(0, 0, 3.2); controls.target.set(0, 0, 0); controls.update(); }
-  S.view = { cx: 0, cy: 0, zoom: 1.3 };
-  updateCam2();
+// The part of the window that the panels leave free: below the top bar, above the player, right of the
+// legend (when there is room enough for the map beside them).
+function freeRect() {
+  const w = window.innerWidth, h = window.innerHeight, pad = 8;
+  const box = (id) => { const r = $(id)?.getBoundingClientRect(); return r && r.width && r.height ? r : null; };
+  const top = box('top'), player = box('player'), legend = box('legend');
+  let L = pad, T = (top ? top.bottom : 0) + pad, R = w - pad, B = (player ? player.top : h) - pad;
+  if (legend && legend.right < w / 2) L = legend.right + pad;
+  if (R - L < 0.4 * w) { L = 0; R = w; }
+  if (B - T < 0.4 * h) { T = 0; B = h; }
+  return { L, T, R, B, w, h };
+}
+
+// The view that shows the bulk of the map (its box, from decodePoints: the 1st..99th percentile less far
+// outliers) as large as the free part of the window allows, with a small margin.
+function fit2(pts) {
+  const f = freeRect(), [x0, x1] = pts.box[0], [y0, y1] = pts.box[1];
+  const m = 0.05 * Math.max(x1 - x0, y1 - y0, 1e-6);
+  const zoom = Math.min(maxZoom(), Math.max(MIN_ZOOM,
+    (y1 - y0 + 2 * m) * f.h / (2 * (f.B - f.T)), (x1 - x0 + 2 * m) * f.h / (2 * (f.R - f.L))));
+  const k = 2 * zoom / f.h; // map units per pixel
+  return { cx: (x0 + x1) / 2 - ((f.L + f.R) / 2 - f.w / 2) * k, cy: (y0 + y1) / 2 + ((f.T + f.B) / 2 - f.h / 2) * k, zoom };
+}
+
+// 3-D: looking at the centre of the bulk's box from direction dir, the camera distance at which the bulk
+// fits in the free part of the window (kept about the window's centre, where OrbitControls turns): each
+// point fits from distance z + max(|x| / tan(fov_x / 2), |y| / tan(fov_y / 2)) in the camera's frame (z
+// towards the camera), and the distance is the high end of robustRange over those, with a small margin.
+function fit3(pts, dir) {
+  const f = freeRect(), tanV = Math.tan(cam3.fov * Math.PI / 360);
+  const halfH = Math.min(f.h / 2 - f.T, f.B - f.h / 2), halfW = Math.min(f.w / 2 - f.L, f.R - f.w / 2);
+  const tanY = tanV * (halfH > 0 ? halfH / (f.h / 2) : 1), tanX = tanV * (f.w / f.h) * (halfW > 0 ? halfW / (f.w / 2) : 1);
+  const target = new THREE.Vector3(...[0, 1, 2].map((d) => (pts.box[d][0] + pts.box[d][1]) / 2));
+  const back = dir.clone().normalize(), up = Math.abs(back.y) > 0.999 ? new THREE.Vector3(0, 0, -1) : new THREE.Vector3(0, 1, 0);
+  const right = new THREE.Vector3().crossVectors(up, back).normalize();
+  up.crossVectors(back, right);
+  const p = pts.pos, v = new THREE.Vector3(), margin = 1.05;
+  const dist = sortedSample(pts.n, (i) => {
+    v.set(p[i * 3], p[i * 3 + 1], p[i * 3 + 2]).sub(target);
+    return v.dot(back) + margin * Math.max(Math.abs(v.dot(right)) / tanX, Math.abs(v.dot(up)) / tanY);
+  });
+  const d = Math.max(robustRange(dist)[1], 0.05);
+  return { target, d };
+}
+
+// Fit the view to the map shown: at once, or flying there in ms; a 3-D map keeps the direction it is
+// seen from unless told otherwise (then it is seen from the front).
+function fitView(ms = 0, { keepDirection = true } = {}) {
+  const pts = S.pts;
+  if (!pts) return;
+  S.fitted = true;
+  const start = performance.now();
+  if (pts.dims === 2) {
+    const to = fit2(pts);
+    S.fitZoom = to.zoom;
+    if (ms) S.flight = { from: { ...S.view }, to, start, ms };
+    else { S.flight = null; S.view = to; updateCam2(); }
+  } else {
+    const dir = cam3.position.clone().sub(controls.target);
+    if (!keepDirection || dir.lengthSq() < 1e-12) dir.set(0, 0, 1);
+    dir.normalize();
+    const { target, d } = fit3(pts, dir);
+    S.fitDist = d;
+    const to3 = { p: target.clone().addScaledVector(dir, d), t: target };
+    if (ms) S.flight = { from3: { p: cam3.position.clone(), t: controls.target.clone() }, to3, start, ms };
+    else { S.flight = null; cam3.position.copy(to3.p); controls.target.copy(to3.t); controls.update(); }
+  }
+  S.dirty = true;
 }
 
 // Two fingers on a 2-D map: pinch zooms about their midpoint and moving them pans (one finger pans like
@@ -503,6 +650,7 @@ canvas.addEventListener('pointermove', (e) => {
     S.view.cx = drag.cx - (e.clientX - drag.x) * k;
     S.view.cy = drag.cy + (e.clientY - drag.y) * k;
     S.flight = null;
+    S.fitted = false;
     canvas.classList.add('dragging');
     updateCam2();
     hideTooltip();
@@ -928,7 +1076,7 @@ window.addEventListener('keydown', (e) => {
       const sel = $('color-by');
       const next = S.colorBy === 'predicted' ? 'tagged' : 'predicted';
       if (![...sel.options].find((o) => o.value === next && !o.disabled)) return;
-      S.colorBy = next; sel.value = next; S.hidden.clear(); applyColors();
+      S.colorBy = S.colorChoice = next; sel.value = next; S.hidden.clear(); applyColors();
       break;
     }
     case 's': showSimilar(); break;
@@ -937,11 +1085,11 @@ window.addEventListener('keydown', (e) => {
     case 'f': { const i = S.pts?.index.get(S.currentId); if (i !== undefined) flyTo(i); break; }
     case '+': case '=': zoomAt(window.innerWidth / 2, window.innerHeight / 2, 0.7); break;
     case '-': case '_': zoomAt(window.innerWidth / 2, window.innerHeight / 2, 1 / 0.7); break;
-    case '0': resetView(); break;
-    case 'ArrowLeft': S.view.cx -= pan; updateCam2(); break;
-    case 'ArrowRight': S.view.cx += pan; updateCam2(); break;
-    case 'ArrowUp': S.view.cy += pan; updateCam2(); break;
-    case 'ArrowDown': S.view.cy -= pan; updateCam2(); break;
+    case '0': fitView(); break;
+    case 'ArrowLeft': S.view.cx -= pan; S.fitted = false; updateCam2(); break;
+    case 'ArrowRight': S.view.cx += pan; S.fitted = false; updateCam2(); break;
+    case 'ArrowUp': S.view.cy += pan; S.fitted = false; updateCam2(); break;
+    case 'ArrowDown': S.view.cy -= pan; S.fitted = false; updateCam2(); break;
     case '[': player.setVolume(player.volume - 0.05); break;
     case ']': player.setVolume(player.volume + 0.05); break;
     case '?': $('help').hidden = !$('help').hidden; break;
@@ -1006,6 +1154,7 @@ window.__musicmap = {
   get mapId() { return S.map?.id; },
   get currentId() { return S.currentId; },
   get view() { return { ...S.view }; },
+  get colorBy() { return S.colorBy; },
   drawn() { return S.pts ? Math.min(geometry.drawRange.count, geometry.attributes.position.count) : 0; },
   project(id) {
     const i = S.pts?.index.get(id);
