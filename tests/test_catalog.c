@@ -477,6 +477,30 @@ static void test_incremental(void **state)
     r = scan_dir(cat, music, 2);
     assert_int_equal(r.unchanged, 8);
     assert_int_equal(r.added + r.changed + r.moved + r.failed + r.missing, 0);
+    /* every track has descriptors; a vector of an older version (or none) is computed again by the next
+     * scan, to the same bits */
+    float *desc = NULL, *desc2 = NULL;
+    int64_t *desc_ids = NULL;
+    size_t n_desc = 0;
+    assert_int_equal(mm_catalog_get_descriptors(cat, &n_desc, &desc_ids, &desc, &err), MM_OK);
+    assert_int_equal(n_desc, 8);
+    for (size_t i = 0; i < n_desc * MM_DESCRIPTOR_DIM; i++)
+        assert_true(isfinite(desc[i]));
+    free(desc_ids);
+    {
+        sqlite3 *raw = NULL;
+        assert_int_equal(sqlite3_open(fmt_path("%s/lib.db", dir), &raw), SQLITE_OK);
+        sql_exec(raw, "UPDATE descriptors SET version = 0 WHERE track_id IN (SELECT id FROM tracks ORDER BY id LIMIT 3)");
+        sql_exec(raw, "DELETE FROM descriptors WHERE track_id = (SELECT max(id) FROM tracks)");
+        sqlite3_close(raw);
+    }
+    r = scan_dir(cat, music, 2);
+    assert_int_equal(r.changed, 4);
+    assert_int_equal(r.unchanged, 4);
+    assert_int_equal(mm_catalog_get_descriptors(cat, &n_desc, &desc_ids, &desc2, &err), MM_OK);
+    assert_int_equal(n_desc, 8);
+    assert_memory_equal(desc, desc2, sizeof(float) * 8 * MM_DESCRIPTOR_DIM);
+    free(desc_ids), free(desc), free(desc2);
     /* overlapping roots: a folder inside another, and a file also given on its own: all once */
     const char *roots3[3] = {music, fmt_path("%s/a", music), fmt_path("%s/a/song00.wav", music)};
     assert_int_equal(mm_catalog_scan(cat, roots3, 3, NULL, &r, &err), MM_OK);

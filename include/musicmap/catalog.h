@@ -18,7 +18,7 @@
 extern "C" {
 #endif
 
-#define MM_CATALOG_SCHEMA_VERSION 3
+#define MM_CATALOG_SCHEMA_VERSION 4
 /* One feature record: the 96 x 1366 log-mel, band-major, IEEE half floats, little-endian. */
 #define MM_FEATURE_VALUES (MM_N_MELS * MM_N_FRAMES)
 #define MM_FEATURE_RECORD_BYTES (MM_FEATURE_VALUES * 2)
@@ -220,6 +220,11 @@ mm_status mm_catalog_put_vectors(mm_catalog *cat, int64_t model_id, size_t n, co
 /* All ok tracks' vectors for a model, by track id; arrays are malloc'd (probs n x k, embedding n x dim). */
 mm_status mm_catalog_get_vectors(mm_catalog *cat, int64_t model_id, size_t *n, int64_t **track_ids, float **probs,
                                  int *k, float **embedding, int *dim, mm_error *err);
+
+/* All ok tracks' descriptors of this build's version (docs/descriptors.md), by track id: ids (n) and
+ * x (n x MM_DESCRIPTOR_DIM) are malloc'd. Tracks scanned by an older version have none until the next
+ * scan reads them again. */
+mm_status mm_catalog_get_descriptors(mm_catalog *cat, size_t *n, int64_t **track_ids, float **x, mm_error *err);
 
 typedef struct mm_map_record {
     int64_t id;

@@ -75,6 +75,37 @@ void mm_mel_power(mm_mel *mel, const float *clip, float *mel_power);
 void mm_power_to_db(const float *mel_power, float *db, size_t n);
 /* The whole front-end: clip -> X[96][1366]. */
 void mm_mel_compute(mm_mel *mel, const float *clip, float *logmel);
+/* The same X, bit for bit, plus the STFT power P[257][1366] it was computed from (mm_mel_stft_power's
+ * layout), so that callers who need both run the FFTs once. */
+void mm_mel_compute_with_power(mm_mel *mel, const float *clip, float *logmel, float *power);
+
+/* Descriptors: timbre, spectral shape, rhythm, harmony and dynamics statistics of a clip (docs/descriptors.md). */
+#define MM_DESCRIPTOR_DIM 107   /* fixed length of the vector */
+#define MM_DESCRIPTOR_VERSION 1 /* bump when the definition changes (stored vectors are recomputed) */
+typedef struct mm_descriptors mm_descriptors; /* FFT plans and scratch; one per thread */
+mm_status mm_descriptors_open(mm_descriptors **out, mm_error *err);
+void mm_descriptors_close(mm_descriptors *d);
+/* clip: MM_CLIP_SAMPLES samples at 12 kHz of which the first `valid` are audio (the rest zero padding);
+ * logmel: the clip's 96 x 1366 log-mel as mm_mel_compute writes it; power: its STFT power 257 x 1366
+ * (mm_mel_stft_power's layout) or NULL to compute it here. Writes MM_DESCRIPTOR_DIM floats (all finite). */
+mm_status mm_descriptors_compute(mm_descriptors *d, const float *clip, size_t valid, const float *logmel,
+                                 const float *power, float *out, mm_error *err);
+/* Name of dimension i ("mfcc_mean_0", "tempo_bpm", ...) and its group (for per-group normalisation).
+ * Out of range: NULL and MM_DESC_N_GROUPS. */
+const char *mm_descriptor_name(int i);
+typedef enum mm_descriptor_group {
+    MM_DESC_TIMBRE,
+    MM_DESC_SPECTRAL,
+    MM_DESC_RHYTHM,
+    MM_DESC_HARMONY,
+    MM_DESC_DYNAMICS,
+    MM_DESC_N_GROUPS
+} mm_descriptor_group;
+mm_descriptor_group mm_descriptor_group_of(int i);
+/* Descriptors as map input (n rows of MM_DESCRIPTOR_DIM, in place): each dimension standardised over
+ * the rows (a constant one becomes 0), then each group scaled by 1/sqrt(its size) so the five groups
+ * weigh the same in a distance. */
+void mm_descriptors_standardise(float *x, size_t n);
 
 #ifdef __cplusplus
 }

@@ -184,6 +184,12 @@ typedef struct mm_layout_quality {
 mm_status mm_layout_quality_compute(const float *x, size_t n, size_t d, const float *y, int dims,
                                     const int32_t *labels, const mm_quality_options *opt,
                                     mm_layout_quality *out, mm_error *err);
+/* Mean fraction of each labelled point's first k neighbours (idx: n rows of k_stored >= k, as mm_knn
+ * writes) that share its label; points with a negative label are not counted (but are neighbours).
+ * NaN without labels. And what a random neighbour would score: sum n_c (n_c - 1) / (N (N - 1)) over the
+ * labelled points. */
+double mm_knn_label_agreement(const int32_t *idx, size_t n, int k_stored, int k, const int32_t *labels);
+double mm_label_chance_agreement(const int32_t *labels, size_t n);
 /* Trustworthiness of all n points (O(n^2) memory-light, O(n^2 log n) time). */
 mm_status mm_trustworthiness(const float *x, size_t n, size_t d, const float *y, int dims, int k,
                              mm_metric metric, int threads, double *out, mm_error *err);

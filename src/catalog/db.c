@@ -94,6 +94,13 @@ static const char *const MIGRATIONS[MM_CATALOG_SCHEMA_VERSION] = {
      * listing made the server's /api/maps take over a second */
     "ALTER TABLE maps ADD COLUMN n_points INTEGER NOT NULL DEFAULT 0;"
     "UPDATE maps SET n_points = (SELECT count(*) FROM map_points p WHERE p.map_id = maps.id);",
+    /* 3 -> 4: each track's descriptors (docs/descriptors.md), computed by the scan from the same clip;
+     * a track whose vector is of an older version is read again by the next scan */
+    "CREATE TABLE descriptors("
+    "  track_id INTEGER PRIMARY KEY REFERENCES tracks(id) ON DELETE CASCADE,"
+    "  version INTEGER NOT NULL,"         /* MM_DESCRIPTOR_VERSION */
+    "  vector BLOB NOT NULL"              /* MM_DESCRIPTOR_DIM float32, little-endian */
+    ");",
 };
 
 mm_status mm_cat_sql_error(mm_catalog *cat, mm_error *err, const char *what)

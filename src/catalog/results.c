@@ -452,6 +452,52 @@ mm_status mm_catalog_put_vectors(mm_catalog *cat, int64_t model_id, size_t n, co
     return in_transaction(cat, put_vectors_txn, &job, err);
 }
 
+mm_status mm_catalog_get_descriptors(mm_catalog *cat, size_t *n, int64_t **track_ids, float **x, mm_error *err)
+{
+    *n = 0;
+    *track_ids = NULL;
+    *x = NULL;
+    sqlite3_stmt *st;
+    mm_status s = prepare(cat,
+                          "SELECT d.track_id, d.vector FROM descriptors d JOIN tracks t ON t.id = d.track_id"
+                          " WHERE d.version = ?1 AND t.status = 'ok' ORDER BY d.track_id",
+                          &st, err, "reading descriptors");
+    if (s != MM_OK)
+        return s;
+    sqlite3_bind_int(st, 1, MM_DESCRIPTOR_VERSION);
+    const int bytes = (int)(sizeof(float) * MM_DESCRIPTOR_DIM);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(st, 1) != bytes)
+            continue; /* damaged row: the track reads as having none */
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 1024;
+            int64_t *ids = realloc(*track_ids, sizeof *ids * cap);
+            if (ids)
+                *track_ids = ids;
+            float *v = realloc(*x, sizeof *v * cap * MM_DESCRIPTOR_DIM);
+            if (v)
+                *x = v;
+            if (!ids || !v) {
+                s = mm_error_set(err, MM_ERR_NOMEM, "reading descriptors: out of memory");
+                break;
+            }
+        }
+        (*track_ids)[*n] = sqlite3_column_int64(st, 0);
+        memcpy(*x + *n * MM_DESCRIPTOR_DIM, sqlite3_column_blob(st, 1), (size_t)bytes);
+        (*n)++;
+    }
+    if (s == MM_OK && rc != SQLITE_DONE)
+        s = mm_cat_sql_error(cat, err, "reading descriptors");
+    sqlite3_finalize(st);
+    if (s != MM_OK) {
+        free(*track_ids), free(*x);
+        *track_ids = NULL, *x = NULL, *n = 0;
+    }
+    return s;
+}
+
 mm_status mm_catalog_get_vectors(mm_catalog *cat, int64_t model_id, size_t *n, int64_t **track_ids, float **probs,
                                  int *k, float **embedding, int *dim, mm_error *err)
 {

@@ -37,6 +37,7 @@ typedef struct db_entry {
     uint64_t hash;
     int status;
     int has_features;
+    int has_descriptors; /* of this build's MM_DESCRIPTOR_VERSION */
     int seen;       /* the walk found this path */
     int under_root; /* under a scanned root (and not under a folder that could not be read) */
     int vanished;   /* under a root, not found: becomes missing unless a moved file claims it */
@@ -72,6 +73,7 @@ typedef struct scan_item {
     mm_audio_info info;
     double loudness;
     uint16_t *halves;
+    float *descriptors; /* MM_DESCRIPTOR_DIM */
     int64_t slot;
     uint64_t checksum;
     db_entry *moved_from;
@@ -196,7 +198,8 @@ typedef struct scan {
     work *work;
     size_t n_work;
     mm_mel **mels;
-    float **clips, **logmels;
+    mm_descriptors **descs;
+    float **clips, **logmels, **powers;
     atomic_int stop;
     mm_queue *queue;
     mm_scan_progress progress;
@@ -207,6 +210,7 @@ typedef struct scan {
     int64_t *released; /* slots freed by the current batch, reusable after it commits */
     size_t n_released, cap_released;
     sqlite3_stmt *st_upsert, *st_old_slot, *st_set_features, *st_drop_features, *st_move_clear, *st_move;
+    sqlite3_stmt *st_set_descriptors;
 } scan;
 
 static void set_fatal(scan *s, mm_status code, const mm_error *err)
@@ -481,8 +485,9 @@ static mm_status load_catalog(scan *s, mm_error *err)
     if (!s->entries || path_map_init(&s->by_path, expect) != 0)
         return mm_error_set(err, MM_ERR_NOMEM, "scan: out of memory");
     if (sqlite3_prepare_v2(cat->db,
-                           "SELECT t.id, t.path, t.size, t.mtime_ns, t.ctime_ns, t.hash, t.status, f.slot"
-                           " FROM tracks t LEFT JOIN features f ON f.track_id = t.id",
+                           "SELECT t.id, t.path, t.size, t.mtime_ns, t.ctime_ns, t.hash, t.status, f.slot, d.version"
+                           " FROM tracks t LEFT JOIN features f ON f.track_id = t.id"
+                           " LEFT JOIN descriptors d ON d.track_id = t.id",
                            -1, &st, NULL) != SQLITE_OK)
         return mm_cat_sql_error(cat, err, "reading the catalog");
     int rc;
@@ -505,6 +510,8 @@ static mm_status load_catalog(scan *s, mm_error *err)
         const unsigned char *status = sqlite3_column_text(st, 6);
         e->status = status && status[0] == 'f' ? MM_TRACK_FAILED : status && status[0] == 'm' ? MM_TRACK_MISSING : MM_TRACK_OK;
         e->has_features = sqlite3_column_type(st, 7) != SQLITE_NULL;
+        e->has_descriptors = sqlite3_column_type(st, 8) != SQLITE_NULL &&
+                             sqlite3_column_int(st, 8) == MM_DESCRIPTOR_VERSION;
         if (e->has_features) {
             int64_t slot = sqlite3_column_int64(st, 7);
             if (slot >= s->slot_cap) {
@@ -546,7 +553,8 @@ static mm_status classify(scan *s, mm_error *err)
         if (e)
             e->seen = 1;
         int same = e && e->size == c->size && e->mtime_ns == c->mtime_ns;
-        if (e && e->status == MM_TRACK_OK && same && e->has_features && !c->problem) {
+        /* a track without this build's descriptors is read again once (a catalog from an older version) */
+        if (e && e->status == MM_TRACK_OK && same && e->has_features && e->has_descriptors && !c->problem) {
             s->res->unchanged++;
             continue;
         }
@@ -672,6 +680,7 @@ static void process_file(size_t index, int worker, void *arg)
         goto push;
     }
     mm_audio *audio = NULL;
+    size_t valid = 0; /* samples of the clip that are audio, not padding */
     st = mm_audio_open(&audio, c->path, &err);
     if (st == MM_OK) {
         it->info = *mm_audio_get_info(audio);
@@ -682,6 +691,8 @@ static void process_file(size_t index, int worker, void *arg)
         st = mm_audio_read_clip(audio, &copt, s->clips[worker], &report, &err);
         if (st == MM_OK) {
             it->loudness = report.loudness;
+            int64_t audible = report.total_12k - report.crop_start;
+            valid = audible < 0 ? 0 : audible < MM_CLIP_SAMPLES ? (size_t)audible : MM_CLIP_SAMPLES;
             it->info = *mm_audio_get_info(audio); /* read_clip may have refined the length */
         }
     }
@@ -690,12 +701,23 @@ static void process_file(size_t index, int worker, void *arg)
         snprintf(it->error, sizeof it->error, "%s", err.msg);
         goto push;
     }
-    mm_mel_compute(s->mels[worker], s->clips[worker], s->logmels[worker]);
+    /* the spectrogram and, from the same STFT, the descriptors */
+    mm_mel_compute_with_power(s->mels[worker], s->clips[worker], s->logmels[worker], s->powers[worker]);
     it->halves = malloc(MM_FEATURE_RECORD_BYTES);
-    if (!it->halves) {
+    it->descriptors = malloc(sizeof(float) * MM_DESCRIPTOR_DIM);
+    if (!it->halves || !it->descriptors) {
+        free(it->halves);
+        free(it->descriptors);
         free(it);
         set_fatal(s, MM_ERR_NOMEM, NULL);
         return;
+    }
+    if (mm_descriptors_compute(s->descs[worker], s->clips[worker], valid, s->logmels[worker], s->powers[worker],
+                               it->descriptors, &err) != MM_OK) {
+        snprintf(it->error, sizeof it->error, "%s: %s", c->path, err.msg);
+        free(it->halves);
+        it->halves = NULL;
+        goto push;
     }
     mm_floats_to_halves(s->logmels[worker], it->halves, MM_FEATURE_VALUES);
     it->kind = ITEM_OK;
@@ -740,6 +762,11 @@ static mm_status prepare_all(scan *s, mm_error *err)
     if (st == MM_OK)
         st = prepare(s, &s->st_drop_features, "DELETE FROM features WHERE track_id = ? RETURNING slot", err);
     if (st == MM_OK)
+        st = prepare(s, &s->st_set_descriptors,
+                     "INSERT INTO descriptors(track_id, version, vector) VALUES(?1, ?2, ?3)"
+                     " ON CONFLICT(track_id) DO UPDATE SET version = excluded.version, vector = excluded.vector",
+                     err);
+    if (st == MM_OK)
         st = prepare(s, &s->st_move_clear, "DELETE FROM tracks WHERE path = ?1 AND id <> ?2", err);
     if (st == MM_OK)
         st = prepare(s, &s->st_move,
@@ -757,6 +784,7 @@ static void finalize_all(scan *s)
     sqlite3_finalize(s->st_drop_features);
     sqlite3_finalize(s->st_move_clear);
     sqlite3_finalize(s->st_move);
+    sqlite3_finalize(s->st_set_descriptors);
 }
 
 static int64_t alloc_slot(scan *s)
@@ -896,6 +924,12 @@ static int apply_item(scan *s, scan_item *it, int64_t now)
     if (step_done(st) != 0)
         return -1;
     if (ok) {
+        sqlite3_stmt *d = s->st_set_descriptors;
+        sqlite3_bind_int64(d, 1, id);
+        sqlite3_bind_int(d, 2, MM_DESCRIPTOR_VERSION);
+        sqlite3_bind_blob(d, 3, it->descriptors, (int)(sizeof(float) * MM_DESCRIPTOR_DIM), SQLITE_STATIC);
+        if (step_done(d) != 0)
+            return -1;
         sqlite3_stmt *q = s->st_old_slot;
         sqlite3_bind_int64(q, 1, id);
         int rc = sqlite3_step(q);
@@ -927,6 +961,7 @@ static void free_item(scan_item *it)
 {
     if (it) {
         free(it->halves);
+        free(it->descriptors);
         free(it);
     }
 }
@@ -1164,18 +1199,21 @@ static mm_status run_workers(scan *s, mm_error *err)
         return st;
     int workers = mm_pool_threads(pool);
     s->mels = calloc((size_t)workers, sizeof *s->mels);
+    s->descs = calloc((size_t)workers, sizeof *s->descs);
     s->clips = calloc((size_t)workers, sizeof *s->clips);
     s->logmels = calloc((size_t)workers, sizeof *s->logmels);
-    if (!s->mels || !s->clips || !s->logmels)
+    s->powers = calloc((size_t)workers, sizeof *s->powers);
+    if (!s->mels || !s->descs || !s->clips || !s->logmels || !s->powers)
         st = mm_error_set(err, MM_ERR_NOMEM, "scan: out of memory");
     /* FFTW's planner is not thread-safe: every front-end is made here, before the workers start */
     for (int w = 0; st == MM_OK && w < workers; w++) {
         s->clips[w] = malloc(sizeof(float) * MM_CLIP_SAMPLES);
         s->logmels[w] = malloc(sizeof(float) * MM_FEATURE_VALUES);
-        if (!s->clips[w] || !s->logmels[w])
+        s->powers[w] = malloc(sizeof(float) * MM_N_BINS * MM_N_FRAMES);
+        if (!s->clips[w] || !s->logmels[w] || !s->powers[w])
             st = mm_error_set(err, MM_ERR_NOMEM, "scan: out of memory");
-        else
-            st = mm_mel_open(&s->mels[w], MM_PAD_REFLECT, err);
+        else if ((st = mm_mel_open(&s->mels[w], MM_PAD_REFLECT, err)) == MM_OK)
+            st = mm_descriptors_open(&s->descs[w], err);
     }
     if (st == MM_OK)
         st = mm_queue_open(&s->queue, (size_t)(2 * workers + 2), err);
@@ -1197,10 +1235,16 @@ static mm_status run_workers(scan *s, mm_error *err)
             free(s->clips[w]);
         if (s->logmels)
             free(s->logmels[w]);
+        if (s->descs)
+            mm_descriptors_close(s->descs[w]);
+        if (s->powers)
+            free(s->powers[w]);
     }
     free(s->mels);
+    free(s->descs);
     free(s->clips);
     free(s->logmels);
+    free(s->powers);
     mm_queue_free(s->queue);
     s->queue = NULL;
     mm_pool_close(pool);

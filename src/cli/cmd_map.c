@@ -7,14 +7,12 @@
 
 #include "cli.h"
 #include "labels.h"
+#include "vectors.h"
 #include "musicmap/catalog.h"
 #include "musicmap/features.h"
 #include "musicmap/layout.h"
 #include "musicmap/nn.h"
 
-/* The spectrogram baseline: each log-mel mean-pooled over blocks of this many frames, then PCA. */
-#define MEL_POOL 8
-#define MEL_PCA_DIMS 50
 
 static void map_help(FILE *out)
 {
@@ -26,7 +24,9 @@ static void map_help(FILE *out)
             "      --dims N          2 (default) or 3\n"
             "      --features F      softmax (default: the model's output vector), hidden (its 32-d last GRU\n"
             "                        state; better for a model trained on other music), or mel (the raw\n"
-            "                        spectrograms, pooled and reduced to %d by PCA: the baseline)\n"
+            "                        spectrograms, pooled and reduced to %d by PCA: the baseline), or\n"
+            "                        descriptors (timbre, spectral shape, rhythm, harmony and dynamics\n"
+            "                        statistics from the scan, no model: docs/descriptors.md)\n"
             "  -m, --model NAME      whose vectors (default: the newest model; run `musicmap embed` first)\n"
             "      --perplexity P    t-SNE (default 30)\n"
             "      --neighbors K     UMAP n_neighbors (default 15)\n"
@@ -95,47 +95,6 @@ static int cmp_id_index(const void *a, const void *b)
 }
 
 
-/* The mel baseline's input: every ok track with features, pooled over time, reduced by PCA. */
-static mm_status mel_vectors(mm_catalog *cat, int threads, int64_t **ids, size_t *n, float **x, int *d, mm_error *err)
-{
-    mm_status st = mm_catalog_feature_ids(cat, ids, n, err);
-    if (st != MM_OK)
-        return st;
-    const int pooled_frames = MM_N_FRAMES / MEL_POOL, dim = MM_N_MELS * pooled_frames;
-    float *pooled = malloc(sizeof(float) * (size_t)dim * (*n ? *n : 1));
-    float *logmel = malloc(sizeof(float) * MM_N_MELS * MM_N_FRAMES);
-    if (!pooled || !logmel) {
-        free(pooled);
-        free(logmel);
-        return mm_error_set(err, MM_ERR_NOMEM, "mel baseline: out of memory for %zu tracks", *n);
-    }
-    for (size_t i = 0; i < *n && st == MM_OK; i++) {
-        st = mm_catalog_read_features(cat, (*ids)[i], logmel, err);
-        for (int m = 0; st == MM_OK && m < MM_N_MELS; m++)
-            for (int b = 0; b < pooled_frames; b++) {
-                float s = 0;
-                for (int t = 0; t < MEL_POOL; t++)
-                    s += logmel[m * MM_N_FRAMES + b * MEL_POOL + t];
-                pooled[i * (size_t)dim + (size_t)(m * pooled_frames + b)] = s / MEL_POOL;
-            }
-    }
-    free(logmel);
-    int k = (int)(*n < MEL_PCA_DIMS ? *n : MEL_PCA_DIMS);
-    float *reduced = st == MM_OK ? malloc(sizeof(float) * (size_t)k * (*n ? *n : 1)) : NULL;
-    if (st == MM_OK && !reduced)
-        st = mm_error_set(err, MM_ERR_NOMEM, "mel baseline: out of memory");
-    if (st == MM_OK)
-        st = mm_pca(pooled, *n, (size_t)dim, k, reduced, NULL, NULL, NULL, threads, err);
-    free(pooled);
-    if (st != MM_OK) {
-        free(reduced);
-        return st;
-    }
-    *x = reduced;
-    *d = k;
-    return MM_OK;
-}
-
 int mm_cmd_map(mm_cli *cli, int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -173,8 +132,10 @@ int mm_cmd_map(mm_cli *cli, int argc, char **argv)
             base.dims = (int)v;
             break;
         case 'F':
-            if (strcmp(optarg, "hidden") && strcmp(optarg, "softmax") && strcmp(optarg, "mel"))
-                return mm_cli_usage_error(cli, "map", "--features is hidden, softmax or mel, not '%s'", optarg);
+            if (strcmp(optarg, "hidden") && strcmp(optarg, "softmax") && strcmp(optarg, "mel") &&
+                strcmp(optarg, "descriptors"))
+                return mm_cli_usage_error(cli, "map", "--features is hidden, softmax, mel or descriptors, not '%s'",
+                                          optarg);
             features = optarg;
             break;
         case 'm': model_name = optarg; break;
@@ -233,20 +194,28 @@ int mm_cmd_map(mm_cli *cli, int argc, char **argv)
     int64_t model_id = 0;
     tag_ctx tags = {0};
     const char *source = "embedding";
-    if (strcmp(features, "mel") == 0) {
-        /* the baseline has no model: it is registered as one ('mel-pca50') so maps can refer to it */
+    int is_mel = strcmp(features, "mel") == 0, is_desc = strcmp(features, "descriptors") == 0;
+    if (is_mel || is_desc) {
+        /* these features have no model: each is registered as one so maps can refer to it */
         char *no_classes[1] = {NULL};
-        mm_model_record mel = {.name = "mel-pca50", .file = "", .architecture = "mel", .n_classes = 0,
-                               .classes = no_classes, .embedding_dim = MEL_PCA_DIMS};
+        mm_model_record pseudo = {.name = is_mel ? "mel-pca50" : "descriptors", .file = "",
+                                  .architecture = is_mel ? "mel" : "descriptors", .n_classes = 0,
+                                  .classes = no_classes, .embedding_dim = is_mel ? MEL_PCA_DIMS : MM_DESCRIPTOR_DIM};
         mm_model_record existing;
-        if (mm_catalog_get_model(cat, mel.name, &existing, NULL) == MM_OK) {
+        if (mm_catalog_get_model(cat, pseudo.name, &existing, NULL) == MM_OK) {
             model_id = existing.id;
             mm_model_record_free(&existing);
-        } else if (mm_catalog_put_model(cat, &mel, &model_id, &err) != MM_OK) {
+        } else if (mm_catalog_put_model(cat, &pseudo, &model_id, &err) != MM_OK) {
             goto fail;
         }
-        if (mel_vectors(cat, base.threads, &ids, &n, &x, &d, &err) != MM_OK)
+        if (is_mel && mm_cli_mel_vectors(cat, base.threads, &ids, &n, &x, &d, &err) != MM_OK)
             goto fail;
+        if (is_desc) {
+            if (mm_catalog_get_descriptors(cat, &n, &ids, &x, &err) != MM_OK)
+                goto fail;
+            d = MM_DESCRIPTOR_DIM;
+            mm_descriptors_standardise(x, n);
+        }
     } else {
         if (mm_catalog_get_model(cat, model_name, &rec, &err) != MM_OK)
             goto fail;
@@ -262,7 +231,7 @@ int mm_cmd_map(mm_cli *cli, int argc, char **argv)
     }
     if (n < 3) {
         mm_error_set(&err, MM_ERR_ARG, "%zu songs have %s vectors%s: too few for a map", n, features,
-                     strcmp(features, "mel") ? " (run `musicmap embed`)" : "");
+                     is_desc ? " (run `musicmap scan` again: it computes them)" : is_mel ? "" : " (run `musicmap embed`)");
         goto fail;
     }
     tags.n = n;

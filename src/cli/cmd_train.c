@@ -250,15 +250,7 @@ int mm_cmd_train(mm_cli *cli, int argc, char **argv)
         return mm_cli_usage_error(cli, "train", "unknown preset '%s' (crnn4, crnn6, small)", preset_name);
     mm_label_source kind;
     const char *file = NULL;
-    if (strcmp(source, "tags") == 0)
-        kind = MM_LABELS_TAGS;
-    else if (strcmp(source, "folders") == 0)
-        kind = MM_LABELS_FOLDERS;
-    else if (strncmp(source, "fma:", 4) == 0 && source[4])
-        kind = MM_LABELS_FMA, file = source + 4;
-    else if (strncmp(source, "csv:", 4) == 0 && source[4])
-        kind = MM_LABELS_CSV, file = source + 4;
-    else
+    if (mm_label_source_parse(source, &kind, &file) != 0)
         return mm_cli_usage_error(cli, "train", "--labels is tags, folders, fma:FILE or csv:FILE, not '%s'", source);
 
     mm_catalog *cat = NULL;

@@ -279,3 +279,19 @@ mm_status mm_labels_collect(mm_catalog *cat, mm_label_source kind, const char *f
         mm_label_list_free(out);
     return st;
 }
+
+int mm_label_source_parse(const char *text, mm_label_source *kind, const char **file)
+{
+    *file = NULL;
+    if (strcmp(text, "tags") == 0)
+        *kind = MM_LABELS_TAGS;
+    else if (strcmp(text, "folders") == 0)
+        *kind = MM_LABELS_FOLDERS;
+    else if (strncmp(text, "fma:", 4) == 0 && text[4])
+        *kind = MM_LABELS_FMA, *file = text + 4;
+    else if (strncmp(text, "csv:", 4) == 0 && text[4])
+        *kind = MM_LABELS_CSV, *file = text + 4;
+    else
+        return -1;
+    return 0;
+}

@@ -15,6 +15,9 @@ typedef struct mm_label_list {
     size_t n, cap;
 } mm_label_list;
 
+/* "tags", "folders", "fma:FILE" or "csv:FILE"; *file points into text (NULL for the first two).
+ * Returns 0 on success. */
+int mm_label_source_parse(const char *text, mm_label_source *kind, const char **file);
 /* Lower case, letters and digits only, up to the first '/', ';', ',' or '|'. */
 void mm_label_normalise(const char *tag, char *out, size_t size);
 /* file: the CSV for MM_LABELS_CSV / MM_LABELS_FMA (tracks.csv), else NULL. */

@@ -18,6 +18,7 @@ static const mm_command COMMANDS[] = {
     {"train", "train a genre classifier on the catalog's spectrograms", mm_cmd_train},
     {"embed", "store every track's output vector and hidden state under a model", mm_cmd_embed},
     {"map", "lay the catalogued songs out with PCA, t-SNE or UMAP and store the map", mm_cmd_map},
+    {"evaluate", "score every kind of song vector and map against labels (folders, tags, a CSV)", mm_cmd_evaluate},
     {"reduce", "lay out the rows of a .npy array with PCA, t-SNE or UMAP and measure the layout", mm_cmd_reduce},
     {"serve", "serve the map page and its API on a local port (or --export a static site)", mm_cmd_serve},
 };

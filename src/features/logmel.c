@@ -310,3 +310,16 @@ void mm_mel_compute(mm_mel *mel, const float *clip, float *logmel)
     mm_mel_power(mel, clip, logmel);
     mm_power_to_db(logmel, logmel, (size_t)MM_N_MELS * MM_N_FRAMES);
 }
+
+void mm_mel_compute_with_power(mm_mel *mel, const float *clip, float *logmel, float *power)
+{
+    /* mm_mel_power's loop with each block's power kept on the way, then the same dB stage: same bits */
+    pad_edges(mel, clip);
+    for (int t0 = 0; t0 < MM_N_FRAMES; t0 += MEL_BLOCK) {
+        int count = power_block(mel, t0);
+        for (int k = 0; k < MM_N_BINS; k++)
+            memcpy(power + (size_t)k * MM_N_FRAMES + t0, mel->block + k * MEL_BLOCK, sizeof(float) * (size_t)count);
+        bands_block(mel, t0, count, logmel);
+    }
+    mm_power_to_db(logmel, logmel, (size_t)MM_N_MELS * MM_N_FRAMES);
+}

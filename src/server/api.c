@@ -20,6 +20,22 @@ static int status_of(mm_status s)
     return s == MM_ERR_ARG ? 404 : s == MM_ERR_NOMEM ? 503 : 500;
 }
 
+/* The features a map was made from, as `map --features` names them (softmax, hidden, mel, descriptors),
+ * from its parameters; maps made before they were recorded say what the catalog knows. */
+static const char *map_features(const mm_map_record *m, char *buf, size_t size)
+{
+    const char *key = m->params ? strstr(m->params, "\"features\": \"") : NULL;
+    if (!key)
+        return strcmp(m->source, "probs") == 0 ? "softmax" : "hidden";
+    key += strlen("\"features\": \"");
+    size_t n = strcspn(key, "\"");
+    if (n >= size)
+        n = size - 1;
+    memcpy(buf, key, n);
+    buf[n] = '\0';
+    return buf;
+}
+
 int mm_api_maps(mm_srv *srv, mm_catalog *cat, mm_buf *out)
 {
     (void)srv;
@@ -68,7 +84,8 @@ int mm_api_maps(mm_srv *srv, mm_catalog *cat, mm_buf *out)
         else
             mm_buf_puts(out, "null");
         mm_buf_printf(out, ", \"bound\": %.2f, \"features\": ", MM_PREDICTED_COLOURS_MIN_ACCURACY);
-        mm_buf_json_string(out, m->source);
+        char features[32];
+        mm_buf_json_string(out, map_features(m, features, sizeof features));
         mm_buf_printf(out, "}, \"created_at\": %lld, \"points\": %zu}", (long long)m->created_at, m->n_points);
     }
     mm_buf_puts(out, n ? "\n]}" : "]}");

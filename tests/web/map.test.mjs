@@ -60,10 +60,13 @@ async function checkColorNote(page, m, what, { handChosen = false } = {}) {
   }
   if (typeof c.features === 'string' && c.features) {
     const stats = await page.locator('#stats').textContent();
-    check(`${what}: the stats line names the features`, stats.includes(`${c.features} features`), stats);
+    check(`${what}: the stats line names the features`, stats.includes(FEATURE_WORDS[c.features] || c.features), stats);
   }
   return note;
 }
+
+// the page's words for `map --features`
+const FEATURE_WORDS = { softmax: 'genre outputs', hidden: 'hidden states', mel: 'raw spectrograms', descriptors: 'audio descriptors' };
 
 // A points file (docs/server.md, version 1) from made-up coordinates: [[x, y(, z)], ...].
 function pointsFile(coords, ids, pred, tag, labels) {
@@ -272,10 +275,10 @@ try {
     9001: { dims: 2, colors: { default: 'tagged', model_accuracy: 0.42, bound: 0.85, features: 'softmax' },
       want: 'Colours: genre tags (the model\'s held-out accuracy 0.42 is below 0.85)',
       pts: made((g) => ring(g), 0.18, [[60, 8], [-45, -30], [5, 80]]) },
-    9002: { dims: 2, colors: { default: 'predicted', model_accuracy: 0.91, bound: 0.85, features: 'embedding' },
+    9002: { dims: 2, colors: { default: 'predicted', model_accuracy: 0.91, bound: 0.85, features: 'hidden' },
       want: 'Colours: predicted genre (the model\'s held-out accuracy 0.91)',
       pts: made((g) => [3 * (g - 2.5), 0.6 * Math.sin(g)], 0.25, [[-300, 40], [0, -200]]) },
-    9003: { dims: 3, colors: { default: 'tagged', model_accuracy: null, bound: 0.85, features: 'embedding' },
+    9003: { dims: 3, colors: { default: 'tagged', model_accuracy: null, bound: 0.85, features: 'hidden' },
       want: 'Colours: genre tags (the model\'s held-out accuracy is unknown)',
       pts: made((g) => [...ring(g), g % 2 ? 0.6 : -0.6], 0.15, [[0, 0, 90], [70, -20, 5], [-10, 60, -40]]) },
     9004: { dims: 2, colors: { default: 'tagged', model_accuracy: null, bound: 0.85, features: 'mel' }, noModel: true,
@@ -311,7 +314,7 @@ try {
   await fp.screenshot({ path: path.join(artDir, 'web-fit-outliers.png') });
   await checkColorNote(fp, fakeMaps[0], 'demo map');
   check('colours: the low-accuracy map shows the tags, and says why', (await note()) === fake[9001].want, await note());
-  check('stats: name the features', (await fp.locator('#stats').textContent()).includes('UMAP of softmax features · model demo'),
+  check('stats: name the features', (await fp.locator('#stats').textContent()).includes('UMAP of genre outputs · model demo'),
     await fp.locator('#stats').textContent());
 
   const fBefore = await fp.evaluate(() => window.__musicmap.ids().map((id) => window.__musicmap.project(id)));
@@ -345,7 +348,7 @@ try {
     await note());
   check('outliers: a map without a model', await show(9004));
   check('colours: no model: the tags, and says so', (await note()) === fake[9004].want, await note());
-  check('stats: a map of mel features without a model', (await fp.locator('#stats').textContent()).endsWith('UMAP of mel features'),
+  check('stats: a map of mel features without a model', (await fp.locator('#stats').textContent()).endsWith('UMAP of raw spectrograms'),
     await fp.locator('#stats').textContent());
 
   check('outliers: the fixture map with a song moved far off', await show(real.id));

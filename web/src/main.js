@@ -315,6 +315,10 @@ function applyColors() {
   renderLegend();
 }
 
+// What `map --features` names, in the words the page uses.
+const FEATURE_WORDS = { softmax: 'genre outputs', hidden: 'hidden states', mel: 'raw spectrograms', descriptors: 'audio descriptors' };
+const MODEL_FREE = new Set(['mel', 'descriptors']); // made without a trained model
+
 // One line on which colouring is shown and how far the map's model can be trusted: /api/maps gives each
 // map `colors` {default, model_accuracy (held-out; null: unknown), bound, features}; older servers don't.
 function colorNote() {
@@ -490,7 +494,8 @@ async function showMap(id) {
   $('map-select').value = String(id);
   // what the map was made from: the features the server names (newer servers), else the model's output
   const features = typeof m.colors?.features === 'string' && m.colors.features ? m.colors.features : null;
-  const from = features ? `${features} features${m.model ? ` · model ${m.model}` : ''}` : `${m.model || 'model'} ${m.source || ''}`;
+  const from = features ? `${FEATURE_WORDS[features] || features}${m.model && !MODEL_FREE.has(features) ? ` · model ${m.model}` : ''}`
+    : `${m.model || 'model'} ${m.source || ''}`;
   $('stats').textContent = `${pts.n.toLocaleString()} songs · ${String(m.method || '').toUpperCase()} of ${from}`;
   if (S.journey) clearJourney();
   try { history.replaceState(null, '', `#map=${id}`); } catch (e) { /* file:// */ }
