@@ -403,6 +403,44 @@ static void test_odd_file_name(void **state)
     free(wav);
 }
 
+/* Excerpts away from the centre (position): by seeking, the same as from a whole decode, where asked;
+ * 0.5 is the centre crop itself, and a song shorter than a clip ignores the position. */
+static void test_clip_positions(void **state)
+{
+    const char *dir = tu_temp_dir();
+    const char *path = tu_write_audio(dir, "long.ogg", 60.0, 22050, 2);
+    float *seek = malloc(sizeof(float) * MM_CLIP_SAMPLES), *whole = malloc(sizeof(float) * MM_CLIP_SAMPLES);
+    float *centre = malloc(sizeof(float) * MM_CLIP_SAMPLES);
+    mm_audio *a = open_ok(path);
+    mm_clip_report rc, rs, rw;
+    assert_int_equal(mm_audio_read_clip(a, NULL, centre, &rc, NULL), MM_OK);
+    const double at[3] = {0.2, 0.5, 0.8};
+    for (int i = 0; i < 3; i++) {
+        mm_clip_options o = {.position = at[i]}, w = {.position = at[i], .full_decode = 1};
+        assert_int_equal(mm_audio_read_clip(a, &o, seek, &rs, NULL), MM_OK);
+        assert_int_equal(mm_audio_read_clip(a, &w, whole, &rw, NULL), MM_OK);
+        int64_t spare = rs.total_12k - MM_CLIP_SAMPLES;
+        assert_int_equal(rs.seeked, 1);
+        assert_int_equal(rs.crop_start, (int64_t)(at[i] * (double)spare));
+        assert_int_equal(rw.crop_start, rs.crop_start);
+        tu_diff d = tu_compare(seek, whole, MM_CLIP_SAMPLES);
+        print_message("position %.1f: crop %lld, seek vs whole max |diff| %.2e\n", at[i], (long long)rs.crop_start,
+                      d.max_abs);
+        assert_true(d.max_abs <= 1e-5);
+        if (i == 1)
+            assert_memory_equal(seek, centre, sizeof(float) * MM_CLIP_SAMPLES);
+    }
+    mm_audio_close(a);
+    a = open_ok(tu_write_audio(dir, "short.flac", 20.0, 22050, 1));
+    mm_clip_options o = {.position = 0.8};
+    assert_int_equal(mm_audio_read_clip(a, &o, seek, &rs, NULL), MM_OK);
+    assert_int_equal(mm_audio_read_clip(a, NULL, whole, &rw, NULL), MM_OK);
+    assert_int_equal(rs.crop_start, 0);
+    assert_memory_equal(seek, whole, sizeof(float) * MM_CLIP_SAMPLES);
+    mm_audio_close(a);
+    free(seek), free(whole), free(centre);
+}
+
 /* A WAV the test writes: the fields, and an exact length without counting. */
 static void test_info_made(void **state)
 {
@@ -429,6 +467,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_info_made),
         cmocka_unit_test(test_seek_equals_whole_made),
+        cmocka_unit_test(test_clip_positions),
         cmocka_unit_test(test_loudness),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_odd_file_name),

@@ -101,7 +101,7 @@ check "run without a folder is a usage error" test "$(status_of "$MM" run --db "
 rc=$(status_of "$MM" run --db "$TMP/run.db" --no-serve --epochs 2 --min-count 5 "$TMP/music")
 check "run --no-serve on tagged music exits 0" test "$rc" = 0
 check "  ... trained a model named run" grep -Eq "^small +tags \(4 genres, 40\)" "$TMP/out"
-check "  ... and made three maps from it" test "$(grep -c ' (run) ' "$TMP/out")" = 3
+check "  ... and made three maps, from the descriptors (what wins bench/quality)" test "$(grep -c -- '-descriptors ' "$TMP/out")" = 3
 # two epochs do not make a sure model: the map is coloured by the tags, and run says so with the figure
 check "  ... says it colours by the tags, with the model's accuracy" grep -Eq "coloured by the files' genre tags: the model's held-out accuracy 0\.[0-9]+ is below 0\.85" "$TMP/err"
 rc=$(status_of "$MM" run --db "$TMP/run.db" --no-serve --min-count 5 "$TMP/music")
@@ -109,8 +109,19 @@ check "run again: nothing new to train or embed" bash -c "grep -q 'already has v
 "$SYNTH" --out "$TMP/gtzan" --count 12 --layout gtzan --seconds 8 --seed 4 >/dev/null
 rc=$(status_of "$MM" run --db "$TMP/untagged.db" --no-serve "$TMP/gtzan")
 check "run on untagged music exits 0" test "$rc" = 0
-check "  ... says it maps the raw spectrograms" grep -q "too few genre tags to learn from" "$TMP/err"
-check "  ... and does" test "$(grep -c -- '-mel ' "$TMP/out")" = 3
+check "  ... says there are too few tags" grep -q "too few genre tags to learn genres from" "$TMP/err"
+check "  ... and maps the audio descriptors instead" test "$(grep -c -- '-descriptors ' "$TMP/out")" = 3
+# tags on a minority of the songs: no genre model from them
+"$SYNTH" --out "$TMP/few" --count 6 --genres blues,metal --seconds 8 --seed 6 >/dev/null
+rc=$(status_of "$MM" run --db "$TMP/minority.db" --no-serve --min-count 3 "$TMP/gtzan" "$TMP/few")
+check "run with tags on a minority exits 0" test "$rc" = 0
+check "  ... does not train on them, and says why" grep -q "only 6 of 18 songs carry one of the 2 genre tags" "$TMP/err"
+check "  ... trains nothing" bash -c "! grep -q 'epoch' '$TMP/out'"
+check "  ... and maps the descriptors" test "$(grep -c -- '-descriptors ' "$TMP/out")" = 3
+# map right after a scan, with no model: the descriptors, not an error
+rc=$(status_of "$MM" map --db "$TMP/minority.db" --method pca)
+check "map with no model exits 0" test "$rc" = 0
+check "  ... with the descriptors" grep -q "mapping the songs' audio descriptors" "$TMP/err"
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

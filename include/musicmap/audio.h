@@ -64,6 +64,10 @@ typedef struct mm_clip_options {
     /* Added to the crop start, in 12 kHz samples. Non-zero only to line up with other decoders (the
      * original pipeline's mp3 decoder kept the encoder delay: +144). */
     int64_t crop_shift;
+    /* Where the clip lies in a song longer than it: 0 (default) the centre, the reference crop above;
+     * otherwise in (0, 1], its start at this fraction of the spare length (n - 29.12 s): 0.2 reads the
+     * excerpt a fifth of the way in. Shorter songs always give the padded whole song. */
+    double position;
     /* Refuse songs shorter than this many seconds (0: accept any length, zero-padding the clip). */
     double min_seconds;
     /* EBU R128 integrated loudness of the native (multichannel) audio, into report->loudness. */

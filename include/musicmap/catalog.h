@@ -125,11 +125,20 @@ typedef struct mm_scan_progress {
     double elapsed;    /* seconds since the scan started */
 } mm_scan_progress;
 
+/* Excerpts per song for the descriptors by default: 3 describe a song better (k-NN(5) 0.449 -> 0.482 on
+ * the real collection) but cost 2.1x the scan CPU (bench/RESULTS.md, "Map quality"). */
+#define MM_SCAN_DEFAULT_CLIPS 1
+#define MM_SCAN_MAX_CLIPS 9
+
 typedef struct mm_scan_options {
     int jobs;           /* decoding threads; 0: all cores */
     int full_loudness;  /* loudness over the whole song (decodes all of it) instead of the clip */
     int prune;          /* delete missing tracks under the scanned folders (and their features) */
     int retry_failed;   /* read unchanged files that failed before again */
+    int clips;          /* excerpts per song the descriptors are averaged over, spread from 20 % to 80 % of
+                         * the song (1: the centre clip alone); 0: MM_SCAN_DEFAULT_CLIPS. The stored
+                         * spectrogram is always the centre clip's. Songs described with another count are
+                         * read again. */
     int batch_size;     /* files per transaction; 0: 64 */
     double batch_seconds; /* longest time between commits; 0: 1 s */
     /* Called often, never concurrently (during the walk from the calling thread, then from the writer

@@ -340,8 +340,22 @@ mm_status mm_audio_read_clip(mm_audio *audio, const mm_clip_options *options, fl
 {
     static const mm_clip_options defaults = {0};
     mm_clip_report local;
+    mm_clip_options placed;
     if (!options)
         options = &defaults;
+    if (options->position > 0) {
+        /* another excerpt: a crop shift from the centre, in the song's (exact) length */
+        const mm_audio_info *in = &audio->info;
+        if (!in->frames_exact && !options->full_decode)
+            mm_audio_count_frames(audio, NULL);
+        int64_t n = resampled_length(in->frames, in->sample_rate), spare = n - MM_CLIP_SAMPLES;
+        placed = *options;
+        if (spare > 0) {
+            double at = options->position < 1 ? options->position : 1;
+            placed.crop_shift += (int64_t)(at * (double)spare) - mm_clip_crop_start(n);
+        }
+        options = &placed;
+    }
     if (!report)
         report = &local;
     memset(report, 0, sizeof *report);
@@ -353,8 +367,12 @@ mm_status mm_audio_read_clip(mm_audio *audio, const mm_clip_options *options, fl
         if (!info->frames_exact)
             mm_audio_count_frames(audio, NULL);
         int64_t n = resampled_length(info->frames, info->sample_rate);
-        int long_enough = n - MM_CLIP_SAMPLES > (int64_t)(SEEK_MIN_SPARE_SECONDS * MM_SAMPLE_RATE) + 2 * options->crop_shift;
-        if (info->frames_exact && long_enough && options->crop_shift >= 0) {
+        /* seek when the clip leaves some song before and after it (a few seconds of slack for lengths
+         * that turn out inexact: the seek path then falls back) */
+        const int64_t slack = (int64_t)(SEEK_MIN_SPARE_SECONDS * MM_SAMPLE_RATE) / 2;
+        int64_t crop = mm_clip_crop_start(n) + options->crop_shift;
+        int long_enough = n - MM_CLIP_SAMPLES > 2 * slack && crop > slack && n - crop - MM_CLIP_SAMPLES > slack;
+        if (info->frames_exact && long_enough) {
             mm_error seek_err;
             mm_status st = clip_by_seeking(audio, options, clip, report, &seek_err);
             if (st != MM_ERR_UNSUPPORTED) {

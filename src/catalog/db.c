@@ -99,6 +99,7 @@ static const char *const MIGRATIONS[MM_CATALOG_SCHEMA_VERSION] = {
     "CREATE TABLE descriptors("
     "  track_id INTEGER PRIMARY KEY REFERENCES tracks(id) ON DELETE CASCADE,"
     "  version INTEGER NOT NULL,"         /* MM_DESCRIPTOR_VERSION */
+    "  clips INTEGER NOT NULL DEFAULT 1," /* excerpts averaged (mm_scan_options.clips) */
     "  vector BLOB NOT NULL"              /* MM_DESCRIPTOR_DIM float32, little-endian */
     ");",
 };

@@ -80,6 +80,9 @@ typedef struct scan_item {
     char error[2 * MM_ERROR_MSG_MAX + 64];
 } scan_item;
 
+/* The excerpts a scan reads per song (mm_scan_options.clips, 0: the default). */
+static int scan_clips(const mm_scan_options *o) { return o->clips > 0 ? o->clips : MM_SCAN_DEFAULT_CLIPS; }
+
 static int64_t ts_ns(struct timespec ts) { return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec; }
 
 /* open addressing: path -> db entry */
@@ -485,7 +488,8 @@ static mm_status load_catalog(scan *s, mm_error *err)
     if (!s->entries || path_map_init(&s->by_path, expect) != 0)
         return mm_error_set(err, MM_ERR_NOMEM, "scan: out of memory");
     if (sqlite3_prepare_v2(cat->db,
-                           "SELECT t.id, t.path, t.size, t.mtime_ns, t.ctime_ns, t.hash, t.status, f.slot, d.version"
+                           "SELECT t.id, t.path, t.size, t.mtime_ns, t.ctime_ns, t.hash, t.status, f.slot, d.version,"
+                           " d.clips"
                            " FROM tracks t LEFT JOIN features f ON f.track_id = t.id"
                            " LEFT JOIN descriptors d ON d.track_id = t.id",
                            -1, &st, NULL) != SQLITE_OK)
@@ -511,7 +515,8 @@ static mm_status load_catalog(scan *s, mm_error *err)
         e->status = status && status[0] == 'f' ? MM_TRACK_FAILED : status && status[0] == 'm' ? MM_TRACK_MISSING : MM_TRACK_OK;
         e->has_features = sqlite3_column_type(st, 7) != SQLITE_NULL;
         e->has_descriptors = sqlite3_column_type(st, 8) != SQLITE_NULL &&
-                             sqlite3_column_int(st, 8) == MM_DESCRIPTOR_VERSION;
+                             sqlite3_column_int(st, 8) == MM_DESCRIPTOR_VERSION &&
+                             sqlite3_column_int(st, 9) == scan_clips(s->opt);
         if (e->has_features) {
             int64_t slot = sqlite3_column_int64(st, 7);
             if (slot >= s->slot_cap) {
@@ -625,6 +630,39 @@ static db_entry *claim_moved(scan *s, uint64_t hash, int64_t size)
 
 /* ---------------------------------------------------------------- workers */
 
+/* Where the scan's excerpts lie: n clips spread from 20 % to 80 % of the song (n = 1: the centre). */
+static double clip_position(int i, int n) { return n > 1 ? 0.2 + 0.6 * i / (n - 1) : 0.5; }
+
+/* With several clips a song's descriptors are the mean over its excerpts (the centre one is already in
+ * desc: a song no longer than a clip has only that one). An excerpt that can't be read is left out. */
+static void more_clips(scan *s, int worker, mm_audio *audio, size_t centre_valid, float *desc)
+{
+    const int n = scan_clips(s->opt);
+    if (n == 1 || centre_valid < MM_CLIP_SAMPLES)
+        return;
+    float extra[MM_DESCRIPTOR_DIM];
+    int used = 1;
+    for (int i = 0; i < n; i++) {
+        double at = clip_position(i, n);
+        if (at == 0.5)
+            continue; /* the centre */
+        mm_clip_options copt = {.position = at};
+        mm_clip_report rep;
+        mm_error err;
+        if (mm_audio_read_clip(audio, &copt, s->clips[worker], &rep, &err) != MM_OK)
+            continue;
+        mm_mel_compute_with_power(s->mels[worker], s->clips[worker], s->logmels[worker], s->powers[worker]);
+        if (mm_descriptors_compute(s->descs[worker], s->clips[worker], MM_CLIP_SAMPLES, s->logmels[worker],
+                                   s->powers[worker], extra, &err) != MM_OK)
+            continue;
+        for (int j = 0; j < MM_DESCRIPTOR_DIM; j++)
+            desc[j] += extra[j];
+        used++;
+    }
+    for (int j = 0; j < MM_DESCRIPTOR_DIM; j++)
+        desc[j] /= (float)used;
+}
+
 static void process_file(size_t index, int worker, void *arg)
 {
     scan *s = arg;
@@ -696,8 +734,8 @@ static void process_file(size_t index, int worker, void *arg)
             it->info = *mm_audio_get_info(audio); /* read_clip may have refined the length */
         }
     }
-    mm_audio_close(audio);
     if (st != MM_OK) {
+        mm_audio_close(audio);
         snprintf(it->error, sizeof it->error, "%s", err.msg);
         goto push;
     }
@@ -714,12 +752,15 @@ static void process_file(size_t index, int worker, void *arg)
     }
     if (mm_descriptors_compute(s->descs[worker], s->clips[worker], valid, s->logmels[worker], s->powers[worker],
                                it->descriptors, &err) != MM_OK) {
+        mm_audio_close(audio);
         snprintf(it->error, sizeof it->error, "%s: %s", c->path, err.msg);
         free(it->halves);
         it->halves = NULL;
         goto push;
     }
     mm_floats_to_halves(s->logmels[worker], it->halves, MM_FEATURE_VALUES);
+    more_clips(s, worker, audio, valid, it->descriptors);
+    mm_audio_close(audio);
     it->kind = ITEM_OK;
 push:
     if (mm_queue_push(s->queue, it) != 0)
@@ -763,8 +804,9 @@ static mm_status prepare_all(scan *s, mm_error *err)
         st = prepare(s, &s->st_drop_features, "DELETE FROM features WHERE track_id = ? RETURNING slot", err);
     if (st == MM_OK)
         st = prepare(s, &s->st_set_descriptors,
-                     "INSERT INTO descriptors(track_id, version, vector) VALUES(?1, ?2, ?3)"
-                     " ON CONFLICT(track_id) DO UPDATE SET version = excluded.version, vector = excluded.vector",
+                     "INSERT INTO descriptors(track_id, version, clips, vector) VALUES(?1, ?2, ?3, ?4)"
+                     " ON CONFLICT(track_id) DO UPDATE SET version = excluded.version, clips = excluded.clips,"
+                     " vector = excluded.vector",
                      err);
     if (st == MM_OK)
         st = prepare(s, &s->st_move_clear, "DELETE FROM tracks WHERE path = ?1 AND id <> ?2", err);
@@ -927,7 +969,8 @@ static int apply_item(scan *s, scan_item *it, int64_t now)
         sqlite3_stmt *d = s->st_set_descriptors;
         sqlite3_bind_int64(d, 1, id);
         sqlite3_bind_int(d, 2, MM_DESCRIPTOR_VERSION);
-        sqlite3_bind_blob(d, 3, it->descriptors, (int)(sizeof(float) * MM_DESCRIPTOR_DIM), SQLITE_STATIC);
+        sqlite3_bind_int(d, 3, scan_clips(s->opt));
+        sqlite3_bind_blob(d, 4, it->descriptors, (int)(sizeof(float) * MM_DESCRIPTOR_DIM), SQLITE_STATIC);
         if (step_done(d) != 0)
             return -1;
         sqlite3_stmt *q = s->st_old_slot;

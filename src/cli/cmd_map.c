@@ -112,7 +112,7 @@ int mm_cmd_map(mm_cli *cli, int argc, char **argv)
     /* softmax by measurement: with a model trained on the collection's own tags, maps of the output
      * vectors agree with the genre tags more than maps of the hidden state (bench/RESULTS.md) */
     const char *features = "softmax", *model_name = NULL, *name = NULL, *db = NULL;
-    int grid = 0;
+    int grid = 0, features_given = 0;
     long jobs = 0;
     optind = 1;
     int o;
@@ -137,6 +137,7 @@ int mm_cmd_map(mm_cli *cli, int argc, char **argv)
                 return mm_cli_usage_error(cli, "map", "--features is hidden, softmax, mel or descriptors, not '%s'",
                                           optarg);
             features = optarg;
+            features_given = 1;
             break;
         case 'm': model_name = optarg; break;
         case 'p':
@@ -194,6 +195,17 @@ int mm_cmd_map(mm_cli *cli, int argc, char **argv)
     int64_t model_id = 0;
     tag_ctx tags = {0};
     const char *source = "embedding";
+    if (!features_given && !model_name) {
+        /* no model yet (right after a scan): the best features there are without one */
+        mm_model_record probe;
+        int trained = mm_catalog_get_model(cat, model_name, &probe, NULL) == MM_OK &&
+                      strcmp(probe.architecture, "descriptors") != 0 && strcmp(probe.architecture, "mel") != 0;
+        mm_model_record_free(&probe);
+        if (!trained) {
+            features = "descriptors";
+            mm_log(&cli->log, MM_LOG_INFO, "map: no trained model: mapping the songs' audio descriptors");
+        }
+    }
     int is_mel = strcmp(features, "mel") == 0, is_desc = strcmp(features, "descriptors") == 0;
     if (is_mel || is_desc) {
         /* these features have no model: each is registered as one so maps can refer to it */

@@ -24,11 +24,15 @@ static void scan_help(FILE *out)
             "      --full-loudness    loudness over the whole song instead of the clip (decodes all of it)\n"
             "      --prune            delete missing tracks under the folders, and their features\n"
             "      --retry-failed     read files that failed before again, even when unchanged\n"
+            "      --clips N          excerpts per song the descriptors are averaged over, from 20 %% to 80 %%\n"
+            "                         of the song (default %d; 1: the centre clip alone, the fastest); the\n"
+            "                         spectrogram is always the centre clip's\n"
             "      --batch N          files per transaction (default 64)\n"
             "  -q, --quiet            no progress and no summary (errors are still printed)\n"
             "  -v, --verbose          more detail\n"
             "  -h, --help             show this help\n\n"
-            "Exit status: 0 every file read, 1 some file or folder failed (the rest is stored), 2 usage.\n");
+            "Exit status: 0 every file read, 1 some file or folder failed (the rest is stored), 2 usage.\n",
+            MM_SCAN_DEFAULT_CLIPS);
 }
 
 static volatile sig_atomic_t interrupted;
@@ -134,6 +138,7 @@ int mm_cmd_scan(mm_cli *cli, int argc, char **argv)
         {"prune", no_argument, NULL, 'P'},
         {"retry-failed", no_argument, NULL, 'R'},
         {"batch", required_argument, NULL, 'B'},
+        {"clips", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
         MM_CLI_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0},
@@ -160,6 +165,12 @@ int mm_cmd_scan(mm_cli *cli, int argc, char **argv)
             if (mm_cli_parse_int(optarg, 1, 100000, &v) != 0)
                 return mm_cli_usage_error(cli, "scan", "--batch needs a number from 1 to 100000, not '%s'", optarg);
             opt.batch_size = (int)v;
+            break;
+        case 'C':
+            if (mm_cli_parse_int(optarg, 1, MM_SCAN_MAX_CLIPS, &v) != 0)
+                return mm_cli_usage_error(cli, "scan", "--clips needs a number from 1 to %d, not '%s'", MM_SCAN_MAX_CLIPS,
+                                          optarg);
+            opt.clips = (int)v;
             break;
         case 'h': scan_help(stdout); return MM_EXIT_OK;
         default: return mm_cli_usage_error(cli, "scan", "bad option");

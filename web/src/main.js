@@ -327,7 +327,8 @@ function colorNote() {
   const acc = Number.isFinite(c?.model_accuracy) ? c.model_accuracy : null;
   const bound = Number.isFinite(c?.bound) ? c.bound : null;
   let why = '';
-  if (!S.pts?.labels.predicted?.length || (c && m.model_id == null && m.model == null)) why = 'no trained model';
+  if (c && MODEL_FREE.has(c.features)) why = 'the map is made without a genre model';
+  else if (!S.pts?.labels.predicted?.length || (c && m.model_id == null && m.model == null)) why = 'no trained model';
   else if (!c) why = '';
   else if (acc == null) why = 'the model\'s held-out accuracy is unknown';
   else if (bound != null && acc < bound) why = `the model's held-out accuracy ${acc.toFixed(2)} is below ${bound.toFixed(2)}`;
