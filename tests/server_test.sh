@@ -77,6 +77,15 @@ check "points json: 24 points" test "$(grep -o '\], \[' "$TMP/body" | wc -l)" = 
 check "points: bad format" test "$(code "$URL/api/maps/1/points?format=xml")" = 400
 check "points: no such map" test "$(code "$URL/api/maps/99/points")" = 404
 
+# --- a map of the descriptors (made while the server runs): similar songs in the same space
+"$MM" -q map --db "$TMP/lib.db" --method pca --name desc-map || echo "FAIL: map of the descriptors"
+curl -s "$URL/api/maps" >"$TMP/maps.json"
+DESC_MODEL=$(tr '\n' ' ' <"$TMP/maps.json" | sed -n 's/.*"name": "desc-map", "model_id": \([0-9]*\).*/\1/p')
+check "maps: the descriptors map is listed, made without a model" grep -q '"name": "desc-map", "model_id": [0-9]*, "model": "descriptors".*"default": "tagged", "model_accuracy": null, "bound": 0.85, "features": "descriptors"' "$TMP/maps.json"
+check "similar in the descriptors' space: 200" test "$(code "$URL/api/tracks/1/similar?k=5&model=${DESC_MODEL:-0}")" = 200
+check "  ... says so, with k results" bash -c "grep -q '\"space\": \"descriptors\"' '$TMP/body' && test \$(grep -o '\"distance\"' '$TMP/body' | wc -l) = 5"
+check "similar without a model: the newest trained one (fixture)" bash -c "curl -s '$URL/api/tracks/1/similar?k=3' | grep -q '\"model\": \"fixture\"'"
+
 # --- bad ids and paths
 for id in 0 -1 abc 1x 99999999999999999999 1.5 "%20" ""; do
   check "bad track id '$id' is 400" test "$(code "$URL/api/tracks/$id")" = 400

@@ -206,7 +206,8 @@ typedef struct mm_model_record {
 
 /* Registers a model by name. Re-registering a name updates it and drops its old vectors and maps. */
 mm_status mm_catalog_put_model(mm_catalog *cat, const mm_model_record *model, int64_t *id, mm_error *err);
-/* By name, or the newest when name is NULL; MM_ERR_ARG when there is none. Free with ..._free. */
+/* By name, or the newest trained model when name is NULL (not the "mel-pca50" and "descriptors"
+ * entries that maps of those features refer to); MM_ERR_ARG when there is none. Free with ..._free. */
 mm_status mm_catalog_get_model(mm_catalog *cat, const char *name, mm_model_record *out, mm_error *err);
 mm_status mm_catalog_get_model_by_id(mm_catalog *cat, int64_t id, mm_model_record *out, mm_error *err);
 void mm_model_record_free(mm_model_record *model);

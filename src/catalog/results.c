@@ -360,7 +360,9 @@ mm_status mm_catalog_get_model(mm_catalog *cat, const char *name, mm_model_recor
 {
     if (name)
         return get_model_where(cat, "WHERE name = ?1", name, 0, out, err);
-    return get_model_where(cat, "ORDER BY created_at DESC, id DESC LIMIT 1", NULL, 0, out, err);
+    /* the newest trained one: the baselines registered for maps (mel, descriptors) are not models */
+    return get_model_where(cat, "WHERE architecture NOT IN ('mel', 'descriptors') ORDER BY created_at DESC, id DESC LIMIT 1",
+                           NULL, 0, out, err);
 }
 
 mm_status mm_catalog_get_model_by_id(mm_catalog *cat, int64_t id, mm_model_record *out, mm_error *err)

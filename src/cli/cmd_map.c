@@ -22,12 +22,14 @@ static void map_help(FILE *out)
             "Options:\n"
             "      --method M        pca, tsne or umap (default umap)\n"
             "      --dims N          2 (default) or 3\n"
-            "      --features F      softmax (default: the model's output vector), hidden (its 32-d last GRU\n"
-            "                        state; better for a model trained on other music), or mel (the raw\n"
-            "                        spectrograms, pooled and reduced to %d by PCA: the baseline), or\n"
-            "                        descriptors (timbre, spectral shape, rhythm, harmony and dynamics\n"
-            "                        statistics from the scan, no model: docs/descriptors.md)\n"
-            "  -m, --model NAME      whose vectors (default: the newest model; run `musicmap embed` first)\n"
+            "      --features F      descriptors (the default without -m: timbre, spectral shape, rhythm,\n"
+            "                        harmony and dynamics statistics from the scan, no model needed; they\n"
+            "                        map best, bench/RESULTS.md), softmax (the default with -m: the model's\n"
+            "                        output vector), hidden (its 32-d last GRU state; better for a model\n"
+            "                        trained on other music), or mel (the raw spectrograms, pooled and\n"
+            "                        reduced to %d by PCA: the baseline)\n"
+            "  -m, --model NAME      whose vectors for softmax and hidden (default: the newest model; run\n"
+            "                        `musicmap embed` first)\n"
             "      --perplexity P    t-SNE (default 30)\n"
             "      --neighbors K     UMAP n_neighbors (default 15)\n"
             "      --min-dist D      UMAP min_dist (default 0.1)\n"
@@ -109,8 +111,8 @@ int mm_cmd_map(mm_cli *cli, int argc, char **argv)
     };
     mm_layout_spec base;
     mm_layout_spec_defaults(&base);
-    /* softmax by measurement: with a model trained on the collection's own tags, maps of the output
-     * vectors agree with the genre tags more than maps of the hidden state (bench/RESULTS.md) */
+    /* with -m, softmax by measurement: with a model trained on the collection's own tags, maps of the
+     * output vectors agree with the genre tags more than maps of the hidden state (bench/RESULTS.md) */
     const char *features = "softmax", *model_name = NULL, *name = NULL, *db = NULL;
     int grid = 0, features_given = 0;
     long jobs = 0;
@@ -195,17 +197,9 @@ int mm_cmd_map(mm_cli *cli, int argc, char **argv)
     int64_t model_id = 0;
     tag_ctx tags = {0};
     const char *source = "embedding";
-    if (!features_given && !model_name) {
-        /* no model yet (right after a scan): the best features there are without one */
-        mm_model_record probe;
-        int trained = mm_catalog_get_model(cat, model_name, &probe, NULL) == MM_OK &&
-                      strcmp(probe.architecture, "descriptors") != 0 && strcmp(probe.architecture, "mel") != 0;
-        mm_model_record_free(&probe);
-        if (!trained) {
-            features = "descriptors";
-            mm_log(&cli->log, MM_LOG_INFO, "map: no trained model: mapping the songs' audio descriptors");
-        }
-    }
+    /* without a model named, the descriptors: they need no model and map best (bench/RESULTS.md) */
+    if (!features_given && !model_name)
+        features = "descriptors";
     int is_mel = strcmp(features, "mel") == 0, is_desc = strcmp(features, "descriptors") == 0;
     if (is_mel || is_desc) {
         /* these features have no model: each is registered as one so maps can refer to it */

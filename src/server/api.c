@@ -203,7 +203,8 @@ int mm_api_similar(mm_srv *srv, mm_catalog *cat, int64_t id, int k, int64_t mode
     size_t n = mm_similar_indices(v, (size_t)i, k, idx, dist);
     mm_buf_printf(out, "{\"id\": %lld, \"model\": ", (long long)id);
     mm_buf_json_string(out, v->model_name);
-    mm_buf_printf(out, ", \"space\": \"%s\", \"similar\": [", v->dim ? "embedding" : "probs");
+    mm_buf_printf(out, ", \"space\": \"%s\", \"similar\": [",
+                  v->k == 0 && v->dim ? "descriptors" : v->dim ? "embedding" : "probs");
     track_out to = {out, 0};
     for (size_t j = 0; j < n; j++) {
         int before = to.found;

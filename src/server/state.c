@@ -156,7 +156,16 @@ static mm_vectors *load_vectors(mm_catalog *cat, const mm_model_record *m, mm_er
     v->loaded_at = mm_now();
     v->model_name = strdup(m->name ? m->name : "");
     int k = 0;
-    if (mm_catalog_get_vectors(cat, m->id, &v->n, &v->ids, &v->probs, &k, &v->embedding, &v->dim, err) != MM_OK) {
+    if (m->architecture && strcmp(m->architecture, "descriptors") == 0) {
+        /* the maps of descriptors: similar songs in the same (standardised) space, no classes */
+        if (mm_catalog_get_descriptors(cat, &v->n, &v->ids, &v->embedding, err) != MM_OK) {
+            vectors_free(v);
+            return NULL;
+        }
+        mm_descriptors_standardise(v->embedding, v->n);
+        v->dim = MM_DESCRIPTOR_DIM;
+    } else if (mm_catalog_get_vectors(cat, m->id, &v->n, &v->ids, &v->probs, &k, &v->embedding, &v->dim, err) !=
+               MM_OK) {
         vectors_free(v);
         return NULL;
     }

@@ -40,7 +40,9 @@ const api = {
     return r.arrayBuffer();
   },
   track: (id) => getJSON(STATIC ? `data/tracks/${id}.json` : `api/tracks/${id}`),
-  similar: (id) => getJSON(STATIC ? `data/tracks/${id}.similar.json` : `api/tracks/${id}/similar?k=12`),
+  // in the space the shown map was made from (descriptors or a model's vectors)
+  similar: (id) => getJSON(STATIC ? `data/tracks/${id}.similar.json`
+    : `api/tracks/${id}/similar?k=12${S.map?.model_id > 0 ? `&model=${S.map.model_id}` : ''}`),
   search: async (q) => {
     if (!STATIC) return (await getJSON(`api/search?q=${encodeURIComponent(q)}&limit=20`)).results;
     if (!staticIndex) {
@@ -927,7 +929,8 @@ async function showSimilar() {
   if (S.currentId == null) return;
   try {
     const r = await api.similar(S.currentId);
-    openSide('Similar songs', `to ${S.current?.title || 'this song'}, by the ${r.model || ''} model's ${r.space || 'vectors'}`, r.similar);
+    const by = r.space === 'descriptors' ? 'by their audio descriptors' : `by the ${r.model || ''} model's ${r.space || 'vectors'}`;
+    openSide('Similar songs', `to ${S.current?.title || 'this song'}, ${by}`, r.similar);
   } catch (e) {
     showMessage('No similar songs: this song has no vectors yet', 3000);
   }
