@@ -86,8 +86,9 @@ static int count_tag(const mm_track *t, void *user)
     return 0;
 }
 
-/* Says which genre colours the page will start with, and why (the rule is the library's). */
-static void report_colours(mm_cli *cli, const char *db)
+/* Says which genre colours the page will start with, and why (the rule is the library's; maps made
+ * without the model, of the descriptors, carry no predictions). */
+static void report_colours(mm_cli *cli, const char *db, int maps_of_model)
 {
     mm_catalog *cat = NULL;
     mm_model_record rec;
@@ -95,7 +96,12 @@ static void report_colours(mm_cli *cli, const char *db)
         return;
     if (mm_catalog_get_model(cat, RUN_MODEL, &rec, NULL) == MM_OK) {
         double acc = mm_model_record_test_accuracy(&rec);
-        if (mm_model_record_colours_by_prediction(&rec))
+        if (mm_model_record_colours_by_prediction(&rec) && !maps_of_model)
+            mm_log(&cli->log, MM_LOG_INFO,
+                   "run: the maps are coloured by the files' genre tags: they are maps of the descriptors; the genre "
+                   "model (held-out accuracy %.2f) colours maps made from it (musicmap map -m %s)",
+                   acc, RUN_MODEL);
+        else if (mm_model_record_colours_by_prediction(&rec))
             mm_log(&cli->log, MM_LOG_INFO,
                    "run: the map is coloured by the model's predicted genres (held-out accuracy %.2f, at least %.2f)",
                    acc, MM_PREDICTED_COLOURS_MIN_ACCURACY);
@@ -247,7 +253,7 @@ int mm_cmd_run(mm_cli *cli, int argc, char **argv)
         rc = run_step(cli, mm_cmd_embed, "embed", "--db", db, "-m", RUN_MODEL, "-j", jobs_buf, (char *)NULL);
         if (rc != MM_EXIT_OK)
             return rc;
-        report_colours(cli, db);
+        report_colours(cli, db, strcmp(features, "descriptors") != 0);
     }
     /* 3. the maps */
     static const char *const methods[3] = {"umap", "tsne", "pca"};
