@@ -16,6 +16,7 @@ PACKAGES=(
   firefox-esr xvfb xauth libgl1-mesa-dri pulseaudio               # the page in Firefox (software GL, null sink)
   libfluidsynth-dev fluid-soundfont-gm                            # generated test music
   libcmocka-dev valgrind                                          # tests
+  python3-h5py python3-numpy                                      # Keras import tests: tests/keras/ writes HDF5 as Keras does
 )
 # the page is bundled with Node.js + npm; keep a node that is already on PATH (e.g. a newer one)
 command -v node >/dev/null || PACKAGES+=(nodejs npm)

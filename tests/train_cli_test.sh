@@ -123,5 +123,39 @@ rc=$(status_of "$MM" map --db "$TMP/minority.db" --method pca)
 check "map with no model exits 0" test "$rc" = 0
 check "  ... with the descriptors" grep -q "^pca-descriptors " "$TMP/out"
 
+# self-supervised: no labels; the model is registered, embedded, mapped by its hidden state, resumed
+check "train --self-supervised --labels is a usage error" \
+  test "$(status_of "$MM" train --db "$DB" --self-supervised --labels tags)" = 2
+check "train --self-supervised --batch 5 is a usage error" \
+  test "$(status_of "$MM" train --db "$DB" --self-supervised --batch 5)" = 2
+rc=$(status_of "$MM" train --db "$DB" --self-supervised --preset small --epochs 2 --seed 3 --batch 16)
+check "train --self-supervised exits 0" test "$rc" = 0
+check "  ... on every track, without labels" grep -Eq "^small +self-supervised \(41\) +2 +0\.[0-9]+ +0\.[0-9]+ +[0-9.]+$" "$TMP/out"
+check "  ... printing pair accuracies" grep -q "val_pair_acc" "$TMP/err"
+check "  ... the model file is beside the catalog" test -s "$TMP/models/small-ssl.mmm"
+check "  ... the finished checkpoint is removed" test ! -e "$TMP/models/small-ssl.mmm.ckpt"
+rc=$(status_of "$MM" embed --db "$DB" -m small-ssl)
+check "embed -m small-ssl embeds every track" grep -q "embed: 41 tracks embedded with 'small-ssl'" "$TMP/err"
+rc=$(status_of "$MM" map --db "$DB" -m small-ssl --features hidden --method pca)
+check "map --features hidden of the self-supervised model exits 0" test "$rc" = 0
+check "  ... over all 41 songs" grep -Eq "^pca.*-hidden \(small-ssl\) +41 songs" "$TMP/out"
+# killed after its first epoch (and checkpoint), then resumed: the epochs already done are not run again
+"$MM" train --db "$DB" --self-supervised --preset small --epochs 50 --seed 3 --batch 16 --name ssl-resume \
+  >"$TMP/r1.out" 2>"$TMP/r1.err" &
+pid=$!
+for _ in $(seq 600); do grep -q "^epoch" "$TMP/r1.err" && break; sleep 0.1; done
+kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+done_before=$(grep -c "^epoch" "$TMP/r1.err")
+check "a killed self-supervised run leaves its checkpoint" test -e "$TMP/models/ssl-resume.mmm.ckpt"
+rc=$(status_of "$MM" train --db "$DB" --self-supervised --preset small --epochs $((done_before + 1)) --seed 3 \
+  --batch 16 --name ssl-resume --resume --temperature 0.5)
+check "  ... --resume with another temperature fails (1)" test "$rc" = 1
+check "  ... saying why" grep -q "another view length or temperature" "$TMP/err"
+rc=$(status_of "$MM" train --db "$DB" --self-supervised --preset small --epochs $((done_before + 1)) --seed 3 \
+  --batch 16 --name ssl-resume --resume)
+check "  ... --resume finishes it" test "$rc" = 0
+check "  ... without running again the $done_before epoch(s) done before" bash -c "! grep -q '^epoch  1/' '$TMP/err'"
+check "  ... and registers it" grep -Eq "^small +self-supervised \(41\) +$((done_before + 1)) " "$TMP/out"
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

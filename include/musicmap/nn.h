@@ -5,7 +5,9 @@
  *   zero-pad time by `time_pad` each side -> batch-norm per time position ->
  *   blocks of [conv 3x3 'same' + bias -> batch-norm per channel -> ELU -> max-pool (valid) -> dropout] ->
  *   the (C x 1 x T) map read as T steps of C values -> GRU (sequence) -> GRU (last state) -> dropout ->
- *   dense -> softmax (models trained here) or sigmoid (the original's imported weights). */
+ *   dense -> softmax (models trained here) or sigmoid (the original's imported weights).
+ * Self-supervised models (train --self-supervised) have the same layers; their dense layer is a
+ * projection head trained with a contrastive loss, and their song vector is the last GRU state. */
 #ifndef MUSICMAP_NN_H
 #define MUSICMAP_NN_H
 
@@ -48,7 +50,10 @@ const char *const *mm_preset_names(void);
  * non-zero if a pooling window no longer fits. */
 int mm_preset_shape(const mm_preset *preset, int block, int *channels, int *height, int *width);
 
-typedef enum mm_head { MM_HEAD_SOFTMAX = 0, MM_HEAD_SIGMOID = 1 } mm_head;
+/* MM_HEAD_CONTRASTIVE: the dense layer projects the last GRU state to n_labels dimensions, which are
+ * L2-normalised (the outputs); training compares them by cosine similarity / temperature (NT-Xent,
+ * docs/network.md). Its "labels" are only the names of the projection's dimensions. */
+typedef enum mm_head { MM_HEAD_SOFTMAX = 0, MM_HEAD_SIGMOID = 1, MM_HEAD_CONTRASTIVE = 2 } mm_head;
 
 /* A named parameter tensor, row-major. */
 typedef struct mm_tensor {
@@ -61,7 +66,8 @@ typedef struct mm_tensor {
 
 typedef struct mm_model mm_model;
 
-/* A new model with zero parameters (see mm_model_init_random to initialise for training). */
+/* A new model with zero parameters (see mm_model_init_random to initialise for training). labels may be
+ * NULL: the outputs are then named p1, p2, ... (a contrastive head's projection). */
 mm_status mm_model_create(mm_model **out, const mm_preset *preset, int n_labels, const char *const *labels,
                           mm_head head, const mm_frontend_params *frontend, mm_error *err);
 void mm_model_close(mm_model *model);
@@ -73,6 +79,10 @@ const char *mm_model_label(const mm_model *model, int index);
 const mm_frontend_params *mm_model_frontend(const mm_model *model);
 /* For imported models, whose file doesn't say: the front-end their training used. */
 void mm_model_set_frontend(mm_model *model, const mm_frontend_params *frontend);
+/* A contrastive head's temperature (similarities are cosines divided by it; default 0.1); part of the
+ * model file, so that evaluating the model later scores it as it was trained. Others ignore it. */
+void mm_model_set_temperature(mm_model *model, float temperature);
+float mm_model_temperature(const mm_model *model);
 int mm_model_n_params(const mm_model *model);
 mm_tensor *mm_model_param(mm_model *model, int index);
 mm_tensor *mm_model_find_param(mm_model *model, const char *name);
@@ -80,14 +90,55 @@ mm_tensor *mm_model_find_param(mm_model *model, const char *name);
 size_t mm_model_weight_count(const mm_model *model);
 
 /* The model file: magic, format version, preset and layer table, front-end parameters, output head,
- * label names, weights, and a checksum. Loading refuses truncated, foreign or damaged files. */
+ * label names, weights, and a checksum. Loading refuses truncated, foreign or damaged files. Softmax and
+ * sigmoid models are written as format version 1, contrastive ones as version 2 (which builds that
+ * predate that head refuse by its version number); this build reads both. */
 mm_status mm_model_save(const mm_model *model, const char *path, mm_error *err);
 mm_status mm_model_load(mm_model **out, const char *path, mm_error *err);
 
-/* Reads the weights of a Keras 2 (`conv1/conv1/kernel:0`) or Keras 1 (`conv1_W`) HDF5 file of a
- * network with the given preset's shape. The original was trained with a sigmoid output. */
+/* Keras HDF5 files (docs/network.md, "Keras files"): weights-only (save_weights) and full-model (save:
+ * `model_weights`, `model_config`) files of Keras 1.x, 2.x, tf.keras and Keras 3's .h5, of a network
+ * with the preset's shape. Layers are mapped by the file's own order (`layer_names`) and weight shapes,
+ * whatever they are called: each layer with weights must be the preset's next one (batch-norm, 3x3
+ * convolution, GRU, dense) with exactly its shapes, or the import is refused with one line naming the
+ * file, the layer, and the shape expected and found. Refused too: reset_after GRUs, and what the model
+ * config says this runtime would compute differently (a GRU's sigmoid gates, a convolution's
+ * activation, Keras 1 batch-norm mode 2). The original was trained with a sigmoid output. */
+typedef enum mm_keras_kernels {
+    MM_KERAS_KERNELS_AUTO = 0, /* from the file's backend; Keras 1 never records it: TensorFlow's assumed */
+    MM_KERAS_KERNELS_TF,       /* cross-correlation (TensorFlow, CNTK, JAX, PyTorch) */
+    MM_KERAS_KERNELS_TH        /* Theano's: it convolves, so kernels are flipped in both spatial axes */
+} mm_keras_kernels;
+
+typedef struct mm_keras_options {
+    mm_keras_kernels kernels;
+    double bn_epsilon;  /* > 0: the batch-norm epsilon training used, where the file doesn't record it (Keras
+                         * 1.0.8-1.1.2 used 1e-5); 0: Keras' 1e-3. Variances are adjusted to this runtime's */
+    int head_from_file; /* 1: an output activation recorded in the model config overrides `head` */
+} mm_keras_options;
+
+/* What an import found or assumed. */
+typedef struct mm_keras_info {
+    char format[160];        /* e.g. "Keras 2.0.0 weights-only file, backend tensorflow" */
+    int flipped;             /* kernels were Theano's */
+    int kernels_assumed;     /* neither the file nor the options said which */
+    double bn_epsilon;       /* the (first) batch-norm's training epsilon */
+    int bn_epsilon_assumed;  /* not recorded nor given */
+    mm_head head;            /* the model's head */
+    int head_from_file;      /* taken from the model config */
+} mm_keras_info;
+
+/* options and info may be NULL (defaults; head as given). */
+mm_status mm_model_import_keras_ex(mm_model **out, const char *h5_path, const mm_preset *preset, int n_labels,
+                                   const char *const *labels, mm_head head, const mm_keras_options *options,
+                                   mm_keras_info *info, mm_error *err);
 mm_status mm_model_import_keras(mm_model **out, const char *h5_path, const mm_preset *preset, int n_labels,
                                 const char *const *labels, mm_head head, mm_error *err);
+/* `import-keras --list`: prints to out the file's format, what was detected or assumed, its layers with
+ * their weights' names and shapes, and the preset layer each maps to or why none fits. preset NULL: the
+ * first preset that fits; n_labels 0: any output count. MM_OK when it fits, else the reason. */
+mm_status mm_keras_list(FILE *out, const char *h5_path, const mm_preset *preset, int n_labels,
+                        const mm_keras_options *options, mm_error *err);
 
 /* Batched inference. One mm_infer per thread of work; `threads` is oneDNN's thread count inside it. */
 typedef struct mm_infer mm_infer;
@@ -95,8 +146,9 @@ typedef struct mm_infer mm_infer;
 mm_status mm_infer_open(mm_infer **out, const mm_model *model, int batch, mm_error *err);
 void mm_infer_close(mm_infer *infer);
 
-/* x: n x 96 x 1366 log-mel spectrograms (n <= batch). outputs: n x n_labels (may be NULL),
- * hidden: n x gru_units (the last GRU state; may be NULL). */
+/* x: n x 96 x 1366 log-mel spectrograms (n <= batch). outputs: n x n_labels (may be NULL): class
+ * probabilities, or a contrastive head's L2-normalised projection; hidden: n x gru_units (the last GRU
+ * state; may be NULL). */
 mm_status mm_infer_run(mm_infer *infer, const float *x, int n, float *outputs, float *hidden, mm_error *err);
 
 /* The activations after block `block` of the last run for item i, as C x H x W (for checks). Returns
@@ -116,7 +168,8 @@ mm_status mm_model_init_random(mm_model *model, uint64_t seed, mm_error *err);
  * logmel (MM_N_MELS x MM_N_FRAMES, band-major) for item `index` and returns 0, or fills err and
  * returns non-zero: an item that can't be read fails the epoch (mm_trainer_epoch returns MM_ERR_IO
  * naming it), so a damaged cache is noticed rather than silently trained around; the last checkpoint
- * stays valid for --resume. labels[i] is the class of item i in [0, n_labels), or -1 to leave it out. */
+ * stays valid for --resume. labels[i] is the class of item i in [0, n_labels), or -1 to leave it out;
+ * a contrastive model needs no labels (NULL) and trains on every item. */
 typedef struct mm_dataset {
     size_t count;
     const int *labels;
@@ -136,7 +189,11 @@ mm_status mm_split_stratified(const int *labels, size_t count, int n_labels, dou
 void mm_split_free(mm_split *split);
 
 /* Loss, accuracy and confusion matrix (rows: true class, columns: predicted; n_labels^2 counts) of a
- * model in inference mode over the given items. */
+ * model in inference mode over the given items.
+ * A contrastive model is scored without labels: each song gives two fixed views (its first and second
+ * half, each repeated to the clip's length, unaugmented), batches of batch/2 songs (the remainder spread
+ * over them), and loss is the NT-Xent loss at the model's temperature, accuracy the pair accuracy (the
+ * share of views whose most similar other view in the batch is the same song's); confusion is NULL. */
 typedef struct mm_eval {
     double loss, accuracy;
     size_t count;
@@ -169,8 +226,13 @@ typedef struct mm_train_progress {
  * the current batch (mm_trainer_run then reports interrupted; the last checkpoint is intact). */
 typedef int (*mm_train_progress_fn)(void *ctx, const mm_train_progress *progress);
 
+/* A contrastive model (MM_HEAD_CONTRASTIVE) trains self-supervised: a batch holds batch/2 songs, two
+ * random views of each (see view_frames, augment), and the loss is NT-Xent (Chen et al. 2020) over the
+ * batch's views, the other songs being the negatives; the split is a plain seeded one (test_frac may be
+ * 0) and "accuracy" is the pair accuracy (see mm_evaluate). Checkpoints and resume work the same way. */
 typedef struct mm_train_options {
-    int batch;                    /* 16; epochs use full batches only (the few left over change each epoch) */
+    int batch;                    /* 16; epochs use full batches only (the few left over change each epoch);
+                                   * contrastive: views per batch, even, >= 4 */
     int epochs;                   /* 40: the most */
     int patience;                 /* 5: stop after this many epochs without a better validation loss; 0: never */
     double learning_rate;         /* Adam, Keras defaults: 1e-3 */
@@ -186,6 +248,9 @@ typedef struct mm_train_options {
                                    * instead of restarting as a plain mean */
     int augment;                  /* 1: each epoch sees every training clip shifted in time, re-levelled and
                                    * with a band and two spans masked (see src/nn/augment.c); 0: as stored */
+    int view_frames;              /* contrastive models: each view is a random excerpt of this many frames,
+                                   * repeated to the clip's length; 0 or >= 1366: the whole clip (rolled
+                                   * when augmenting). Default 683 (half the clip, ~15 s) */
     int threads;                  /* oneDNN / OpenMP threads; 0: leave as is */
     double train_frac, val_frac;  /* 0.6, 0.2 (the rest tests) */
     const char *checkpoint;       /* written after every epoch (temp file + rename); NULL: none */

@@ -1,4 +1,5 @@
 /* musicmap import-keras and musicmap predict: the network from the command line. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,32 +24,100 @@ static int split_labels(char *text, char **labels, int max)
     return n;
 }
 
+/* Reads one label per line from path (blank lines and surrounding spaces ignored) into labels[],
+ * pointing into *text (to be freed). Returns the count, or -1 with a message in err. */
+static int read_labels_file(const char *path, char **text, char **labels, int max, mm_error *err)
+{
+    *text = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        mm_error_set(err, MM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t len = 0, cap = 4096;
+    char *buf = malloc(cap);
+    for (size_t got; buf && (got = fread(buf + len, 1, cap - len - 1, f)) > 0;) {
+        len += got;
+        if (len + 1 == cap) {
+            char *grown = cap < ((size_t)1 << 24) ? realloc(buf, cap * 2) : NULL;
+            if (!grown) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = grown;
+            cap *= 2;
+        }
+    }
+    int failed = ferror(f);
+    fclose(f);
+    if (!buf || failed) {
+        mm_error_set(err, MM_ERR_IO, "%s: %s", path, buf ? "read error" : "too large or out of memory");
+        free(buf);
+        return -1;
+    }
+    buf[len] = '\0';
+    *text = buf;
+    int n = 0;
+    char *start = len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0 ? buf + 3 : buf; /* a UTF-8 byte-order mark */
+    for (char *save = NULL, *tok = strtok_r(start, "\n", &save); tok; tok = strtok_r(NULL, "\n", &save)) {
+        while (*tok == ' ' || *tok == '\t')
+            tok++;
+        size_t l = strlen(tok);
+        while (l > 0 && (tok[l - 1] == ' ' || tok[l - 1] == '\t' || tok[l - 1] == '\r'))
+            tok[--l] = '\0';
+        if (!*tok)
+            continue;
+        if (n == max) {
+            mm_error_set(err, MM_ERR_FORMAT, "%s: more than %d labels", path, max);
+            return -1;
+        }
+        labels[n++] = tok;
+    }
+    return n;
+}
+
 static void import_help(FILE *out)
 {
-    fprintf(out, "Usage: musicmap import-keras FILE.h5 --preset NAME --labels a,b,c... -o MODEL\n\n"
-                 "Converts the weights of a Keras 2 (or Keras 1) HDF5 file of a CRNN into a musicmap model.\n"
+    fprintf(out, "Usage: musicmap import-keras FILE.h5 --preset NAME (--labels a,b,c... | --labels-file F) -o MODEL\n"
+                 "       musicmap import-keras --list FILE.h5 [--preset NAME] [--labels ... | --labels-file F]\n\n"
+                 "Converts the weights of a Keras HDF5 file of a CRNN (Keras 1.x, 2.x or tf.keras; weights-only or\n"
+                 "full model) into a musicmap model. Layers are matched by their order and weight shapes, not their\n"
+                 "names; --list shows the file's layers and which layer of the preset each maps to, or why not.\n"
                  "The original system's GTZAN model: --preset crnn4 --labels\n"
                  "country,jazz,disco,pop,blues,reggae,metal,rock,hiphop,classical\n\n"
                  "Options:\n"
-                 "      --preset NAME     network shape: crnn4, crnn6 or small\n"
-                 "      --labels LIST     the output classes, comma-separated, in the network's order\n"
-                 "      --head HEAD       output activation it was trained with: sigmoid (default) or softmax\n"
-                 "      --pad MODE        frame padding its spectrograms used: reflect (default) or constant\n"
-                 "  -o, --out MODEL       the model file to write\n"
-                 "  -h, --help            show this help\n");
+                 "      --preset NAME       network shape: crnn4, crnn6 or small (--list: tries each when not given)\n"
+                 "      --labels LIST       the output classes, comma-separated, in the network's order\n"
+                 "      --labels-file FILE  the output classes, one per line (e.g. a 50-tag list)\n"
+                 "      --head HEAD         output activation: sigmoid or softmax (default: the file's model config\n"
+                 "                          when it records one, else sigmoid)\n"
+                 "      --kernel-order tf|th  convolution kernels of TensorFlow (cross-correlation) or Theano\n"
+                 "                          (flipped), for Keras 1 files, which don't record their backend\n"
+                 "                          (default: the file's backend, else tf)\n"
+                 "      --bn-epsilon E      batch-norm epsilon of training, for files that don't record it\n"
+                 "                          (default 1e-3; Keras 1.0.8-1.1.2 used 1e-5)\n"
+                 "      --pad MODE          frame padding its spectrograms used: reflect (default) or constant\n"
+                 "      --list              print the file's layers, shapes and mapping; write nothing\n"
+                 "  -o, --out MODEL         the model file to write\n"
+                 "  -h, --help              show this help\n");
 }
 
 int mm_cmd_import_keras(mm_cli *cli, int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"preset", required_argument, NULL, 'P'}, {"labels", required_argument, NULL, 'L'},
-        {"head", required_argument, NULL, 'H'},   {"pad", required_argument, NULL, 'p'},
-        {"out", required_argument, NULL, 'o'},    {"help", no_argument, NULL, 'h'},
-        MM_CLI_COMMON_LONGOPTS,                   {NULL, 0, NULL, 0},
+        {"preset", required_argument, NULL, 'P'},       {"labels", required_argument, NULL, 'L'},
+        {"labels-file", required_argument, NULL, 'F'},  {"head", required_argument, NULL, 'H'},
+        {"kernel-order", required_argument, NULL, 'K'}, {"bn-epsilon", required_argument, NULL, 'E'},
+        {"pad", required_argument, NULL, 'p'},          {"list", no_argument, NULL, 'l'},
+        {"out", required_argument, NULL, 'o'},          {"help", no_argument, NULL, 'h'},
+        MM_CLI_COMMON_LONGOPTS,                         {NULL, 0, NULL, 0},
     };
-    const char *preset_name = NULL, *out = NULL;
+    const char *preset_name = NULL, *out = NULL, *labels_file = NULL;
     char *label_text = NULL;
     mm_head head = MM_HEAD_SIGMOID;
+    int head_given = 0, list = 0;
+    mm_keras_options options = {0};
     mm_pad_mode pad = MM_PAD_REFLECT;
     optind = 1;
     int opt;
@@ -58,6 +127,7 @@ int mm_cmd_import_keras(mm_cli *cli, int argc, char **argv)
         switch (opt) {
         case 'P': preset_name = optarg; break;
         case 'L': label_text = optarg; break;
+        case 'F': labels_file = optarg; break;
         case 'H':
             if (strcmp(optarg, "sigmoid") == 0)
                 head = MM_HEAD_SIGMOID;
@@ -65,44 +135,98 @@ int mm_cmd_import_keras(mm_cli *cli, int argc, char **argv)
                 head = MM_HEAD_SOFTMAX;
             else
                 return mm_cli_usage_error(cli, "import-keras", "--head must be sigmoid or softmax, not '%s'", optarg);
+            head_given = 1;
+            break;
+        case 'K':
+            if (strcmp(optarg, "tf") == 0)
+                options.kernels = MM_KERAS_KERNELS_TF;
+            else if (strcmp(optarg, "th") == 0)
+                options.kernels = MM_KERAS_KERNELS_TH;
+            else
+                return mm_cli_usage_error(cli, "import-keras", "--kernel-order must be tf or th, not '%s'", optarg);
+            break;
+        case 'E':
+            if (mm_cli_parse_double(optarg, 1e-12, 1.0, &options.bn_epsilon) != 0)
+                return mm_cli_usage_error(cli, "import-keras", "--bn-epsilon needs a number in (0, 1], not '%s'", optarg);
             break;
         case 'p':
             if (mm_pad_mode_parse(optarg, &pad) != 0)
                 return mm_cli_usage_error(cli, "import-keras", "--pad must be reflect or constant, not '%s'", optarg);
             break;
+        case 'l': list = 1; break;
         case 'o': out = optarg; break;
         case 'h': import_help(stdout); return MM_EXIT_OK;
         default: return mm_cli_usage_error(cli, "import-keras", "bad option");
         }
     }
+    options.head_from_file = !head_given;
     if (optind != argc - 1)
         return mm_cli_usage_error(cli, "import-keras", "give exactly one FILE.h5");
-    if (!preset_name || !label_text || !out)
-        return mm_cli_usage_error(cli, "import-keras", "--preset, --labels and -o are required");
-    const mm_preset *preset = mm_preset_find(preset_name);
-    if (!preset)
+    if (label_text && labels_file)
+        return mm_cli_usage_error(cli, "import-keras", "give --labels or --labels-file, not both");
+    if (!list && (!preset_name || (!label_text && !labels_file) || !out))
+        return mm_cli_usage_error(cli, "import-keras", "--preset, --labels (or --labels-file) and -o are required");
+    if (list && out)
+        return mm_cli_usage_error(cli, "import-keras", "--list writes nothing: leave out -o");
+    const mm_preset *preset = NULL;
+    if (preset_name && !(preset = mm_preset_find(preset_name)))
         return mm_cli_usage_error(cli, "import-keras", "unknown preset '%s' (crnn4, crnn6, small)", preset_name);
-    char *labels[MM_MAX_LABELS];
-    int n_labels = split_labels(label_text, labels, MM_MAX_LABELS);
-    if (n_labels < 2)
-        return mm_cli_usage_error(cli, "import-keras", "--labels needs at least two non-empty names");
-    mm_model *model = NULL;
+    char *labels[MM_MAX_LABELS], *file_text = NULL;
+    int n_labels = 0;
     mm_error err;
-    if (mm_model_import_keras(&model, argv[optind], preset, n_labels, (const char *const *)labels, head, &err) != MM_OK) {
+    if (labels_file) {
+        n_labels = read_labels_file(labels_file, &file_text, labels, MM_MAX_LABELS, &err);
+        if (n_labels < 0) {
+            fprintf(stderr, "musicmap import-keras: %s\n", err.msg);
+            free(file_text);
+            return MM_EXIT_FAILURE;
+        }
+        if (n_labels < 2) {
+            free(file_text);
+            return mm_cli_usage_error(cli, "import-keras", "%s: needs at least two labels, one per line", labels_file);
+        }
+    } else if (label_text) {
+        n_labels = split_labels(label_text, labels, MM_MAX_LABELS);
+        if (n_labels < 2)
+            return mm_cli_usage_error(cli, "import-keras", "--labels needs at least two non-empty names");
+    }
+    int rc = MM_EXIT_OK;
+    if (list) {
+        fflush(stdout);
+        if (mm_keras_list(stdout, argv[optind], preset, n_labels, &options, &err) != MM_OK) {
+            fflush(stdout);
+            fprintf(stderr, "musicmap import-keras: %s\n", err.msg);
+            rc = MM_EXIT_FAILURE;
+        }
+        free(file_text);
+        return rc;
+    }
+    mm_model *model = NULL;
+    mm_keras_info info;
+    if (mm_model_import_keras_ex(&model, argv[optind], preset, n_labels, (const char *const *)labels, head, &options,
+                                 &info, &err) != MM_OK) {
         fprintf(stderr, "musicmap import-keras: %s\n", err.msg);
+        free(file_text);
         return MM_EXIT_FAILURE;
     }
+    if (info.kernels_assumed)
+        mm_log(&cli->log, MM_LOG_WARN,
+               "import-keras: %s does not record its backend (Keras 1); convolution kernels taken as TensorFlow's "
+               "(cross-correlation); give --kernel-order th if Theano trained it",
+               argv[optind]);
     /* the front-end of an imported model is whatever its training used; record the caller's word */
     mm_frontend_params fe = mm_frontend_default(pad);
     mm_model_set_frontend(model, &fe);
     mm_status st = mm_model_save(model, out, &err);
     if (st == MM_OK)
-        mm_log(&cli->log, MM_LOG_INFO, "import-keras: %s (%s, %d labels, %zu weights, %s head) -> %s", argv[optind],
-               preset->name, n_labels, mm_model_weight_count(model), head == MM_HEAD_SIGMOID ? "sigmoid" : "softmax",
+        mm_log(&cli->log, MM_LOG_INFO, "import-keras: %s (%s; %s, %d labels, %zu weights, %s head%s) -> %s", argv[optind],
+               info.format, preset->name, n_labels, mm_model_weight_count(model),
+               info.head == MM_HEAD_SIGMOID ? "sigmoid" : "softmax", info.head_from_file ? " from the model config" : "",
                out);
     else
         fprintf(stderr, "musicmap import-keras: %s\n", err.msg);
     mm_model_close(model);
+    free(file_text);
     return st == MM_OK ? MM_EXIT_OK : MM_EXIT_FAILURE;
 }
 

@@ -53,3 +53,38 @@ void nn_augment_clip(float *x, float *scratch_row, mm_rng *rng)
                 x[(size_t)m * MM_N_FRAMES + t] = fill;
     }
 }
+
+/* Contrastive views. The network's input is always the clip's full length (bn0 has a statistic per time
+ * position), so an excerpt is repeated to fill it: the GRU then reads only that part of the song, and two
+ * views of one song share its sound but not its moments. */
+static void repeat_excerpt(const float *song, float *view, int first, int frames, int phase)
+{
+    for (int m = 0; m < MM_N_MELS; m++) {
+        const float *src = song + (size_t)m * MM_N_FRAMES + first;
+        float *dst = view + (size_t)m * MM_N_FRAMES;
+        for (int t = 0, s = phase; t < MM_N_FRAMES;) {
+            int run = frames - s < MM_N_FRAMES - t ? frames - s : MM_N_FRAMES - t;
+            memcpy(dst + t, src + s, sizeof(float) * (size_t)run);
+            t += run;
+            s = 0;
+        }
+    }
+}
+
+void nn_view_clip(const float *song, float *view, int frames, int augment, float *scratch_row, mm_rng *rng)
+{
+    if (frames <= 0 || frames >= MM_N_FRAMES) {
+        memcpy(view, song, sizeof(float) * MM_N_MELS * MM_N_FRAMES);
+    } else {
+        int first = (int)mm_rng_below(rng, (uint64_t)(MM_N_FRAMES - frames + 1));
+        repeat_excerpt(song, view, first, frames, (int)mm_rng_below(rng, (uint64_t)frames));
+    }
+    if (augment)
+        nn_augment_clip(view, scratch_row, rng);
+}
+
+void nn_view_half(const float *song, float *view, int half)
+{
+    const int frames = MM_N_FRAMES / 2;
+    repeat_excerpt(song, view, half ? MM_N_FRAMES - frames : 0, frames, 0);
+}

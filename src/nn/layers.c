@@ -320,3 +320,73 @@ double nn_loss(const float *logits, int batch, int k, mm_head head, const int *l
         *correct = hits;
     return loss / batch;
 }
+
+/* --- NT-Xent ---------------------------------------------------------------------------------------- */
+
+double nn_ntxent(const float *u, int n, int k, double temperature, float *dlogits, int *correct)
+{
+    /* in double: the n x n similarities are few, and the gradient check wants them exact */
+    double *z = malloc(sizeof(double) * (size_t)n * (size_t)k), *norm = malloc(sizeof(double) * (size_t)n);
+    double *p = malloc(sizeof(double) * (size_t)n * (size_t)n), *g = malloc(sizeof(double) * (size_t)k);
+    if (!z || !norm || !p || !g) {
+        free(z), free(norm), free(p), free(g);
+        return NAN;
+    }
+    for (int i = 0; i < n; i++) {
+        double ss = 1e-12; /* a zero projection has no direction; the epsilon keeps it finite */
+        for (int j = 0; j < k; j++)
+            ss += (double)u[(size_t)i * k + j] * u[(size_t)i * k + j];
+        norm[i] = sqrt(ss);
+        for (int j = 0; j < k; j++)
+            z[(size_t)i * k + j] = u[(size_t)i * k + j] / norm[i];
+    }
+    /* p[i][j]: row i's softmax over j != i of s_ij (p[i][i] = 0) */
+    double loss = 0.0;
+    int hits = 0;
+    for (int i = 0; i < n; i++) {
+        double *row = p + (size_t)i * n, peak = -INFINITY;
+        int best = -1;
+        for (int j = 0; j < n; j++) {
+            if (j == i)
+                continue;
+            double dot = 0.0;
+            for (int c = 0; c < k; c++)
+                dot += z[(size_t)i * k + c] * z[(size_t)j * k + c];
+            row[j] = dot / temperature;
+            if (row[j] > peak)
+                peak = row[j], best = j;
+        }
+        double sum = 0.0;
+        for (int j = 0; j < n; j++)
+            if (j != i)
+                sum += exp(row[j] - peak);
+        loss += peak + log(sum) - row[i ^ 1];
+        for (int j = 0; j < n; j++)
+            row[j] = j == i ? 0.0 : exp(row[j] - peak) / sum;
+        hits += best == (i ^ 1);
+    }
+    if (dlogits) {
+        /* s_ij enters rows i and j: dL/dz_i = sum_j ((p_ij - y_ij) + (p_ji - y_ji)) z_j / (n tau), y the
+         * partner indicator; then through z = u / |u|: dL/du = (g - (g . z) z) / |u| */
+        const double scale = 1.0 / ((double)n * temperature);
+        for (int i = 0; i < n; i++) {
+            memset(g, 0, sizeof(double) * (size_t)k);
+            for (int j = 0; j < n; j++) {
+                if (j == i)
+                    continue;
+                double w = p[(size_t)i * n + j] + p[(size_t)j * n + i] - (j == (i ^ 1) ? 2.0 : 0.0);
+                for (int c = 0; c < k; c++)
+                    g[c] += w * z[(size_t)j * k + c];
+            }
+            double gz = 0.0;
+            for (int c = 0; c < k; c++)
+                gz += g[c] * z[(size_t)i * k + c];
+            for (int c = 0; c < k; c++)
+                dlogits[(size_t)i * k + c] = (float)(scale * (g[c] - gz * z[(size_t)i * k + c]) / norm[i]);
+        }
+    }
+    free(z), free(norm), free(p), free(g);
+    if (correct)
+        *correct = hits;
+    return loss / n;
+}

@@ -66,6 +66,20 @@ void nn_dense_backward(const float *x, const float *dy, int batch, int in, int o
 double nn_loss(const float *logits, int batch, int k, mm_head head, const int *labels, float *probs, float *dlogits,
                int *correct);
 
+/* --- the contrastive loss (NT-Xent, Chen et al. 2020) over n views, n even, where views 2i and 2i+1
+ * are the same song: z = u / |u| per row of u (n x k), s_ij = z_i . z_j / temperature, and
+ *   loss = mean over i of -log( exp(s_i,partner) / sum over j != i of exp(s_ij) ).
+ * dlogits (may be NULL) gets d loss / d u, exact (through the normalisation). *correct counts the views
+ * whose most similar other view is their partner (the pair accuracy's numerator). --- */
+double nn_ntxent(const float *u, int n, int k, double temperature, float *dlogits, int *correct);
+
+/* --- a contrastive view of one song (augment.c): an excerpt of `frames` frames at a random offset,
+ * repeated from a random phase to fill MM_N_FRAMES (frames 0 or >= MM_N_FRAMES: the whole clip), then
+ * with `augment` nn_augment_clip. song and view are MM_N_MELS x MM_N_FRAMES; row as there. --- */
+void nn_view_clip(const float *song, float *view, int frames, int augment, float *scratch_row, mm_rng *rng);
+/* The fixed views a contrastive model is evaluated on: half 0 or 1 of the clip, repeated. */
+void nn_view_half(const float *song, float *view, int half);
+
 /* --- the convolution block on oneDNN: conv 3x3 'same' + bias -> batch-norm (batch statistics) -> ELU ->
  * max-pool (valid) -> dropout, forward in training mode and backward. Activations stay in the formats
  * the primitives choose; the parameters and their gradients are plain arrays the block points at. --- */
@@ -120,7 +134,9 @@ typedef struct nn_net nn_net;
 mm_status nn_net_open(nn_net **out, mm_model *model, int batch, mm_error *err);
 void nn_net_close(nn_net *net);
 /* Forward in training mode (batch statistics; dropout from rng, none when NULL) over x (batch x 96 x
- * 1366), the loss against labels, and with `backward` the gradients of the mean loss. */
+ * 1366), the loss against labels, and with `backward` the gradients of the mean loss. A contrastive
+ * model's step needs no labels (NULL): x holds batch/2 songs' views in pairs (2i, 2i+1), and the loss is
+ * nn_ntxent at the model's temperature. */
 mm_status nn_net_step(nn_net *net, const float *x, const int *labels, mm_rng *rng, int backward, double *loss,
                       int *correct, mm_error *err);
 /* The gradient of parameter `index` (mm_model_param order) after the last backward step. */

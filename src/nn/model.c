@@ -11,6 +11,9 @@
 /* "MMMODEL" and a DOS end-of-file byte, so `type`/`cat` of a model stops before the binary part. */
 static const unsigned char MODEL_MAGIC[8] = {'M', 'M', 'M', 'O', 'D', 'E', 'L', 0x1a};
 #define MODEL_VERSION 1
+/* Contrastive heads: version 2, so that builds without that head refuse such a file by its version
+ * instead of misreading it; softmax and sigmoid models stay version 1 for older builds. */
+#define MODEL_VERSION_CONTRASTIVE 2
 #define MODEL_HEADER_MAX 65536
 
 static mm_tensor *add_param(mm_model *m, const char *name, int ndim, int d0, int d1, int d2, int d3)
@@ -91,9 +94,14 @@ mm_status mm_model_create(mm_model **out, const mm_preset *preset, int n_labels,
         return mm_error_set(err, MM_ERR_NOMEM, "model: out of memory");
     m->preset = *preset;
     m->head = head;
+    m->temperature = NN_DEFAULT_TEMPERATURE;
     m->frontend = frontend ? *frontend : mm_frontend_default(MM_PAD_REFLECT);
     m->n_labels = n_labels;
     for (int i = 0; i < n_labels; i++) {
+        if (!labels) {
+            snprintf(m->labels[i], MM_LABEL_MAX, "p%d", i + 1);
+            continue;
+        }
         const char *l = labels[i];
         if (!l || !l[0] || strlen(l) >= MM_LABEL_MAX || strpbrk(l, "\n\r")) {
             mm_model_close(m);
@@ -126,6 +134,8 @@ int mm_model_n_labels(const mm_model *m) { return m->n_labels; }
 const char *mm_model_label(const mm_model *m, int i) { return i >= 0 && i < m->n_labels ? m->labels[i] : NULL; }
 const mm_frontend_params *mm_model_frontend(const mm_model *m) { return &m->frontend; }
 void mm_model_set_frontend(mm_model *m, const mm_frontend_params *fe) { m->frontend = *fe; }
+void mm_model_set_temperature(mm_model *m, float temperature) { m->temperature = temperature; }
+float mm_model_temperature(const mm_model *m) { return m->temperature; }
 int mm_model_n_params(const mm_model *m) { return m->n_params; }
 mm_tensor *mm_model_param(mm_model *m, int i) { return i >= 0 && i < m->n_params ? &m->params[i] : NULL; }
 
@@ -158,7 +168,10 @@ static size_t format_header(const mm_model *m, char *buf, size_t size)
         EMIT("block %d %d %d %d %d\n", p->blocks[b].filters, p->blocks[b].pool_h, p->blocks[b].pool_w,
              p->blocks[b].stride_h, p->blocks[b].stride_w);
     EMIT("block_dropout %.9g\ngru_units %d\nfinal_dropout %.9g\n", p->block_dropout, p->gru_units, p->final_dropout);
-    EMIT("head %s\n", m->head == MM_HEAD_SIGMOID ? "sigmoid" : "softmax");
+    if (m->head == MM_HEAD_CONTRASTIVE)
+        EMIT("head contrastive %.9g\n", m->temperature);
+    else
+        EMIT("head %s\n", m->head == MM_HEAD_SIGMOID ? "sigmoid" : "softmax");
     EMIT("frontend %d %d %d %d %d %s\n", m->frontend.sample_rate, m->frontend.n_fft, m->frontend.hop,
          m->frontend.n_mels, m->frontend.n_frames, mm_pad_mode_name(m->frontend.pad));
     EMIT("labels %d\n", m->n_labels);
@@ -194,7 +207,7 @@ mm_status mm_model_save(const mm_model *m, const char *path, mm_error *err)
         return st;
     }
     nn_put(&w, MODEL_MAGIC, sizeof MODEL_MAGIC);
-    nn_put_u32(&w, MODEL_VERSION);
+    nn_put_u32(&w, m->head == MM_HEAD_CONTRASTIVE ? MODEL_VERSION_CONTRASTIVE : MODEL_VERSION);
     nn_put_u32(&w, (uint32_t)hlen);
     nn_put(&w, header, hlen);
     nn_put_u32(&w, (uint32_t)m->n_params);
@@ -228,8 +241,8 @@ mm_status mm_model_save(const mm_model *m, const char *path, mm_error *err)
     return st;
 }
 
-static mm_status parse_header(const char *path, char *text, mm_preset *p, mm_head *head, mm_frontend_params *fe,
-                              int *n_labels, char labels[][MM_LABEL_MAX], mm_error *err)
+static mm_status parse_header(const char *path, char *text, mm_preset *p, mm_head *head, float *temperature,
+                              mm_frontend_params *fe, int *n_labels, char labels[][MM_LABEL_MAX], mm_error *err)
 {
     memset(p, 0, sizeof *p);
     int blocks_seen = 0, labels_seen = 0, have_head = 0, have_frontend = 0;
@@ -249,6 +262,11 @@ static mm_status parse_header(const char *path, char *text, mm_preset *p, mm_hea
         } else if (sscanf(line, "head %31s", word) == 1) {
             *head = strcmp(word, "sigmoid") == 0 ? MM_HEAD_SIGMOID : MM_HEAD_SOFTMAX;
             have_head = strcmp(word, "sigmoid") == 0 || strcmp(word, "softmax") == 0;
+            if (strcmp(word, "contrastive") == 0) {
+                *head = MM_HEAD_CONTRASTIVE;
+                have_head = sscanf(line, "head contrastive %f", temperature) == 1 && *temperature > 0 &&
+                            *temperature < 100;
+            }
         } else if (sscanf(line, "frontend %d %d %d %d %d %15s", &fe->sample_rate, &fe->n_fft, &fe->hop, &fe->n_mels,
                           &fe->n_frames, pad) == 6) {
             have_frontend = mm_pad_mode_parse(pad, &fe->pad) == 0;
@@ -327,9 +345,9 @@ mm_status mm_model_load(mm_model **out, const char *path, mm_error *err)
         st = mm_error_set(err, MM_ERR_FORMAT, "%s: not a musicmap model file", path);
         goto done;
     }
-    if (nn_get_u32(&r, &version) || version != MODEL_VERSION) {
-        st = mm_error_set(err, MM_ERR_FORMAT, "%s: model format version %u; this musicmap reads version %d", path,
-                          version, MODEL_VERSION);
+    if (nn_get_u32(&r, &version) || (version != MODEL_VERSION && version != MODEL_VERSION_CONTRASTIVE)) {
+        st = mm_error_set(err, MM_ERR_FORMAT, "%s: model format version %u; this musicmap reads versions %d and %d",
+                          path, version, MODEL_VERSION, MODEL_VERSION_CONTRASTIVE);
         goto done;
     }
     if (size < 8 + 8) {
@@ -356,6 +374,7 @@ mm_status mm_model_load(mm_model **out, const char *path, mm_error *err)
     header[hlen] = '\0';
     mm_preset preset;
     mm_head head = MM_HEAD_SOFTMAX;
+    float temperature = NN_DEFAULT_TEMPERATURE;
     mm_frontend_params fe;
     int n_labels;
     char(*names)[MM_LABEL_MAX] = calloc(MM_MAX_LABELS, MM_LABEL_MAX);
@@ -363,7 +382,9 @@ mm_status mm_model_load(mm_model **out, const char *path, mm_error *err)
         st = mm_error_set(err, MM_ERR_NOMEM, "%s: out of memory", path);
         goto done;
     }
-    st = parse_header(path, header, &preset, &head, &fe, &n_labels, names, err);
+    st = parse_header(path, header, &preset, &head, &temperature, &fe, &n_labels, names, err);
+    if (st == MM_OK && (head == MM_HEAD_CONTRASTIVE) != (version == MODEL_VERSION_CONTRASTIVE))
+        st = mm_error_set(err, MM_ERR_FORMAT, "%s: format version %u does not match its output head", path, version);
     if (st == MM_OK) {
         const char *ptrs[MM_MAX_LABELS];
         for (int i = 0; i < n_labels; i++)
@@ -372,6 +393,8 @@ mm_status mm_model_load(mm_model **out, const char *path, mm_error *err)
         st = mm_model_create(&m, &preset, n_labels, ptrs, head, &fe, &inner);
         if (st != MM_OK)
             st = mm_error_set(err, MM_ERR_FORMAT, "%s: %s", path, inner.msg);
+        else
+            m->temperature = temperature;
     }
     free(names);
     if (st != MM_OK)

@@ -67,6 +67,9 @@ mm_status nn_net_open(nn_net **out, mm_model *model, int batch, mm_error *err)
     *out = NULL;
     if (batch < 1 || batch > 4096)
         return mm_error_set(err, MM_ERR_ARG, "training: batch size %d out of range", batch);
+    if (model->head == MM_HEAD_CONTRASTIVE && (batch < 4 || batch % 2))
+        return mm_error_set(err, MM_ERR_ARG, "training: a contrastive batch holds pairs of views: %d is not even or "
+                            "below 4", batch);
     nn_net *net = calloc(1, sizeof *net);
     if (!net)
         return mm_error_set(err, MM_ERR_NOMEM, "training: out of memory");
@@ -268,7 +271,10 @@ mm_status nn_net_step(nn_net *net, const float *x, const int *labels, mm_rng *rn
         nn_dropout_apply(net->hl, net->mask, (size_t)B * U, fd);
     }
     nn_dense_forward(net->hl, B, U, K, P(net, net->idx_dense[0]), P(net, net->idx_dense[1]), net->logits);
-    *loss = nn_loss(net->logits, B, K, m->head, labels, net->probs, backward ? net->dlogits : NULL, correct);
+    if (m->head == MM_HEAD_CONTRASTIVE)
+        *loss = nn_ntxent(net->logits, B, K, m->temperature, backward ? net->dlogits : NULL, correct);
+    else
+        *loss = nn_loss(net->logits, B, K, m->head, labels, net->probs, backward ? net->dlogits : NULL, correct);
     if (!backward)
         return MM_OK;
 

@@ -66,6 +66,16 @@ void nn_head_forward(float *y, int batch, int k, mm_head head)
 {
     for (int n = 0; n < batch; n++) {
         float *v = y + (size_t)n * k;
+        if (head == MM_HEAD_CONTRASTIVE) {
+            /* as nn_ntxent normalises (same epsilon), so outputs are the vectors training compared */
+            double ss = 1e-12;
+            for (int j = 0; j < k; j++)
+                ss += (double)v[j] * v[j];
+            const float inv = (float)(1.0 / sqrt(ss));
+            for (int j = 0; j < k; j++)
+                v[j] *= inv;
+            continue;
+        }
         if (head == MM_HEAD_SIGMOID) {
             for (int j = 0; j < k; j++)
                 v[j] = 1.0f / (1.0f + expf(-v[j]));

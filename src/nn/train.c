@@ -1,5 +1,6 @@
 /* Training: initialisation, the stratified split, evaluation, and the trainer (Adam, mini-batches,
- * shuffling, early stopping on the validation loss, a checkpoint after every epoch). */
+ * shuffling, early stopping on the validation loss, a checkpoint after every epoch), supervised or
+ * contrastive (self-supervised: pairs of views of the same song, NT-Xent). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -176,10 +177,64 @@ static mm_status read_item(const mm_dataset *d, size_t index, float *x, mm_error
     return MM_OK;
 }
 
+/* Contrastive scoring (see mm_evaluate in nn.h): fixed views, so that the figure moves only with the
+ * weights, and batches of about batch/2 songs, so that a view has as many rivals as in training. */
+static mm_status contrastive_evaluate(const mm_model *m, const mm_dataset *d, const size_t *items, size_t n, int batch,
+                                     mm_eval *out, mm_error *err)
+{
+    if (n < 2) /* a lone song has nothing to be told apart from */
+        return MM_OK;
+    size_t per = batch >= 4 ? (size_t)batch / 2 : 8;
+    if (per > n)
+        per = n;
+    const size_t groups = n / per, most = (n + groups - 1) / groups;
+    const size_t item = (size_t)MM_N_MELS * MM_N_FRAMES;
+    const int K = m->n_labels;
+    mm_infer *inf = NULL;
+    float *song = malloc(sizeof(float) * item), *x = malloc(sizeof(float) * item * 2 * most);
+    float *z = malloc(sizeof(float) * 2 * most * (size_t)K);
+    mm_status st = song && x && z ? mm_infer_open(&inf, m, (int)(2 * most), err)
+                                  : mm_error_set(err, MM_ERR_NOMEM, "evaluate: out of memory");
+    double loss = 0;
+    size_t hits = 0;
+    for (size_t g = 0, start = 0; st == MM_OK && g < groups; g++) {
+        const size_t count = n / groups + (g < n % groups);
+        for (size_t i = 0; i < count && st == MM_OK; i++) {
+            st = read_item(d, items[start + i], song, err);
+            for (int h = 0; h < 2 && st == MM_OK; h++)
+                nn_view_half(song, x + (2 * i + (size_t)h) * item, h);
+        }
+        if (st == MM_OK)
+            st = mm_infer_run(inf, x, (int)(2 * count), z, NULL, err);
+        if (st == MM_OK) {
+            int correct;
+            loss += nn_ntxent(z, (int)(2 * count), K, m->temperature, NULL, &correct) * (double)(2 * count);
+            hits += (size_t)correct;
+        }
+        start += count;
+    }
+    mm_infer_close(inf);
+    free(song);
+    free(x);
+    free(z);
+    if (st != MM_OK)
+        return st;
+    out->count = n;
+    out->loss = loss / (double)(2 * n);
+    out->accuracy = (double)hits / (double)(2 * n);
+    return MM_OK;
+}
+
 mm_status mm_evaluate(const mm_model *m, const mm_dataset *d, const size_t *items, size_t n, int batch, mm_eval *out,
                       mm_error *err)
 {
     memset(out, 0, sizeof *out);
+    if (m->head == MM_HEAD_CONTRASTIVE) {
+        mm_status st = contrastive_evaluate(m, d, items, n, batch, out, err);
+        if (st != MM_OK)
+            memset(out, 0, sizeof *out);
+        return st;
+    }
     const int K = m->n_labels;
     out->n_labels = K;
     out->confusion = calloc((size_t)K * (size_t)K, sizeof(size_t));
@@ -253,6 +308,7 @@ void mm_train_options_default(mm_train_options *o)
     o->seed = 1;
     o->train_frac = 0.6;
     o->val_frac = 0.2;
+    o->view_frames = MM_N_FRAMES / 2;
 }
 
 struct mm_trainer {
@@ -272,7 +328,9 @@ struct mm_trainer {
     int mid_epoch; /* an epoch began and didn't end (stopped or failed): the state is no epoch's */
     double best_val;
     mm_train_epoch_stats *history;
+    int contrastive; /* the model's head is: batches of views, no labels */
     float *x, *row; /* a batch of clips; one row of frames for augmentation */
+    float *song;    /* contrastive: the song its two views are cut from */
     int *y;
     size_t *order;
 };
@@ -299,7 +357,7 @@ static void params_from(mm_model *m, const float *flat)
  * history, weights, Adam moments, best weights, FNV-1a of all before it. Written to a temporary file,
  * synced, then renamed over the old one: a kill leaves either the old or the new checkpoint. */
 static const unsigned char CKPT_MAGIC[8] = {'M', 'M', 'C', 'K', 'P', 'T', 0, 0x1a};
-#define CKPT_VERSION 2 /* 2: the learning-rate schedule's state */
+#define CKPT_VERSION 3 /* 2: the learning-rate schedule's state; 3: ckpt_ext (version 2 files still resume) */
 
 #define PUT(w, v) nn_put(w, &(v), sizeof(v))
 
@@ -310,6 +368,24 @@ typedef struct ckpt_head {
     double best_val, lr;
     int32_t lr_bad, pad2;
 } ckpt_head;
+
+/* After the head from version 3: what else decides the run (contrastive training). */
+typedef struct ckpt_ext {
+    int32_t head, view_frames; /* view_frames 0 unless contrastive */
+    double temperature;        /* 0 unless contrastive */
+} ckpt_ext;
+
+static ckpt_ext ckpt_ext_of(const mm_trainer *t)
+{
+    ckpt_ext e;
+    memset(&e, 0, sizeof e);
+    e.head = t->model->head;
+    if (t->contrastive) {
+        e.view_frames = t->opt.view_frames;
+        e.temperature = t->model->temperature;
+    }
+    return e;
+}
 
 static mm_status checkpoint_write(mm_trainer *t, mm_error *err)
 {
@@ -349,9 +425,11 @@ static mm_status checkpoint_write(mm_trainer *t, mm_error *err)
     h.lr = t->lr;
     h.lr_bad = t->lr_bad;
     uint32_t version = CKPT_VERSION;
+    ckpt_ext ext = ckpt_ext_of(t);
     nn_put(&w, CKPT_MAGIC, sizeof CKPT_MAGIC);
     PUT(&w, version);
     PUT(&w, h);
+    PUT(&w, ext);
     nn_put(&w, t->split.train, sizeof(size_t) * t->split.n_train);
     nn_put(&w, t->split.val, sizeof(size_t) * t->split.n_val);
     nn_put(&w, t->split.test, sizeof(size_t) * t->split.n_test);
@@ -425,16 +503,25 @@ static int checkpoint_read(mm_trainer *t, mm_error *err)
     r.left -= 8;
     nn_get(&r, &version, sizeof version);
     nn_get(&r, &h, sizeof h);
-    if (version != CKPT_VERSION) {
-        mm_error_set(err, MM_ERR_FORMAT, "checkpoint: %s has format version %u, this build reads %d", path, version,
-                     CKPT_VERSION);
+    if (version != CKPT_VERSION && version != 2) {
+        mm_error_set(err, MM_ERR_FORMAT, "checkpoint: %s has format version %u, this build reads 2 and %d", path,
+                     version, CKPT_VERSION);
         goto out;
     }
+    ckpt_ext ext; /* version 2 predates contrastive training: a supervised softmax run */
+    memset(&ext, 0, sizeof ext);
+    if (version >= 3 && nn_get(&r, &ext, sizeof ext) != 0) {
+        mm_error_set(err, MM_ERR_FORMAT, "checkpoint: %s is truncated", path);
+        goto out;
+    }
+    const ckpt_ext want = ckpt_ext_of(t);
     h.preset[sizeof h.preset - 1] = 0;
     const char *why = NULL;
     if (strcmp(h.preset, t->model->preset.name) != 0 || h.n_labels != t->model->n_labels ||
-        h.n_params != t->model->n_params || h.n_weights != t->n_weights)
-        why = "another model (preset or labels)";
+        h.n_params != t->model->n_params || h.n_weights != t->n_weights || ext.head != want.head)
+        why = "another model (preset, labels or output head)";
+    else if (ext.view_frames != want.view_frames || ext.temperature != want.temperature)
+        why = "another view length or temperature";
     else if (h.data_count != t->data.count || h.data_hash != t->data_hash)
         why = "other training data";
     else if (h.batch != t->opt.batch || h.seed != t->opt.seed || h.augment != t->opt.augment)
@@ -513,6 +600,7 @@ void mm_trainer_close(mm_trainer *t)
     free(t->history);
     free(t->x);
     free(t->row);
+    free(t->song);
     free(t->y);
     free(t->order);
     free(t);
@@ -527,8 +615,14 @@ mm_status mm_trainer_open(mm_trainer **out, mm_model *model, const mm_dataset *d
         o = *options;
     else
         mm_train_options_default(&o);
-    if (!data || !data->read || !data->labels)
+    const int contrastive = model->head == MM_HEAD_CONTRASTIVE;
+    if (!data || !data->read || (!data->labels && !contrastive))
         return mm_error_set(err, MM_ERR_ARG, "training: no data");
+    if (contrastive && (o.batch < 4 || o.batch % 2))
+        return mm_error_set(err, MM_ERR_ARG, "training: a contrastive batch holds pairs of views of at least two "
+                            "songs: %d is not even or below 4", o.batch);
+    if (contrastive && o.view_frames < 0)
+        return mm_error_set(err, MM_ERR_ARG, "training: view length %d frames", o.view_frames);
     if (o.batch < 1 || o.epochs < 1 || o.patience < 0 || !(o.learning_rate > 0) || !(o.beta1 >= 0 && o.beta1 < 1) ||
         !(o.beta2 >= 0 && o.beta2 < 1) || !(o.epsilon > 0) || o.weight_decay < 0 || !(o.lr_decay > 0 && o.lr_decay <= 1) ||
         o.lr_patience < 1 || o.min_learning_rate < 0)
@@ -541,6 +635,7 @@ mm_status mm_trainer_open(mm_trainer **out, mm_model *model, const mm_dataset *d
         return mm_error_set(err, MM_ERR_NOMEM, "training: out of memory");
     mm_status st = MM_OK;
     t->model = model;
+    t->contrastive = contrastive;
     t->data = *data;
     t->opt = o;
     t->opt.checkpoint = NULL;
@@ -548,7 +643,12 @@ mm_status mm_trainer_open(mm_trainer **out, mm_model *model, const mm_dataset *d
     t->best_val = INFINITY;
     t->lr = o.learning_rate;
     t->bn_updates = o.warm_start ? 100 : 0; /* past the plain-mean warm-up: momentum 0.99 at once */
-    t->data_hash = mm_fnv1a64(MM_FNV1A64_INIT, data->labels, sizeof(int) * data->count);
+    if (data->labels)
+        t->data_hash = mm_fnv1a64(MM_FNV1A64_INIT, data->labels, sizeof(int) * data->count);
+    else
+        t->data_hash = mm_fnv1a64(MM_FNV1A64_INIT, "unlabelled", 10);
+    if (!contrastive || o.view_frames >= MM_N_FRAMES)
+        t->opt.view_frames = 0; /* one spelling of "the whole clip", for the checkpoint's identity */
     if (o.threads > 0)
         mm_nn_set_threads(o.threads);
     t->n_weights = mm_model_weight_count(model);
@@ -569,21 +669,34 @@ mm_status mm_trainer_open(mm_trainer **out, mm_model *model, const mm_dataset *d
             goto done;
         }
     }
-    if (!resumed && (st = mm_split_stratified(data->labels, data->count, model->n_labels, o.train_frac, o.val_frac,
-                                              o.seed, &t->split, err)) != MM_OK)
+    if (!resumed && contrastive) {
+        /* no classes to stratify by: one class of everything is a plain seeded split */
+        int *same = calloc(data->count ? data->count : 1, sizeof(int));
+        st = same ? mm_split_stratified(same, data->count, 1, o.train_frac, o.val_frac, o.seed, &t->split, err)
+                  : mm_error_set(err, MM_ERR_NOMEM, "training: out of memory");
+        free(same);
+        if (st != MM_OK)
+            goto done;
+    } else if (!resumed && (st = mm_split_stratified(data->labels, data->count, model->n_labels, o.train_frac,
+                                                     o.val_frac, o.seed, &t->split, err)) != MM_OK) {
         goto done;
-    if (t->split.n_train == 0) {
-        st = mm_error_set(err, MM_ERR_ARG, "training: no labelled items to train on");
+    }
+    if (t->split.n_train < (contrastive ? 2u : 1u)) {
+        st = mm_error_set(err, MM_ERR_ARG, contrastive ? "training: fewer than two songs to train on"
+                                                       : "training: no labelled items to train on");
         goto done;
     }
     /* a batch larger than the training set would leave no full batch */
-    if ((size_t)t->opt.batch > t->split.n_train)
+    if (contrastive && (size_t)t->opt.batch / 2 > t->split.n_train)
+        t->opt.batch = 2 * (int)t->split.n_train;
+    else if (!contrastive && (size_t)t->opt.batch > t->split.n_train)
         t->opt.batch = (int)t->split.n_train;
     t->x = malloc(sizeof(float) * (size_t)t->opt.batch * MM_N_MELS * MM_N_FRAMES);
     t->row = malloc(sizeof(float) * MM_N_FRAMES);
-    t->y = malloc(sizeof(int) * (size_t)t->opt.batch);
+    t->song = malloc(sizeof(float) * MM_N_MELS * MM_N_FRAMES);
+    t->y = calloc((size_t)t->opt.batch, sizeof(int));
     t->order = malloc(sizeof(size_t) * t->split.n_train);
-    if (!t->x || !t->row || !t->y || !t->order)
+    if (!t->x || !t->row || !t->song || !t->y || !t->order)
         goto nomem;
     if ((st = nn_net_open(&t->net, model, t->opt.batch, err)) != MM_OK)
         goto done;
@@ -656,12 +769,24 @@ mm_status mm_trainer_epoch(mm_trainer *t, mm_train_epoch_stats *stats, mm_error 
     mm_rng rng;
     mm_rng_seed(&rng, nn_rng_derive(t->opt.seed, (uint64_t)epoch, 0x73687566ULL /* "shuf" */));
     shuffle(t->order, t->split.n_train, &rng);
-    const size_t batches = t->split.n_train / (size_t)B, item = (size_t)MM_N_MELS * MM_N_FRAMES;
+    /* a contrastive batch: B / 2 songs, two views each */
+    const size_t songs = t->contrastive ? (size_t)B / 2 : (size_t)B;
+    const size_t batches = t->split.n_train / songs, item = (size_t)MM_N_MELS * MM_N_FRAMES;
     double loss_sum = 0;
     size_t hits = 0;
     mm_status st;
     for (size_t bi = 0; bi < batches; bi++) {
-        for (int i = 0; i < B; i++) {
+        for (size_t i = 0; t->contrastive && i < songs; i++) {
+            size_t pos = bi * songs + i;
+            if ((st = read_item(&t->data, t->order[pos], t->song, err)) != MM_OK)
+                return st;
+            for (size_t v = 0; v < 2; v++) {
+                mm_rng view;
+                mm_rng_seed(&view, nn_rng_derive(t->opt.seed ^ 0x76696577ULL /* "view" */, (uint64_t)epoch, 2 * pos + v));
+                nn_view_clip(t->song, t->x + (2 * i + v) * item, t->opt.view_frames, t->opt.augment, t->row, &view);
+            }
+        }
+        for (int i = 0; !t->contrastive && i < B; i++) {
             size_t idx = t->order[bi * (size_t)B + (size_t)i];
             if ((st = read_item(&t->data, idx, t->x + (size_t)i * item, err)) != MM_OK)
                 return st;
@@ -677,7 +802,7 @@ mm_status mm_trainer_epoch(mm_trainer *t, mm_train_epoch_stats *stats, mm_error 
         mm_rng_seed(&drop, nn_rng_derive(t->opt.seed, (uint64_t)epoch, bi + 1));
         double loss;
         int correct;
-        if ((st = nn_net_step(t->net, t->x, t->y, &drop, 1, &loss, &correct, err)) != MM_OK)
+        if ((st = nn_net_step(t->net, t->x, t->contrastive ? NULL : t->y, &drop, 1, &loss, &correct, err)) != MM_OK)
             return st;
         if (!isfinite(loss))
             return mm_error_set(err, MM_ERR_INTERNAL, "training: the loss diverged (epoch %d, batch %zu); try a "
@@ -709,9 +834,9 @@ mm_status mm_trainer_epoch(mm_trainer *t, mm_train_epoch_stats *stats, mm_error 
         return st;
     s.val_loss = ev.loss;
     s.val_acc = ev.accuracy;
+    /* with no validation items (a contrastive one needs two), the training loss decides */
+    double watch = ev.count ? s.val_loss : s.train_loss;
     mm_eval_free(&ev);
-    /* with no validation items, the training loss decides */
-    double watch = t->split.n_val ? s.val_loss : s.train_loss;
     if (watch < t->best_val) {
         t->best_val = watch;
         t->best_epoch = epoch;
