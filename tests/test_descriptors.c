@@ -366,6 +366,60 @@ static void test_names(void **state)
                   per_group[0], per_group[1], per_group[2], per_group[3], per_group[4]);
 }
 
+/* Map input: the rows' order by euclidean distance after mm_descriptors_standardise is the order by
+ * cosine of the z-scored vectors, computed here plainly in double; each row has unit length; a constant
+ * dimension contributes nothing and a row at the mean stays zero. */
+static void test_standardise(void **state)
+{
+    enum { N = 40, D = MM_DESCRIPTOR_DIM };
+    static float x[N * D];
+    static double z[N * D];
+    uint64_t seed = 5;
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < D; j++) /* dimensions of very different scales and offsets */
+            x[i * D + j] = (float)((j + 1) * 10.0 * uniform(&seed) + 1000.0 * j);
+    for (int i = 0; i < N; i++)
+        x[i * D + 7] = 3.0f; /* constant */
+    for (int j = 0; j < D; j++) { /* the last row: every dimension at the others' mean */
+        double m = 0;
+        for (int i = 0; i < N - 1; i++)
+            m += x[i * D + j];
+        x[(N - 1) * D + j] = (float)(m / (N - 1));
+    }
+    for (int j = 0; j < D; j++) {
+        double m = 0, s = 0;
+        for (int i = 0; i < N; i++)
+            m += x[i * D + j];
+        m /= N;
+        for (int i = 0; i < N; i++)
+            s += (x[i * D + j] - m) * (x[i * D + j] - m);
+        s = sqrt(s / (N - 1));
+        for (int i = 0; i < N; i++)
+            z[i * D + j] = s > 0 ? (x[i * D + j] - m) / s : 0;
+    }
+    mm_descriptors_standardise(x, N);
+    for (int i = 0; i < N - 1; i++) {
+        double norm = 0, zn = 0;
+        for (int j = 0; j < D; j++) {
+            norm += (double)x[i * D + j] * x[i * D + j];
+            zn += z[i * D + j] * z[i * D + j];
+        }
+        assert_float_equal(norm, 1.0, 1e-5);
+        assert_float_equal(x[i * D + 7], 0.0, 0.0);
+        for (int k = 0; k < N - 1; k++) { /* distance^2 = 2 - 2 cos */
+            double dot = 0, zk = 0, d2 = 0;
+            for (int j = 0; j < D; j++) {
+                dot += z[i * D + j] * z[k * D + j];
+                zk += z[k * D + j] * z[k * D + j];
+                d2 += ((double)x[i * D + j] - x[k * D + j]) * ((double)x[i * D + j] - x[k * D + j]);
+            }
+            assert_float_equal(d2, 2.0 - 2.0 * dot / sqrt(zn * zk), 1e-4);
+        }
+    }
+    for (int j = 0; j < D; j++) /* the mean row: within float rounding of zero, not blown up to unit length */
+        assert_true(fabsf(x[(N - 1) * D + j]) < 1e-3f);
+}
+
 static double now_ms(void)
 {
     struct timespec ts;
@@ -425,6 +479,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_loudness_range),
         cmocka_unit_test(test_mfcc_basis),
         cmocka_unit_test(test_degenerate),
+        cmocka_unit_test(test_standardise),
         cmocka_unit_test(test_timing),
     };
     return tu_main(argc, argv, "descriptors", tests, TU_COUNT(tests), NULL, 0);

@@ -103,9 +103,11 @@ typedef enum mm_descriptor_group {
 } mm_descriptor_group;
 mm_descriptor_group mm_descriptor_group_of(int i);
 /* Descriptors as map input (n rows of MM_DESCRIPTOR_DIM, in place): each dimension standardised over
- * the rows (a constant one becomes 0), then each group scaled by 1/sqrt(its size) so the five groups
- * weigh the same in a distance. */
+ * the rows (a constant one becomes 0), then each row scaled to unit length (euclidean distances then
+ * rank songs as the cosine of their standardised vectors; a row of zeros stays zero). */
 void mm_descriptors_standardise(float *x, size_t n);
+/* The same for n rows of any width (e.g. one group of the descriptors). */
+void mm_vectors_standardise(float *x, size_t n, int dim);
 
 #ifdef __cplusplus
 }

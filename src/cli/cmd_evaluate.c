@@ -264,11 +264,12 @@ int mm_cmd_evaluate(mm_cli *cli, int argc, char **argv)
     if (mm_catalog_get_descriptors(cat, &n, &ids, &x, &err) != MM_OK)
         goto fail;
     if (n) {
+        sub = timbre_only(x, n, &d); /* from the raw values: standardised on its own */
         mm_descriptors_standardise(x, n);
-        if (score(&c, "descriptors", ids, x, n, MM_DESCRIPTOR_DIM, &err) != MM_OK)
+        if (!sub || score(&c, "descriptors", ids, x, n, MM_DESCRIPTOR_DIM, &err) != MM_OK)
             goto fail;
-        sub = timbre_only(x, n, &d);
-        if (!sub || score(&c, "mfcc (timbre group)", ids, sub, n, d, &err) != MM_OK)
+        mm_vectors_standardise(sub, n, d);
+        if (score(&c, "mfcc (timbre group)", ids, sub, n, d, &err) != MM_OK)
             goto fail;
     } else {
         printf("%-22s  (none stored: scan again to compute them)\n", "descriptors");
