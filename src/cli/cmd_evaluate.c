@@ -8,11 +8,10 @@
 #include <string.h>
 
 #include "cli.h"
-#include "labels.h"
+#include "musicmap/pipeline.h"
 #include "musicmap/catalog.h"
 #include "musicmap/features.h"
 #include "musicmap/layout.h"
-#include "vectors.h"
 
 #define EVAL_MAX_MODELS 8
 
@@ -277,12 +276,13 @@ int mm_cmd_evaluate(mm_cli *cli, int argc, char **argv)
     free(ids), free(x), free(sub);
     ids = NULL, x = NULL, sub = NULL;
     /* the spectrogram baseline */
-    if (mm_cli_mel_vectors(cat, c.threads, &ids, &n, &x, &d, &err) != MM_OK)
+    mm_song_vectors mel;
+    if (mm_song_vectors_load(cat, MM_VECTORS_MEL, NULL, c.threads, &mel, &err) != MM_OK)
         goto fail;
-    if (score(&c, "mel (pooled, PCA)", ids, x, n, d, &err) != MM_OK)
+    mm_status mel_st = score(&c, "mel (pooled, PCA)", mel.ids, mel.x, mel.n, mel.dim, &err);
+    mm_song_vectors_free(&mel);
+    if (mel_st != MM_OK)
         goto fail;
-    free(ids), free(x);
-    ids = NULL, x = NULL;
     /* models */
     for (int i = 0; i < n_models; i++) {
         mm_model_record rec;

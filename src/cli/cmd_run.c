@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "labels.h"
+#include "musicmap/pipeline.h"
 #include "musicmap/catalog.h"
 
 #define RUN_MODEL "run"

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "labels.h"
+#include "musicmap/pipeline.h"
 #include "musicmap/catalog.h"
 #include "musicmap/nn.h"
 

@@ -20,20 +20,33 @@ static int status_of(mm_status s)
     return s == MM_ERR_ARG ? 404 : s == MM_ERR_NOMEM ? 503 : 500;
 }
 
-/* The features a map was made from, as `map --features` names them (softmax, hidden, mel, descriptors),
- * from its parameters; maps made before they were recorded say what the catalog knows. */
-static const char *map_features(const mm_map_record *m, char *buf, size_t size)
+static void json_g(mm_buf *out, double v)
 {
-    const char *key = m->params ? strstr(m->params, "\"features\": \"") : NULL;
-    if (!key)
-        return strcmp(m->source, "probs") == 0 ? "softmax" : "hidden";
-    key += strlen("\"features\": \"");
-    size_t n = strcspn(key, "\"");
-    if (n >= size)
-        n = size - 1;
-    memcpy(buf, key, n);
-    buf[n] = '\0';
-    return buf;
+    if (isfinite(v))
+        mm_buf_printf(out, "%g", v);
+    else
+        mm_buf_puts(out, "null");
+}
+
+/* A map's parameters as the page reads them: what shaped the map, then its quality (null: not measured). */
+static void write_params(mm_buf *out, const mm_map_params *p)
+{
+    mm_buf_puts(out, "{\"features\": ");
+    mm_buf_json_string(out, mm_vector_kind_name(p->features));
+    if (p->method == MM_LAYOUT_TSNE) {
+        mm_buf_puts(out, ", \"perplexity\": ");
+        json_g(out, p->perplexity);
+    } else if (p->method == MM_LAYOUT_UMAP) {
+        mm_buf_printf(out, ", \"n_neighbors\": %d, \"min_dist\": ", p->n_neighbors);
+        json_g(out, p->min_dist);
+    }
+    mm_buf_puts(out, ", \"metric\": ");
+    mm_buf_json_string(out, mm_metric_name(p->metric));
+    mm_buf_printf(out, ", \"seed\": %llu, \"trustworthiness\": ", (unsigned long long)p->seed);
+    mm_buf_json_number(out, p->trustworthiness, 4);
+    mm_buf_puts(out, ", \"label_agreement\": ");
+    mm_buf_json_number(out, p->label_agreement, 4);
+    mm_buf_puts(out, "}");
 }
 
 int mm_api_maps(mm_srv *srv, mm_catalog *cat, mm_buf *out)
@@ -71,11 +84,14 @@ int mm_api_maps(mm_srv *srv, mm_catalog *cat, mm_buf *out)
         mm_buf_puts(out, ", \"method\": ");
         mm_buf_json_string(out, m->method);
         mm_buf_printf(out, ", \"dims\": %d, \"params\": ", m->dims);
-        /* params is JSON written by musicmap itself; anything else is passed on as a string */
-        if (m->params && m->params[0] == '{' && m->params[strlen(m->params) - 1] == '}')
-            mm_buf_puts(out, m->params);
+        /* written from the parsed parameters, never passed through: a damaged or foreign params text
+         * becomes null */
+        mm_map_params p;
+        const int parsed = mm_map_params_parse(m->params, m->source, &p) == 0;
+        if (parsed && m->params)
+            write_params(out, &p);
         else
-            mm_buf_json_string(out, m->params);
+            mm_buf_puts(out, "null");
         /* which colouring the page starts with: predictions only from a model that is sure enough */
         mm_buf_printf(out, ", \"colors\": {\"default\": \"%s\", \"model_accuracy\": ",
                       accuracy >= MM_PREDICTED_COLOURS_MIN_ACCURACY ? "predicted" : "tagged");
@@ -84,8 +100,7 @@ int mm_api_maps(mm_srv *srv, mm_catalog *cat, mm_buf *out)
         else
             mm_buf_puts(out, "null");
         mm_buf_printf(out, ", \"bound\": %.2f, \"features\": ", MM_PREDICTED_COLOURS_MIN_ACCURACY);
-        char features[32];
-        mm_buf_json_string(out, map_features(m, features, sizeof features));
+        mm_buf_json_string(out, mm_vector_kind_name(parsed ? p.features : MM_VECTORS_HIDDEN));
         mm_buf_printf(out, "}, \"created_at\": %lld, \"points\": %zu}", (long long)m->created_at, m->n_points);
     }
     mm_buf_puts(out, n ? "\n]}" : "]}");
@@ -198,9 +213,8 @@ int mm_api_similar(mm_srv *srv, mm_catalog *cat, int64_t id, int k, int64_t mode
         mm_vectors_release(srv, v);
         return mm_api_error(out, 404, "the track has no vectors under this model");
     }
-    size_t idx[100];
-    float dist[100];
-    size_t n = mm_similar_indices(v, (size_t)i, k, idx, dist);
+    mm_similar_song near[100];
+    size_t n = mm_similar_indices(v, (size_t)i, k < 100 ? k : 100, near);
     mm_buf_printf(out, "{\"id\": %lld, \"model\": ", (long long)id);
     mm_buf_json_string(out, v->model_name);
     mm_buf_printf(out, ", \"space\": \"%s\", \"similar\": [",
@@ -208,11 +222,11 @@ int mm_api_similar(mm_srv *srv, mm_catalog *cat, int64_t id, int k, int64_t mode
     track_out to = {out, 0};
     for (size_t j = 0; j < n; j++) {
         int before = to.found;
-        if (mm_catalog_get_track(cat, v->ids[idx[j]], write_brief, &to, NULL) == MM_OK && to.found > before) {
+        if (mm_catalog_get_track(cat, near[j].id, write_brief, &to, NULL) == MM_OK && to.found > before) {
             /* append the distance inside the object just written */
             out->len--;
             mm_buf_puts(out, ", \"distance\": ");
-            mm_buf_json_number(out, sqrt((double)dist[j]), 4);
+            mm_buf_json_number(out, near[j].distance, 4);
             mm_buf_puts(out, "}");
         }
     }

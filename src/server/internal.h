@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "musicmap/catalog.h"
+#include "musicmap/pipeline.h"
 #include "musicmap/server.h"
 
 /* --- a growable byte buffer, and JSON written into it ------------------------------------------- */
@@ -104,7 +105,7 @@ int mm_api_search(mm_srv *srv, mm_catalog *cat, const char *query, int limit, mm
 /* {"error": message} with the given status, for every failure. */
 int mm_api_error(mm_buf *out, int status, const char *message);
 /* The k nearest tracks of track index i in v (by embedding, or probs when there is none). */
-size_t mm_similar_indices(const mm_vectors *v, size_t i, int k, size_t *out, float *dist);
+size_t mm_similar_indices(const mm_vectors *v, size_t i, int k, mm_similar_song *out);
 
 /* --- audio (audio.c) --------------------------------------------------------------------------- */
 typedef struct mm_audio_source {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "musicmap/pipeline.h"
 
 /* Cached vectors are reused for this long; after that the next request reloads them, so tracks that
  * `embed` added while the server runs show up without a restart. */
@@ -156,14 +157,16 @@ static mm_vectors *load_vectors(mm_catalog *cat, const mm_model_record *m, mm_er
     v->loaded_at = mm_now();
     v->model_name = strdup(m->name ? m->name : "");
     int k = 0;
-    if (m->architecture && strcmp(m->architecture, "descriptors") == 0) {
-        /* the maps of descriptors: similar songs in the same (standardised) space, no classes */
-        if (mm_catalog_get_descriptors(cat, &v->n, &v->ids, &v->embedding, err) != MM_OK) {
+    const int desc = m->architecture && strcmp(m->architecture, "descriptors") == 0;
+    const int mel = m->architecture && strcmp(m->architecture, "mel") == 0;
+    if (desc || mel) {
+        /* maps of descriptors or of the spectrogram baseline: similar songs in that same space, no classes */
+        mm_song_vectors sv;
+        if (mm_song_vectors_load(cat, desc ? MM_VECTORS_DESCRIPTORS : MM_VECTORS_MEL, NULL, 0, &sv, err) != MM_OK) {
             vectors_free(v);
             return NULL;
         }
-        mm_descriptors_standardise(v->embedding, v->n);
-        v->dim = MM_DESCRIPTOR_DIM;
+        v->n = sv.n, v->ids = sv.ids, v->embedding = sv.x, v->dim = sv.dim;
     } else if (mm_catalog_get_vectors(cat, m->id, &v->n, &v->ids, &v->probs, &k, &v->embedding, &v->dim, err) !=
                MM_OK) {
         vectors_free(v);
@@ -243,33 +246,12 @@ long mm_vectors_find(const mm_vectors *v, int64_t track_id)
     return lo < v->n && v->ids[lo] == track_id ? (long)lo : -1;
 }
 
-size_t mm_similar_indices(const mm_vectors *v, size_t i, int k, size_t *out, float *dist)
+size_t mm_similar_indices(const mm_vectors *v, size_t i, int k, mm_similar_song *out)
 {
-    const float *x = v->dim ? v->embedding : v->probs;
-    size_t d = (size_t)(v->dim ? v->dim : v->k), n = 0;
-    const float *q = x + i * d;
-    /* brute force with a small sorted list: O(N d), a few ms for 100k tracks */
-    for (size_t j = 0; j < v->n; j++) {
-        if (j == i)
-            continue;
-        const float *p = x + j * d;
-        float s = 0;
-        for (size_t c = 0; c < d; c++) {
-            float t = p[c] - q[c];
-            s += t * t;
-        }
-        if (n == (size_t)k && s >= dist[n - 1])
-            continue;
-        size_t pos = n < (size_t)k ? n++ : n - 1;
-        while (pos > 0 && dist[pos - 1] > s) {
-            dist[pos] = dist[pos - 1];
-            out[pos] = out[pos - 1];
-            pos--;
-        }
-        dist[pos] = s;
-        out[pos] = j;
-    }
-    return n;
+    /* the space the map was made from: the model's hidden state, or its outputs when it stored none */
+    mm_song_vectors space = {.n = v->n, .dim = v->dim ? v->dim : v->k, .ids = v->ids,
+                             .x = v->dim ? v->embedding : v->probs};
+    return mm_song_vectors_nearest(&space, i, k, out);
 }
 
 int mm_parse_id(const char *s, size_t len, int64_t *out)

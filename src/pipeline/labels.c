@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "labels.h"
+#include "musicmap/pipeline.h"
 
 void mm_label_normalise(const char *tag, char *out, size_t size)
 {
@@ -294,4 +294,63 @@ int mm_label_source_parse(const char *text, mm_label_source *kind, const char **
     else
         return -1;
     return 0;
+}
+
+/* --- genre tags as small integers, for label agreement ------------------------------------------ */
+
+typedef struct tag_ctx {
+    const int64_t *ids; /* ascending */
+    size_t n;
+    int32_t *labels;
+    char (*names)[MM_LABEL_NAME_MAX];
+    int n_names, max_names;
+} tag_ctx;
+
+static int tag_of(const mm_track *t, void *user)
+{
+    tag_ctx *c = user;
+    size_t lo = 0, hi = c->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c->ids[mid] < t->id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == c->n || c->ids[lo] != t->id)
+        return 0;
+    char norm[MM_LABEL_NAME_MAX];
+    mm_label_normalise(t->genre, norm, sizeof norm);
+    if (!norm[0])
+        return 0;
+    int k = 0;
+    while (k < c->n_names && strcmp(c->names[k], norm) != 0)
+        k++;
+    if (k == c->n_names) {
+        if (k == c->max_names)
+            return 0;
+        snprintf(c->names[c->n_names++], MM_LABEL_NAME_MAX, "%s", norm);
+    }
+    c->labels[lo] = k;
+    return 0;
+}
+
+int mm_tag_labels(mm_catalog *cat, const int64_t *ids, size_t n, int32_t *labels, int max_names, mm_error *err)
+{
+    for (size_t i = 0; i < n; i++)
+        labels[i] = -1;
+    for (size_t i = 1; i < n; i++)
+        if (ids[i] <= ids[i - 1]) {
+            mm_error_set(err, MM_ERR_ARG, "mm_tag_labels: track ids must be ascending");
+            return -1;
+        }
+    tag_ctx c = {ids, n, labels, NULL, 0, max_names > 0 ? max_names : 0};
+    c.names = calloc((size_t)(c.max_names ? c.max_names : 1), sizeof *c.names);
+    if (!c.names) {
+        mm_error_set(err, MM_ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    mm_status st = mm_catalog_each_track(cat, MM_TRACK_OK, tag_of, &c, err);
+    free(c.names);
+    return st == MM_OK ? c.n_names : -1;
 }

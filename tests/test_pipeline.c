@@ -1,0 +1,321 @@
+/* The pipeline module: song vectors of each kind from a catalog, exact similar songs, maps with their
+ * parameters stored as data and read back, the parameters' text form (and what it refuses).
+ *
+ * The catalog is made here: made-up ok tracks in four tagged groups, each with descriptors drawn around
+ * its group's centre (so groups are what a good map keeps together), and a model's vectors. */
+#include <math.h>
+#include <sqlite3.h>
+#include <string.h>
+
+#include "musicmap/features.h"
+#include "musicmap/pipeline.h"
+#include "testutil.h"
+
+#define N_SONGS 60
+#define N_GROUPS 4
+
+static const char *const GROUPS[N_GROUPS] = {"Jazz", "Rock", "Hip-Hop", "Folk"};
+
+static uint64_t rng = 0x2545f4914f6cdd1dull;
+static double uniform(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (double)(rng >> 11) / 9007199254740992.0;
+}
+
+/* A catalog of N_SONGS tracks (ids 1..N), song i in group i % N_GROUPS; descriptors for all but the
+ * last two (as if scanned by an older version). Returns its path. */
+static const char *make_catalog(void)
+{
+    static char path[512];
+    static int made;
+    snprintf(path, sizeof path, "%s/pipeline%d.db", tu_temp_dir(), ++made);
+    mm_catalog *cat;
+    mm_error err;
+    assert_int_equal(mm_catalog_open(&cat, path, MM_CATALOG_CREATE, &err), MM_OK);
+    mm_catalog_close(cat);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_stmt *t, *d;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "INSERT INTO tracks(id, path, size, mtime_ns, status, duration, container, codec,"
+                                        " sample_rate, channels, bit_rate, title, artist, album, genre, scanned_at)"
+                                        " VALUES (?1, ?2, 1000, 0, 'ok', 180, 'mp3', 'mp3', 44100, 2, 192000, ?3, 'A',"
+                                        " 'B', ?4, 0)",
+                                        -1, &t, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO descriptors(track_id, version, clips, vector) VALUES (?1, ?2, 1, ?3)",
+                                        -1, &d, NULL),
+                     SQLITE_OK);
+    float centre[N_GROUPS][MM_DESCRIPTOR_DIM];
+    for (int g = 0; g < N_GROUPS; g++)
+        for (int j = 0; j < MM_DESCRIPTOR_DIM; j++)
+            centre[g][j] = (float)(4.0 * uniform() * (j + 1)); /* dimensions of different scales */
+    for (int i = 1; i <= N_SONGS; i++) {
+        char p[64], title[32];
+        snprintf(p, sizeof p, "/nonexistent/%03d.mp3", i);
+        snprintf(title, sizeof title, "Song %d", i);
+        sqlite3_bind_int64(t, 1, i);
+        sqlite3_bind_blob(t, 2, p, (int)strlen(p), SQLITE_TRANSIENT);
+        sqlite3_bind_text(t, 3, title, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(t, 4, GROUPS[i % N_GROUPS], -1, SQLITE_STATIC);
+        assert_int_equal(sqlite3_step(t), SQLITE_DONE);
+        sqlite3_reset(t);
+        if (i > N_SONGS - 2)
+            continue;
+        float v[MM_DESCRIPTOR_DIM];
+        for (int j = 0; j < MM_DESCRIPTOR_DIM; j++)
+            v[j] = centre[i % N_GROUPS][j] + (float)((uniform() - 0.5) * (j + 1));
+        sqlite3_bind_int64(d, 1, i);
+        sqlite3_bind_int(d, 2, MM_DESCRIPTOR_VERSION);
+        sqlite3_bind_blob(d, 3, v, (int)sizeof v, SQLITE_TRANSIENT);
+        assert_int_equal(sqlite3_step(d), SQLITE_DONE);
+        sqlite3_reset(d);
+    }
+    sqlite3_finalize(t);
+    sqlite3_finalize(d);
+    assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    return path;
+}
+
+static void test_kind_names(void **state)
+{
+    for (int k = MM_VECTORS_DESCRIPTORS; k <= MM_VECTORS_HIDDEN; k++) {
+        mm_vector_kind back;
+        assert_int_equal(mm_vector_kind_parse(mm_vector_kind_name((mm_vector_kind)k), &back), 0);
+        assert_int_equal(back, k);
+    }
+    mm_vector_kind x;
+    assert_int_equal(mm_vector_kind_parse("probs", &x), -1);
+    assert_int_equal(mm_vector_kind_parse(NULL, &x), -1);
+}
+
+/* Descriptors come standardised, one unit row per song that has them, ids ascending; the nearest songs
+ * are exactly those a plain double-precision search over all pairs finds. */
+static void test_descriptor_vectors_and_nearest(void **state)
+{
+    mm_catalog *cat;
+    mm_error err;
+    assert_int_equal(mm_catalog_open(&cat, make_catalog(), 0, &err), MM_OK);
+    mm_song_vectors v;
+    assert_int_equal(mm_song_vectors_load(cat, MM_VECTORS_DESCRIPTORS, NULL, 1, &v, &err), MM_OK);
+    assert_int_equal(v.n, N_SONGS - 2);
+    assert_int_equal(v.dim, MM_DESCRIPTOR_DIM);
+    assert_int_equal(v.model_id, 0); /* registered only when a map is made of them */
+    for (size_t i = 0; i < v.n; i++) {
+        assert_int_equal(v.ids[i], (int64_t)i + 1);
+        assert_int_equal(mm_song_vectors_find(&v, v.ids[i]), (long)i);
+        double norm = 0;
+        for (int j = 0; j < v.dim; j++)
+            norm += (double)v.x[i * MM_DESCRIPTOR_DIM + j] * v.x[i * MM_DESCRIPTOR_DIM + j];
+        assert_float_equal(norm, 1.0, 1e-5);
+    }
+    assert_int_equal(mm_song_vectors_find(&v, N_SONGS), -1);
+    assert_int_equal(mm_song_vectors_find(&v, 0), -1);
+
+    size_t same_group = 0;
+    for (size_t q = 0; q < v.n; q++) {
+        mm_similar_song near[10];
+        size_t got = mm_song_vectors_nearest(&v, q, 10, near);
+        assert_int_equal(got, 10);
+        /* the reference: every distance, then the 10 smallest by (distance, row) */
+        double dist[N_SONGS];
+        for (size_t j = 0; j < v.n; j++) {
+            double s = 0;
+            for (int c = 0; c < v.dim; c++) {
+                double t = (double)v.x[j * MM_DESCRIPTOR_DIM + c] - v.x[q * MM_DESCRIPTOR_DIM + c];
+                s += t * t;
+            }
+            dist[j] = j == q ? INFINITY : sqrt(s);
+        }
+        for (int r = 0; r < 10; r++) {
+            size_t best = 0;
+            for (size_t j = 1; j < v.n; j++)
+                if (dist[j] < dist[best])
+                    best = j;
+            assert_int_equal(near[r].id, v.ids[best]);
+            assert_float_equal(near[r].distance, dist[best], 1e-9);
+            same_group += (near[r].id % N_GROUPS) == (v.ids[q] % N_GROUPS);
+            dist[best] = INFINITY;
+        }
+    }
+    /* well-separated groups: nearly every neighbour is from the song's own group */
+    print_message("  10 nearest from the same group: %.3f\n", (double)same_group / (10.0 * v.n));
+    assert_true(same_group >= 0.9 * 10 * v.n);
+    mm_similar_song one[3];
+    assert_int_equal(mm_song_vectors_nearest(&v, v.n, 3, one), 0); /* no such row */
+    assert_int_equal(mm_song_vectors_nearest(&v, 0, 0, one), 0);
+    mm_song_vectors_free(&v);
+    mm_catalog_close(cat);
+}
+
+/* A map of the descriptors: stored with its points and parameters, its quality measured against the
+ * genre tags ("Hip-Hop" and "hiphop" would be one genre); the stored text reads back to the same. */
+static void test_map_make(void **state)
+{
+    mm_catalog *cat;
+    mm_error err;
+    assert_int_equal(mm_catalog_open(&cat, make_catalog(), 0, &err), MM_OK);
+    const mm_layout_method methods[2] = {MM_LAYOUT_PCA, MM_LAYOUT_UMAP};
+    for (int m = 0; m < 2; m++) {
+        mm_map_request req = {.features = MM_VECTORS_DESCRIPTORS};
+        mm_layout_spec_defaults(&req.spec);
+        req.spec.method = methods[m];
+        req.spec.threads = 1;
+        mm_map_result r;
+        assert_int_equal(mm_map_make(cat, &req, &r, &err), MM_OK);
+        assert_int_equal(r.n, N_SONGS - 2);
+        assert_int_equal(r.tagged, N_SONGS - 2);
+        assert_true(r.map_id > 0);
+        print_message("  %s: trustworthiness %.3f, genre agreement %.3f\n", r.name, r.params.trustworthiness,
+                      r.params.label_agreement);
+        assert_true(r.params.label_agreement > 0.8);
+        assert_true(r.params.trustworthiness > 0.8);
+        assert_int_equal(r.params.features, MM_VECTORS_DESCRIPTORS);
+
+        mm_map_record *maps;
+        size_t n_maps;
+        assert_int_equal(mm_catalog_list_maps(cat, &maps, &n_maps, &err), MM_OK);
+        const mm_map_record *found = NULL;
+        for (size_t i = 0; i < n_maps; i++)
+            if (maps[i].id == r.map_id)
+                found = &maps[i];
+        assert_non_null(found);
+        assert_string_equal(found->name, r.name);
+        assert_int_equal(found->n_points, N_SONGS - 2);
+        mm_model_record pseudo;
+        assert_int_equal(mm_catalog_get_model_by_id(cat, found->model_id, &pseudo, &err), MM_OK);
+        assert_string_equal(pseudo.name, "descriptors");
+        mm_model_record_free(&pseudo);
+        mm_map_params back;
+        assert_int_equal(mm_map_params_parse(found->params, found->source, &back), 0);
+        assert_int_equal(back.features, r.params.features);
+        assert_int_equal(back.method, r.params.method);
+        assert_int_equal(back.dims, r.params.dims);
+        assert_int_equal(back.metric, r.params.metric);
+        assert_int_equal(back.seed, r.params.seed);
+        assert_int_equal(back.n_neighbors, r.params.n_neighbors);
+        assert_float_equal(back.min_dist, r.params.min_dist, 1e-12);
+        assert_float_equal(back.trustworthiness, r.params.trustworthiness, 1e-4);
+        assert_float_equal(back.label_agreement, r.params.label_agreement, 1e-4);
+        mm_map_records_free(maps, n_maps);
+    }
+    /* a kind with no vectors yet: refused, saying what to run */
+    mm_map_request req = {.features = MM_VECTORS_HIDDEN};
+    mm_layout_spec_defaults(&req.spec);
+    mm_map_result r;
+    assert_int_not_equal(mm_map_make(cat, &req, &r, &err), MM_OK);
+    print_message("  no model yet: %s\n", err.msg);
+    mm_catalog_close(cat);
+}
+
+/* A model's outputs and hidden state, as embed stores them. */
+static void test_model_vectors(void **state)
+{
+    mm_catalog *cat;
+    mm_error err;
+    assert_int_equal(mm_catalog_open(&cat, make_catalog(), 0, &err), MM_OK);
+    char *classes[3] = {"a", "b", "c"};
+    mm_model_record m = {.name = "m1", .file = "/nonexistent.mmm", .architecture = "small", .n_classes = 3,
+                         .classes = classes, .embedding_dim = 5};
+    int64_t model_id;
+    assert_int_equal(mm_catalog_put_model(cat, &m, &model_id, &err), MM_OK);
+    enum { N = 20 };
+    int64_t ids[N];
+    float probs[N * 3], emb[N * 5];
+    for (int i = 0; i < N; i++) {
+        ids[i] = N - i; /* stored in any order, read back by id */
+        for (int c = 0; c < 3; c++)
+            probs[i * 3 + c] = (float)(ids[i] * 10 + c);
+        for (int c = 0; c < 5; c++)
+            emb[i * 5 + c] = (float)(-ids[i] * 10 - c);
+    }
+    assert_int_equal(mm_catalog_put_vectors(cat, model_id, N, ids, probs, 3, emb, 5, &err), MM_OK);
+    mm_song_vectors out, hid;
+    assert_int_equal(mm_song_vectors_load(cat, MM_VECTORS_OUTPUTS, NULL, 1, &out, &err), MM_OK);
+    assert_int_equal(mm_song_vectors_load(cat, MM_VECTORS_HIDDEN, "m1", 1, &hid, &err), MM_OK);
+    assert_int_equal(out.n, N);
+    assert_int_equal(out.dim, 3);
+    assert_int_equal(hid.dim, 5);
+    assert_int_equal(out.model_id, model_id);
+    assert_string_equal(hid.model_name, "m1");
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(out.ids[i], i + 1);
+        assert_float_equal(out.x[i * 3 + 2], (i + 1) * 10 + 2, 0);
+        assert_float_equal(hid.x[i * 5 + 4], -(i + 1) * 10 - 4, 0);
+    }
+    mm_song_vectors_free(&out);
+    mm_song_vectors_free(&hid);
+    assert_int_not_equal(mm_song_vectors_load(cat, MM_VECTORS_OUTPUTS, "nosuch", 1, &out, &err), MM_OK);
+    assert_null(out.ids);
+    mm_catalog_close(cat);
+}
+
+/* The stored text: what this build writes reads back; older maps' text (no method or dims, -1 for "not
+ * measured") reads with defaults; anything but a flat object of strings and numbers is refused. */
+static void test_params_text(void **state)
+{
+    mm_map_params p = {.features = MM_VECTORS_HIDDEN, .method = MM_LAYOUT_TSNE, .dims = 3,
+                       .metric = MM_METRIC_COSINE, .perplexity = 50, .seed = 7, .trustworthiness = 0.91234,
+                       .label_agreement = NAN};
+    char text[512];
+    assert_true(mm_map_params_format(&p, text, sizeof text) < (int)sizeof text);
+    print_message("  %s\n", text);
+    mm_map_params q;
+    assert_int_equal(mm_map_params_parse(text, "embedding", &q), 0);
+    assert_int_equal(q.features, MM_VECTORS_HIDDEN);
+    assert_int_equal(q.method, MM_LAYOUT_TSNE);
+    assert_int_equal(q.dims, 3);
+    assert_int_equal(q.metric, MM_METRIC_COSINE);
+    assert_float_equal(q.perplexity, 50, 0);
+    assert_int_equal(q.seed, 7);
+    assert_float_equal(q.trustworthiness, 0.9123, 1e-9);
+    assert_true(isnan(q.label_agreement));
+
+    const char *old = "{\"features\": \"softmax\", \"n_neighbors\": 30, \"min_dist\": 0.5, \"metric\": \"correlation\", "
+                      "\"seed\": 42, \"trustworthiness\": 0.8800, \"label_agreement\": -1.0000}";
+    assert_int_equal(mm_map_params_parse(old, "probs", &q), 0);
+    assert_int_equal(q.features, MM_VECTORS_OUTPUTS);
+    assert_int_equal(q.n_neighbors, 30);
+    assert_float_equal(q.min_dist, 0.5, 0);
+    assert_int_equal(q.metric, MM_METRIC_CORRELATION);
+    assert_true(isnan(q.label_agreement));
+    /* no text at all: what the source says */
+    assert_int_equal(mm_map_params_parse(NULL, "probs", &q), 0);
+    assert_int_equal(q.features, MM_VECTORS_OUTPUTS);
+    assert_int_equal(mm_map_params_parse(NULL, "embedding", &q), 0);
+    assert_int_equal(q.features, MM_VECTORS_HIDDEN);
+
+    static const char *const bad[] = {"",
+                                      "not json",
+                                      "{\"features\": \"mel\"",
+                                      "{\"features\": \"mel\",}",
+                                      "{\"a\": {\"b\": 1}}",
+                                      "{\"a\": [1, 2]}",
+                                      "{\"a\": \"x\\\"y\"}",
+                                      "{\"a\": 1} trailing",
+                                      "{\"a\" 1}",
+                                      "{\"a\": }"};
+    for (size_t i = 0; i < TU_COUNT(bad); i++)
+        if (mm_map_params_parse(bad[i], "embedding", &q) != -1)
+            fail_msg("accepted '%s'", bad[i]);
+    assert_int_equal(mm_map_params_parse("{}", "embedding", &q), 0);
+    assert_int_equal(mm_map_params_parse(" { \"dims\" : 3 } ", "embedding", &q), 0);
+    assert_int_equal(q.dims, 3);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_kind_names),
+        cmocka_unit_test(test_descriptor_vectors_and_nearest),
+        cmocka_unit_test(test_map_make),
+        cmocka_unit_test(test_model_vectors),
+        cmocka_unit_test(test_params_text),
+    };
+    return tu_main(argc, argv, "pipeline", tests, TU_COUNT(tests), NULL, 0);
+}
