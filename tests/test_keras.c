@@ -6,6 +6,9 @@
  * shape, damaged or foreign files are refused with one line naming the file; the command line lists
  * and imports them. Reference run: the original's file (../shared/reference/crnn) still imports to
  * its stored outputs within 1e-5, and so do its weights rewritten as a Keras 1 file.
+ * GRU variants (tf.keras' reset_after GRUs, sigmoid gates): the same weights with a recurrent bias added
+ * import to a model of that variant, whose recurrent head is checked against the script's own float64
+ * numpy GRU (Keras' GRUCell formulas) on the sequence the convolutions give.
  * Without python3-h5py the suite is skipped (exit 77); under CI=true that is a failure. */
 #include <math.h>
 #include <stdio.h>
@@ -89,8 +92,18 @@ static int count_lines(const char *s)
 /* --- the known weights and their files ------------------------------------------------------------ */
 
 typedef struct layout {
-    char name[64], kind[16], phrase[96], options[16];
+    char name[64], kind[16], phrase[96], options[64];
 } layout;
+
+/* Whether a layout's comma-separated options hold `word` (th, sigmoid, reset_after, head). */
+static int has_option(const char *options, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = options; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+        if (strncmp(p, word, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
 
 static struct fixture {
     int ready;
@@ -187,7 +200,7 @@ static void fixture(void)
         layout *l = &fx.layouts[fx.n];
         line[strcspn(line, "\n")] = '\0';
         char kind[128] = "";
-        if (sscanf(line, "%63s %127s %15s", l->name, kind, l->options) < 2)
+        if (sscanf(line, "%63s %127s %63s", l->name, kind, l->options) < 2)
             continue;
         snprintf(l->kind, sizeof l->kind, "%.*s", (int)strcspn(kind, ":"), kind);
         if (strncmp(kind, "bad:", 4) == 0) {
@@ -204,7 +217,7 @@ static void fixture(void)
 static mm_status import(const char *name, const char *options, mm_model **out, mm_keras_info *info, mm_error *err)
 {
     mm_keras_options o = {0};
-    if (options && strcmp(options, "th") == 0)
+    if (has_option(options, "th"))
         o.kernels = MM_KERAS_KERNELS_TH;
     return mm_model_import_keras_ex(out, file_of(name), mm_preset_find("crnn4"), N_TAGS, TAGS, MM_HEAD_SIGMOID, &o,
                                     info, err);
@@ -228,7 +241,25 @@ static int same_params(mm_model *a, mm_model *b, const char *skip_suffix, char *
 
 /* --- tests ------------------------------------------------------------------------------------------ */
 
-/* Every layout gives the known parameters bit for bit (and so the same outputs: checked on the issue's). */
+/* A reset_after layout's GRU biases are (2, 3U): the known bias, then the script's recurrent bias. */
+static void check_reset_after_bias(mm_model *m, const char *layout_name)
+{
+    for (int g = 1; g <= 2; g++) {
+        char name[16];
+        snprintf(name, sizeof name, "gru%d.b", g);
+        mm_tensor *ours = mm_model_find_param(m, name), *known = mm_model_find_param(fx.model, name);
+        if (ours->ndim != 2 || ours->dims[0] != 2 || ours->dims[1] != (int)known->count)
+            fail_msg("%s: %s is not (2, %zu)", layout_name, name, known->count);
+        assert_memory_equal(ours->data, known->data, known->count * sizeof(float));
+        int nonzero = 0;
+        for (size_t i = 0; i < known->count; i++)
+            nonzero += ours->data[known->count + i] != 0.0f;
+        assert_true(nonzero > 0);
+    }
+}
+
+/* Every layout gives the known parameters bit for bit (and so the same outputs: checked on the issue's);
+ * GRU biases of reset_after layouts have the recurrent bias added. The GRU variant is the layout's. */
 static void test_every_layout_imports_the_same_model(void **state)
 {
     fixture();
@@ -243,8 +274,24 @@ static void test_every_layout_imports_the_same_model(void **state)
         if (import(l->name, l->options, &m, &info, &err) != MM_OK)
             fail_msg("%s: %s", l->name, err.msg);
         char which[64];
-        if (!same_params(fx.model, m, NULL, which, sizeof which))
+        int reset_after = has_option(l->options, "reset_after");
+        if (!same_params(fx.model, m, reset_after ? ".b" : NULL, which, sizeof which))
             fail_msg("%s: parameter %s differs from the known weights", l->name, which);
+        if (reset_after) /* the other biases (skipped above) are the known ones */
+            for (int k = 0; k < mm_model_n_params(m); k++) {
+                mm_tensor *t = mm_model_param(m, k), *known = mm_model_param(fx.model, k);
+                if (strncmp(t->name, "gru", 3) == 0)
+                    check_reset_after_bias(m, l->name);
+                else if (t->count != known->count || memcmp(t->data, known->data, t->count * sizeof(float)) != 0)
+                    fail_msg("%s: parameter %s differs from the known weights", l->name, t->name);
+            }
+        mm_gru_variant v = mm_model_gru(m);
+        mm_gru_gates gates = has_option(l->options, "sigmoid") ? MM_GRU_GATES_SIGMOID : MM_GRU_GATES_HARD_SIGMOID;
+        if (v.gates != gates || v.reset_after != reset_after || info.gru.gates != gates ||
+            info.gru.reset_after != reset_after)
+            fail_msg("%s: GRU variant %s, expected options '%s'", l->name, mm_gru_variant_text(v), l->options);
+        /* a weights-only file never records its GRUs' gates */
+        assert_int_equal(info.gru_gates_assumed, strstr(l->name, "_weights") != NULL);
         if (strcmp(l->name, "k1_tf_th_weights") == 0) { /* the layout; the others have the same bits */
             float out[N_INPUTS * N_TAGS];
             infer(m, out);
@@ -252,13 +299,112 @@ static void test_every_layout_imports_the_same_model(void **state)
         }
         /* Keras 1 never records its backend: TensorFlow's kernels are assumed unless told */
         int keras1 = strncmp(l->name, "k1", 2) == 0;
-        assert_int_equal(info.kernels_assumed, keras1 && !l->options[0]);
+        assert_int_equal(info.kernels_assumed, keras1 && !has_option(l->options, "th"));
         assert_int_equal(info.flipped, strstr(l->name, "theano") != NULL);
-        print_message("  %-28s %s%s\n", l->name, info.format, info.kernels_assumed ? " (kernels assumed)" : "");
+        print_message("  %-30s %s%s\n", l->name, info.format, info.kernels_assumed ? " (kernels assumed)" : "");
         mm_model_close(m);
         good++;
     }
-    assert_true(good >= 9);
+    assert_true(good >= 14);
+}
+
+/* The recurrent head of each `head` layout (the GRU variants, and a default one as the control) against
+ * the script's float64 numpy GRU, which reads the file's own arrays and Keras' formulas: the sequence the
+ * GRUs read is the last block's output of our inference, so only the GRUs, the dense layer and the
+ * sigmoid are compared. Tolerance 1e-5 on the last GRU state and the outputs (float32 against float64
+ * over 15 steps; measured ~1e-7). Two clips, so batches of more than one are covered. */
+static void test_recurrent_head_against_numpy(void **state)
+{
+    fixture();
+    const int n = 2;
+    size_t clip = (size_t)MM_N_MELS * MM_N_FRAMES;
+    float *x = malloc(sizeof(float) * clip * (size_t)n);
+    assert_non_null(x);
+    memcpy(x, fx.x, sizeof(float) * clip);
+    for (size_t i = 0; i < clip; i++)
+        x[clip + i] = 0.8f * fx.x[clip - 1 - i] + 5.0f; /* another clip: reversed, re-levelled */
+    int checked = 0;
+    for (int li = 0; li < fx.n; li++) {
+        const layout *l = &fx.layouts[li];
+        if (!has_option(l->options, "head"))
+            continue;
+        mm_model *m = NULL;
+        mm_error err;
+        if (import(l->name, l->options, &m, NULL, &err) != MM_OK)
+            fail_msg("%s: %s", l->name, err.msg);
+        const mm_preset *p = mm_model_preset(m);
+        int C, H, T, U = p->gru_units;
+        assert_int_equal(mm_preset_shape(p, p->n_blocks - 1, &C, &H, &T), 0);
+        float *block = malloc(sizeof(float) * (size_t)(C * T)), *seq = malloc(sizeof(float) * (size_t)(n * T * C));
+        float out[2 * N_TAGS], hidden[2 * 32];
+        assert_true(U <= 32);
+        assert_non_null(block);
+        assert_non_null(seq);
+        mm_infer *inf;
+        if (mm_infer_open(&inf, m, n, &err) != MM_OK || mm_infer_run(inf, x, n, out, hidden, &err) != MM_OK)
+            fail_msg("%s", err.msg);
+        for (int i = 0; i < n; i++) { /* C x 1 x T -> T steps of C values, as the GRUs read it */
+            assert_int_equal(mm_infer_block_output(inf, p->n_blocks - 1, i, block), (size_t)(C * T));
+            for (int t = 0; t < T; t++)
+                for (int c = 0; c < C; c++)
+                    seq[((size_t)i * T + t) * C + c] = block[(size_t)c * T + t];
+        }
+        mm_infer_close(inf);
+        char seq_path[600], ref_path[600];
+        snprintf(seq_path, sizeof seq_path, "%s/%s.seq.npy", fx.dir, l->name);
+        snprintf(ref_path, sizeof ref_path, "%s/%s.head.npy", fx.dir, l->name);
+        size_t shape[3] = {(size_t)n, (size_t)T, (size_t)C};
+        if (mm_npy_write(seq_path, MM_NPY_F32, seq, 3, shape, &err) != MM_OK)
+            fail_msg("%s", err.msg);
+        const char *gates = has_option(l->options, "sigmoid") ? "sigmoid" : "hard_sigmoid";
+        if (run(PYTHON " %s head %s %s %s %s", MM_KERAS_SCRIPT, file_of(l->name), gates, seq_path, ref_path) != 0)
+            fail_msg("%s head %s failed", MM_KERAS_SCRIPT, l->name);
+        size_t ref_shape[2] = {(size_t)n, (size_t)(U + N_TAGS)};
+        float *ref = tu_read_npy_f32(ref_path, 2, ref_shape);
+        double worst_h = 0, worst_o = 0;
+        for (int i = 0; i < n; i++) {
+            tu_diff dh = tu_compare(hidden + i * U, ref + (size_t)i * (U + N_TAGS), (size_t)U);
+            tu_diff dout = tu_compare(out + i * N_TAGS, ref + (size_t)i * (U + N_TAGS) + U, N_TAGS);
+            worst_h = dh.max_abs > worst_h ? dh.max_abs : worst_h;
+            worst_o = dout.max_abs > worst_o ? dout.max_abs : worst_o;
+        }
+        print_message("  %-30s %-38s last state max |diff| %.2e, outputs %.2e\n", l->name,
+                      mm_gru_variant_text(mm_model_gru(m)), worst_h, worst_o);
+        assert_true(worst_h <= 1e-5);
+        assert_true(worst_o <= 1e-5);
+        free(ref);
+        free(block);
+        free(seq);
+        mm_model_close(m);
+        checked++;
+    }
+    assert_true(checked >= 5);
+    free(x);
+}
+
+/* Gates where the file doesn't say: the options decide (not assumed then); a model config overrides them. */
+static void test_gates_option(void **state)
+{
+    fixture();
+    mm_keras_options o = {.gates = MM_KERAS_GATES_HARD_SIGMOID};
+    mm_keras_info info;
+    mm_model *m = NULL;
+    mm_error err;
+    const mm_preset *crnn4 = mm_preset_find("crnn4");
+    if (mm_model_import_keras_ex(&m, file_of("tfkeras_reset_after_weights"), crnn4, N_TAGS, TAGS, MM_HEAD_SIGMOID, &o,
+                                 &info, &err) != MM_OK)
+        fail_msg("%s", err.msg);
+    assert_int_equal(info.gru.gates, MM_GRU_GATES_HARD_SIGMOID);
+    assert_int_equal(info.gru.reset_after, 1);
+    assert_int_equal(info.gru_gates_assumed, 0);
+    assert_int_equal(mm_model_gru(m).gates, MM_GRU_GATES_HARD_SIGMOID);
+    mm_model_close(m);
+    if (mm_model_import_keras_ex(&m, file_of("tfkeras_reset_after_full"), crnn4, N_TAGS, TAGS, MM_HEAD_SIGMOID, &o,
+                                 &info, &err) != MM_OK)
+        fail_msg("%s", err.msg);
+    assert_int_equal(info.gru.gates, MM_GRU_GATES_SIGMOID);
+    assert_int_equal(info.gru_gates_assumed, 0);
+    mm_model_close(m);
 }
 
 /* A Theano file read as TensorFlow's gets mirrored kernels and nothing else changes: the option matters. */
@@ -336,7 +482,7 @@ static void test_bad_files_are_refused_in_one_line(void **state)
             bad++;
         }
     }
-    assert_true(bad >= 6);
+    assert_true(bad >= 9);
     /* the architecture or label count differs */
     expect_refusal(file_of("k2_tf_weights"), MM_ERR_FORMAT, "50 outputs, but 10 labels were given", crnn4, 10);
     expect_refusal(file_of("k1_tf_th_weights"), MM_ERR_FORMAT, "kernel (64, 1, 3, 3), expected (3, 3, 1, 8) or (8, 1, 3, 3)",
@@ -420,8 +566,38 @@ static void test_command_line(void **state)
     assert_non_null(strstr(err, file_of("bad_shape")));
     free(out);
     free(err);
+    /* a reset_after file: --list names the variant and what was assumed; the model keeps it, and predicts
+     * as the library's import does */
+    assert_int_equal(run("%s import-keras --list %s >%s 2>%s", MM_CLI_BIN, file_of("tfkeras_reset_after_weights"), so, se),
+                     0);
+    out = slurp(so);
+    static const char *const want_ra[] = {"GRU: sigmoid gates, reset_after=True; gates assumed", "bias: input, recurrent",
+                                          "(2, 96)", "fits: crnn4, 50 outputs"};
+    for (size_t i = 0; i < sizeof want_ra / sizeof want_ra[0]; i++)
+        if (!strstr(out, want_ra[i]))
+            fail_msg("--list output lacks '%s':\n%s", want_ra[i], out);
+    free(out);
+    snprintf(c, sizeof c, "%s/reset_after.mmm", fx.dir);
+    assert_int_equal(run("%s import-keras %s --preset crnn4 --labels-file %s -o %s >%s 2>%s", MM_CLI_BIN,
+                         file_of("tfkeras_reset_after_full"), tags, c, so, se), 0);
+    err = slurp(se);
+    assert_non_null(strstr(err, "GRUs: sigmoid gates, reset_after=True"));
+    free(err);
+    if (mm_model_load(&m, c, &e) != MM_OK)
+        fail_msg("%s", e.msg);
+    assert_int_equal(mm_model_gru(m).gates, MM_GRU_GATES_SIGMOID);
+    assert_int_equal(mm_model_gru(m).reset_after, 1);
+    mm_model *direct = NULL;
+    if (import("tfkeras_reset_after_full", NULL, &direct, NULL, &e) != MM_OK)
+        fail_msg("%s", e.msg);
+    float from_file[N_INPUTS * N_TAGS], from_import[N_INPUTS * N_TAGS];
+    infer(m, from_file);
+    infer(direct, from_import);
+    assert_memory_equal(from_file, from_import, sizeof from_file);
+    mm_model_close(direct);
+    mm_model_close(m);
     /* import refusals: one line naming the file, exit 1 */
-    static const char *const refused[] = {"bad_missing_layer", "bad_reset_after", "bad_sigmoid_gates"};
+    static const char *const refused[] = {"bad_missing_layer", "bad_mixed_gru", "bad_relu_gates", "bad_keras3_hard_sigmoid"};
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
         assert_int_equal(run("%s import-keras %s --preset crnn4 --labels-file %s -o %s/x.mmm >%s 2>%s", MM_CLI_BIN,
                              file_of(refused[i]), tags, fx.dir, so, se), 1);
@@ -551,6 +727,8 @@ int main(int argc, char **argv)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_layout_imports_the_same_model),
+        cmocka_unit_test(test_recurrent_head_against_numpy),
+        cmocka_unit_test(test_gates_option),
         cmocka_unit_test(test_kernel_order_matters),
         cmocka_unit_test(test_other_epsilon_is_adjusted),
         cmocka_unit_test(test_bad_files_are_refused_in_one_line),

@@ -1,6 +1,7 @@
 /* The nn module against the original genre CRNN (../shared/reference/crnn): importing its Keras weights
  * and running them on the stored spectrograms reproduces every intermediate and final array there.
- * Also: presets' shapes, the model file round trip, and refusal of bad model files. */
+ * Also: presets' shapes, the model file round trip, and refusal of bad model files; GRU variants
+ * (tf.keras' reset_after, sigmoid gates) through the model file, and training's refusal of them. */
 #include <hdf5.h>
 #include <math.h>
 #include <string.h>
@@ -175,6 +176,196 @@ static void test_model_file_round_trip(void **state)
     mm_model_close(m);
 }
 
+/* --- GRU variants -------------------------------------------------------------------------------- */
+
+static unsigned char *read_file_bytes(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    *size = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *bytes = malloc(*size);
+    assert_non_null(bytes);
+    assert_int_equal(fread(bytes, 1, *size, f), *size);
+    fclose(f);
+    return bytes;
+}
+
+static int contains(const unsigned char *bytes, size_t size, const char *text)
+{
+    size_t n = strlen(text);
+    for (size_t i = 0; i + n <= size; i++)
+        if (memcmp(bytes + i, text, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* The model file's format version: the 4 bytes after the magic, little-endian. */
+static unsigned file_version(const unsigned char *bytes)
+{
+    return bytes[8] | (unsigned)bytes[9] << 8 | (unsigned)bytes[10] << 16 | (unsigned)bytes[11] << 24;
+}
+
+/* Rewrites a model file with another version number and a valid checksum: only the version is wrong. */
+static void write_with_version(const char *path, unsigned char *bytes, size_t size, unsigned version)
+{
+    for (int i = 0; i < 4; i++)
+        bytes[8 + i] = (unsigned char)(version >> (8 * i));
+    uint64_t sum = mm_fnv1a64(MM_FNV1A64_INIT, bytes, size - 8);
+    for (int i = 0; i < 8; i++)
+        bytes[size - 8 + (size_t)i] = (unsigned char)(sum >> (8 * i));
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(bytes, 1, size, f), size);
+    fclose(f);
+}
+
+static void infer_one(const mm_model *m, const float *x, float *out, float *hidden)
+{
+    mm_infer *inf;
+    mm_error err;
+    if (mm_infer_open(&inf, m, 1, &err) != MM_OK || mm_infer_run(inf, x, 1, out, hidden, &err) != MM_OK)
+        fail_msg("%s", err.msg);
+    mm_infer_close(inf);
+}
+
+/* Each non-default variant survives the model file (version 3, a `gru` header line, the reset_after
+ * bias as [2][3U]) and predicts the same after loading; the default stays a version 1 file without that
+ * line; a version number that doesn't match the header is refused. */
+static void test_gru_variant_round_trip(void **state)
+{
+    const mm_preset *small = mm_preset_find("small");
+    const int u = small->gru_units;
+    float *x = malloc(sizeof(float) * MM_N_MELS * MM_N_FRAMES);
+    assert_non_null(x);
+    for (size_t i = 0; i < (size_t)MM_N_MELS * MM_N_FRAMES; i++)
+        x[i] = (float)(-30.0 + 20.0 * sin((double)i * 0.013) + 3.0 * cos((double)(i % 97)));
+    const mm_gru_variant variants[4] = {{MM_GRU_GATES_HARD_SIGMOID, 0},
+                                        {MM_GRU_GATES_SIGMOID, 0},
+                                        {MM_GRU_GATES_HARD_SIGMOID, 1},
+                                        {MM_GRU_GATES_SIGMOID, 1}};
+    float out_default[3];
+    const char *dir = tu_temp_dir();
+    for (int v = 0; v < 4; v++) {
+        mm_model *m = NULL;
+        mm_error err;
+        assert_int_equal(mm_model_create(&m, small, 3, GTZAN, MM_HEAD_SOFTMAX, NULL, &err), MM_OK);
+        assert_int_equal(mm_model_init_random(m, 11, &err), MM_OK);
+        assert_int_equal(mm_model_set_gru(m, variants[v], &err), MM_OK);
+        for (int g = 1; g <= 2; g++) { /* distinct biases, the recurrent one too */
+            mm_tensor *b = mm_model_find_param(m, g == 1 ? "gru1.b" : "gru2.b");
+            assert_int_equal(b->count, (size_t)(variants[v].reset_after ? 6 : 3) * (size_t)u);
+            assert_int_equal(b->ndim, variants[v].reset_after ? 2 : 1);
+            for (size_t i = 0; i < b->count; i++)
+                b->data[i] = (float)(0.05 * sin((double)(i + 7 * (size_t)g)));
+        }
+        char path[512];
+        snprintf(path, sizeof path, "%s/variant%d.mmm", dir, v);
+        assert_int_equal(mm_model_save(m, path, &err), MM_OK);
+        size_t size;
+        unsigned char *bytes = read_file_bytes(path, &size);
+        int is_default = v == 0;
+        assert_int_equal(file_version(bytes), is_default ? 1 : 3);
+        char line[64];
+        snprintf(line, sizeof line, "\ngru %s %s\n",
+                 variants[v].gates == MM_GRU_GATES_SIGMOID ? "sigmoid" : "hard_sigmoid",
+                 variants[v].reset_after ? "reset_after" : "reset_before");
+        size_t header = size < 4096 ? size : 4096;
+        assert_int_equal(contains(bytes, header, line), !is_default);
+        assert_int_equal(contains(bytes, header, "\ngru "), !is_default);
+
+        mm_model *back = NULL;
+        if (mm_model_load(&back, path, &err) != MM_OK)
+            fail_msg("%s", err.msg);
+        assert_int_equal(mm_model_gru(back).gates, variants[v].gates);
+        assert_int_equal(mm_model_gru(back).reset_after, variants[v].reset_after);
+        assert_int_equal(mm_model_n_params(back), mm_model_n_params(m));
+        for (int i = 0; i < mm_model_n_params(m); i++) {
+            mm_tensor *a = mm_model_param(m, i), *b = mm_model_param(back, i);
+            assert_string_equal(a->name, b->name);
+            assert_int_equal(a->ndim, b->ndim);
+            assert_int_equal(a->count, b->count);
+            assert_memory_equal(a->data, b->data, a->count * sizeof(float));
+        }
+        float out[3], again[3], hidden[16];
+        infer_one(m, x, out, hidden);
+        infer_one(back, x, again, hidden);
+        assert_memory_equal(out, again, sizeof out);
+        if (is_default)
+            memcpy(out_default, out, sizeof out);
+        else /* the variant is what inference computes */
+            assert_memory_not_equal(out, out_default, sizeof out);
+        print_message("  %-38s version %u, outputs %.6f %.6f %.6f\n", mm_gru_variant_text(variants[v]),
+                      file_version(bytes), out[0], out[1], out[2]);
+        mm_model_close(back);
+
+        /* the version must match the header: a variant as version 1, a default model as version 3 */
+        snprintf(path, sizeof path, "%s/variant%d-relabelled.mmm", dir, v);
+        write_with_version(path, bytes, size, is_default ? 3 : 1);
+        mm_model *bad = NULL;
+        assert_int_equal(mm_model_load(&bad, path, &err), MM_ERR_FORMAT);
+        assert_null(bad);
+        assert_non_null(strstr(err.msg, "does not match its GRU variant"));
+        print_message("  refused: %s\n", err.msg);
+        free(bytes);
+        mm_model_close(m);
+    }
+    free(x);
+}
+
+static int no_read(void *ctx, size_t index, float *logmel, mm_error *err)
+{
+    (void)ctx;
+    (void)index;
+    (void)logmel;
+    return mm_error_set(err, MM_ERR_INTERNAL, "training read an item before refusing") != MM_OK;
+}
+
+/* Training runs Keras 2.0's GRU only: a model of another variant (e.g. loaded for `train --init`) is
+ * refused with one line before anything is read; the default one is accepted. */
+static void test_training_refuses_gru_variant(void **state)
+{
+    mm_model *m = NULL;
+    mm_error err;
+    assert_int_equal(mm_model_create(&m, mm_preset_find("small"), 3, GTZAN, MM_HEAD_SOFTMAX, NULL, &err), MM_OK);
+    assert_int_equal(mm_model_check_trainable(m, &err), MM_OK);
+    const mm_gru_variant tfkeras = {MM_GRU_GATES_SIGMOID, 1};
+    assert_int_equal(mm_model_set_gru(m, tfkeras, &err), MM_OK);
+    char path[512];
+    snprintf(path, sizeof path, "%s/tfkeras.mmm", tu_temp_dir());
+    assert_int_equal(mm_model_save(m, path, &err), MM_OK);
+    mm_model *loaded = NULL;
+    if (mm_model_load(&loaded, path, &err) != MM_OK)
+        fail_msg("%s", err.msg);
+    int labels[8] = {0, 1, 2, 0, 1, 2, 0, 1};
+    mm_dataset data = {8, labels, no_read, NULL};
+    mm_train_options o;
+    mm_train_options_default(&o);
+    o.batch = 4;
+    o.epochs = 1;
+    o.warm_start = 1; /* as train --init */
+    mm_model *models[2] = {m, loaded};
+    for (int i = 0; i < 2; i++) {
+        mm_trainer *t = NULL;
+        assert_int_equal(mm_trainer_open(&t, models[i], &data, &o, &err), MM_ERR_UNSUPPORTED);
+        assert_null(t);
+        assert_non_null(strstr(err.msg, "sigmoid gates, reset_after=True"));
+        assert_non_null(strstr(err.msg, "trained or fine-tuned"));
+        assert_null(strchr(err.msg, '\n'));
+        print_message("  refused: %s\n", err.msg);
+    }
+    /* back to the default: the biases are [3U] again, and it trains */
+    const mm_gru_variant keras20 = {MM_GRU_GATES_HARD_SIGMOID, 0};
+    assert_int_equal(mm_model_set_gru(m, keras20, &err), MM_OK);
+    assert_int_equal(mm_model_find_param(m, "gru1.b")->count, (size_t)3 * (size_t)mm_preset_find("small")->gru_units);
+    assert_int_equal(mm_model_check_trainable(m, &err), MM_OK);
+    const mm_gru_variant bogus = {(mm_gru_gates)7, 0};
+    assert_int_equal(mm_model_set_gru(m, bogus, &err), MM_ERR_ARG);
+    mm_model_close(loaded);
+    mm_model_close(m);
+}
+
 /* Writes the reference weights under Keras 1 names (conv1_W as out x in x 3 x 3, bn running_std,
  * separate GRU gates), imports that, and checks it gives the same outputs. */
 static void write_dataset(hid_t group, const char *name, int ndim, const hsize_t *dims, const float *data)
@@ -296,6 +487,8 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_presets),
         cmocka_unit_test(test_model_file_round_trip),
+        cmocka_unit_test(test_gru_variant_round_trip),
+        cmocka_unit_test(test_training_refuses_gru_variant),
     };
     const struct CMUnitTest reference[] = {
         cmocka_unit_test(test_reference_crnn4),

@@ -6,10 +6,12 @@
  *   blocks of [conv 3x3 'same' + bias -> batch-norm per channel -> ELU -> max-pool (valid) -> dropout] ->
  *   the (C x 1 x T) map read as T steps of C values -> GRU (sequence) -> GRU (last state) -> dropout ->
  *   dense -> softmax (models trained here) or sigmoid (the original's imported weights).
+ * The GRUs are Keras 2.0's (see mm_gru_variant; imported models may have tf.keras' instead).
  * Self-supervised models (train --self-supervised) have the same layers; their dense layer is a
  * projection head trained with a contrastive loss, and their song vector is the last GRU state. */
 #ifndef MUSICMAP_NN_H
 #define MUSICMAP_NN_H
+#pragma GCC visibility push(default) /* this header's functions are exported (export.h) */
 
 #include <stddef.h>
 #include <stdint.h>
@@ -55,6 +57,26 @@ int mm_preset_shape(const mm_preset *preset, int block, int *channels, int *heig
  * docs/network.md). Its "labels" are only the names of the projection's dimensions. */
 typedef enum mm_head { MM_HEAD_SOFTMAX = 0, MM_HEAD_SIGMOID = 1, MM_HEAD_CONTRASTIVE = 2 } mm_head;
 
+/* The formulas of both GRU layers (the same in each); h0 = 0 and h = z * h + (1 - z) * hh in all.
+ * Default (models trained here; Keras 1.x, Keras 2.0-2.2's defaults; the published CRNNs): hard_sigmoid
+ * gates and the reset gate applied before the recurrent product, gruK.b [3U]:
+ *   z = g(x Wz + bz + h Uz), r = g(x Wr + br + h Ur), hh = tanh(x Wh + bh + (r * h) Uh).
+ * reset_after (tf.keras 2.x's and Keras >= 2.3's default, cuDNN's GRU): the reset gate applied after it,
+ * with an input bias bi and a recurrent bias bu, gruK.b [2][3U] (bi, then bu, as Keras stores them):
+ *   z = g(x Wz + biz + h Uz + buz), r = g(x Wr + bir + h Ur + bur), hh = tanh(x Wh + bih + r * (h Uh + buh)).
+ * Gates g: hard_sigmoid is clip(0.2 v + 0.5, 0, 1), as Keras 1.x, 2.x and tf.keras define it (Keras 3's
+ * hard_sigmoid, clip(v / 6 + 0.5, 0, 1), is another function); sigmoid is the logistic 1 / (1 + e^-v)
+ * (tf.keras' and Keras >= 2.3's default). Training supports only the default variant. */
+typedef enum mm_gru_gates { MM_GRU_GATES_HARD_SIGMOID = 0, MM_GRU_GATES_SIGMOID = 1 } mm_gru_gates;
+
+typedef struct mm_gru_variant {
+    mm_gru_gates gates;
+    int reset_after; /* 0: reset before the recurrent product (default); 1: after it */
+} mm_gru_variant;
+
+/* e.g. "sigmoid gates, reset after the recurrent product" (static text). */
+const char *mm_gru_variant_text(mm_gru_variant variant);
+
 /* A named parameter tensor, row-major. */
 typedef struct mm_tensor {
     char name[32];
@@ -86,13 +108,21 @@ float mm_model_temperature(const mm_model *model);
 int mm_model_n_params(const mm_model *model);
 mm_tensor *mm_model_param(mm_model *model, int index);
 mm_tensor *mm_model_find_param(mm_model *model, const char *name);
+/* The GRU variant (new models: the default). Setting one with another reset_after reshapes gru1.b and
+ * gru2.b ([3U] <-> [2][3U]) and zeroes them; MM_ERR_ARG for gates that don't exist. */
+mm_gru_variant mm_model_gru(const mm_model *model);
+mm_status mm_model_set_gru(mm_model *model, mm_gru_variant variant, mm_error *err);
+/* MM_OK when training can go on from this model's weights; a model of another GRU variant than the
+ * default can't be (training, fine-tuning, `train --init`): MM_ERR_UNSUPPORTED with one line saying so. */
+mm_status mm_model_check_trainable(const mm_model *model, mm_error *err);
 /* Total number of weights. */
 size_t mm_model_weight_count(const mm_model *model);
 
 /* The model file: magic, format version, preset and layer table, front-end parameters, output head,
  * label names, weights, and a checksum. Loading refuses truncated, foreign or damaged files. Softmax and
  * sigmoid models are written as format version 1, contrastive ones as version 2 (which builds that
- * predate that head refuse by its version number); this build reads both. */
+ * predate that head refuse by its version number), models of a GRU variant other than the default as
+ * version 3 (a `gru` line in the header; older builds refuse them likewise); this build reads all three. */
 mm_status mm_model_save(const mm_model *model, const char *path, mm_error *err);
 mm_status mm_model_load(mm_model **out, const char *path, mm_error *err);
 
@@ -101,20 +131,33 @@ mm_status mm_model_load(mm_model **out, const char *path, mm_error *err);
  * with the preset's shape. Layers are mapped by the file's own order (`layer_names`) and weight shapes,
  * whatever they are called: each layer with weights must be the preset's next one (batch-norm, 3x3
  * convolution, GRU, dense) with exactly its shapes, or the import is refused with one line naming the
- * file, the layer, and the shape expected and found. Refused too: reset_after GRUs, and what the model
- * config says this runtime would compute differently (a GRU's sigmoid gates, a convolution's
- * activation, Keras 1 batch-norm mode 2). The original was trained with a sigmoid output. */
+ * file, the layer, and the shape expected and found. GRUs: kernel, recurrent kernel and a (3U) bias,
+ * Keras 1's nine arrays, or a (2, 3U) bias (reset_after, tf.keras' default); hard_sigmoid or sigmoid
+ * gates from the model config (a weights-only file doesn't record them: see mm_keras_options.gates).
+ * The model gets the variant found (mm_gru_variant). Refused too: what the model config says this runtime
+ * would compute differently (other GRU activations, Keras 3's hard_sigmoid, go_backwards, two GRUs of
+ * different variants, a convolution's activation, Keras 1 batch-norm mode 2). The original was trained
+ * with a sigmoid output. */
 typedef enum mm_keras_kernels {
     MM_KERAS_KERNELS_AUTO = 0, /* from the file's backend; Keras 1 never records it: TensorFlow's assumed */
     MM_KERAS_KERNELS_TF,       /* cross-correlation (TensorFlow, CNTK, JAX, PyTorch) */
     MM_KERAS_KERNELS_TH        /* Theano's: it convolves, so kernels are flipped in both spatial axes */
 } mm_keras_kernels;
 
+/* AUTO: the model config's recurrent activation; without one, sigmoid for a reset_after GRU or a Keras 3
+ * file (their Keras' defaults) and hard_sigmoid otherwise (Keras 1's and 2.0-2.2's), reported as assumed. */
+typedef enum mm_keras_gates {
+    MM_KERAS_GATES_AUTO = 0,
+    MM_KERAS_GATES_HARD_SIGMOID,
+    MM_KERAS_GATES_SIGMOID
+} mm_keras_gates;
+
 typedef struct mm_keras_options {
     mm_keras_kernels kernels;
     double bn_epsilon;  /* > 0: the batch-norm epsilon training used, where the file doesn't record it (Keras
                          * 1.0.8-1.1.2 used 1e-5); 0: Keras' 1e-3. Variances are adjusted to this runtime's */
     int head_from_file; /* 1: an output activation recorded in the model config overrides `head` */
+    mm_keras_gates gates; /* GRU gates where the file doesn't record them (no model config) */
 } mm_keras_options;
 
 /* What an import found or assumed. */
@@ -126,6 +169,8 @@ typedef struct mm_keras_info {
     int bn_epsilon_assumed;  /* not recorded nor given */
     mm_head head;            /* the model's head */
     int head_from_file;      /* taken from the model config */
+    mm_gru_variant gru;      /* the GRUs' variant, as the model has it */
+    int gru_gates_assumed;   /* neither the file nor the options said which gates */
 } mm_keras_info;
 
 /* options and info may be NULL (defaults; head as given). */
@@ -292,4 +337,5 @@ void mm_train_result_free(mm_train_result *result);
 #ifdef __cplusplus
 }
 #endif
+#pragma GCC visibility pop
 #endif

@@ -97,6 +97,9 @@ static void import_help(FILE *out)
                  "                          (default: the file's backend, else tf)\n"
                  "      --bn-epsilon E      batch-norm epsilon of training, for files that don't record it\n"
                  "                          (default 1e-3; Keras 1.0.8-1.1.2 used 1e-5)\n"
+                 "      --gates G           GRU gate activation, hard_sigmoid or sigmoid, for files without a model\n"
+                 "                          config (default: sigmoid for reset_after GRUs and Keras 3 files, else\n"
+                 "                          hard_sigmoid, as those Keras versions defaulted)\n"
                  "      --pad MODE          frame padding its spectrograms used: reflect (default) or constant\n"
                  "      --list              print the file's layers, shapes and mapping; write nothing\n"
                  "  -o, --out MODEL         the model file to write\n"
@@ -110,6 +113,7 @@ int mm_cmd_import_keras(mm_cli *cli, int argc, char **argv)
         {"labels-file", required_argument, NULL, 'F'},  {"head", required_argument, NULL, 'H'},
         {"kernel-order", required_argument, NULL, 'K'}, {"bn-epsilon", required_argument, NULL, 'E'},
         {"pad", required_argument, NULL, 'p'},          {"list", no_argument, NULL, 'l'},
+        {"gates", required_argument, NULL, 'G'},
         {"out", required_argument, NULL, 'o'},          {"help", no_argument, NULL, 'h'},
         MM_CLI_COMMON_LONGOPTS,                         {NULL, 0, NULL, 0},
     };
@@ -152,6 +156,14 @@ int mm_cmd_import_keras(mm_cli *cli, int argc, char **argv)
         case 'p':
             if (mm_pad_mode_parse(optarg, &pad) != 0)
                 return mm_cli_usage_error(cli, "import-keras", "--pad must be reflect or constant, not '%s'", optarg);
+            break;
+        case 'G':
+            if (strcmp(optarg, "hard_sigmoid") == 0)
+                options.gates = MM_KERAS_GATES_HARD_SIGMOID;
+            else if (strcmp(optarg, "sigmoid") == 0)
+                options.gates = MM_KERAS_GATES_SIGMOID;
+            else
+                return mm_cli_usage_error(cli, "import-keras", "--gates must be hard_sigmoid or sigmoid, not '%s'", optarg);
             break;
         case 'l': list = 1; break;
         case 'o': out = optarg; break;
@@ -214,6 +226,11 @@ int mm_cmd_import_keras(mm_cli *cli, int argc, char **argv)
                "import-keras: %s does not record its backend (Keras 1); convolution kernels taken as TensorFlow's "
                "(cross-correlation); give --kernel-order th if Theano trained it",
                argv[optind]);
+    if (info.gru_gates_assumed)
+        mm_log(&cli->log, MM_LOG_WARN,
+               "import-keras: %s does not record its GRUs' gate activation; taken as %s (its Keras version's "
+               "default); give --gates if training used the other",
+               argv[optind], info.gru.gates == MM_GRU_GATES_SIGMOID ? "sigmoid" : "hard_sigmoid");
     /* the front-end of an imported model is whatever its training used; record the caller's word */
     mm_frontend_params fe = mm_frontend_default(pad);
     mm_model_set_frontend(model, &fe);

@@ -140,6 +140,11 @@ static mm_status init_from(mm_model *model, const char *path, mm_error *err)
     mm_status st = mm_model_load(&from, path, err);
     if (st != MM_OK)
         return st;
+    /* an imported model of another GRU variant: this trainer would compute it differently */
+    if ((st = mm_model_check_trainable(from, err)) != MM_OK) {
+        mm_model_close(from);
+        return st;
+    }
     const char *why = NULL;
     if (strcmp(mm_model_preset(from)->name, mm_model_preset(model)->name) != 0)
         why = "another preset";

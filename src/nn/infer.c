@@ -367,10 +367,10 @@ mm_status mm_infer_run(mm_infer *inf, const float *x, int n, float *outputs, flo
         for (int t = 0; t < T; t++)
             for (int c = 0; c < C; c++)
                 inf->seq[((size_t)b * T + t) * C + c] = plain[((size_t)b * C + c) * T + t];
-    nn_gru_forward(inf->seq, n, T, C, U, param(m, "gru1.W", 0), param(m, "gru1.U", 0), param(m, "gru1.b", 0), inf->xw,
-                   inf->h_seq, NULL, inf->scratch);
-    nn_gru_forward(inf->h_seq, n, T, U, U, param(m, "gru2.W", 0), param(m, "gru2.U", 0), param(m, "gru2.b", 0), inf->xw,
-                   NULL, inf->h_last, inf->scratch);
+    nn_gru_forward_variant(inf->seq, n, T, C, U, param(m, "gru1.W", 0), param(m, "gru1.U", 0), param(m, "gru1.b", 0),
+                           m->gru, inf->xw, inf->h_seq, NULL, inf->scratch);
+    nn_gru_forward_variant(inf->h_seq, n, T, U, U, param(m, "gru2.W", 0), param(m, "gru2.U", 0), param(m, "gru2.b", 0),
+                           m->gru, inf->xw, NULL, inf->h_last, inf->scratch);
     if (hidden)
         memcpy(hidden, inf->h_last, sizeof(float) * (size_t)n * (size_t)U);
     if (outputs) {

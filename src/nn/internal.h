@@ -13,6 +13,7 @@ struct mm_model {
     mm_preset preset;
     mm_head head;
     float temperature; /* contrastive head only */
+    mm_gru_variant gru; /* both GRU layers' formulas; the default: {hard_sigmoid, reset before} */
     mm_frontend_params frontend;
     int n_labels;
     char labels[MM_MAX_LABELS][MM_LABEL_MAX];
@@ -24,8 +25,8 @@ struct mm_model {
  *   bn0.{gamma,beta,mean,var}                  [input width]
  *   convK.w [F][Cin][3][3], convK.b [F]        K = 1..n_blocks
  *   bnK.{gamma,beta,mean,var} [F]
- *   gru1.{W [Cin][3U], U [U][3U], b [3U]}      gate blocks z | r | h, as Keras 2
- *   gru2.{W [U][3U], U [U][3U], b [3U]}
+ *   gru1.{W [Cin][3U], U [U][3U], b [3U]}      gate blocks z | r | h, as Keras 2; b [2][3U] (input
+ *   gru2.{W [U][3U], U [U][3U], b [3U]}          bias, recurrent bias) when gru.reset_after
  *   dense.{W [U][K], b [K]} */
 mm_status model_alloc_params(mm_model *model, mm_error *err);
 

@@ -14,8 +14,11 @@
  *   1.0.6. GRU as nine arrays W_z U_z b_z W_r U_r b_r W_h U_h b_h, or W U b (consume_less='gpu').
  * - Keras 2 / tf.keras / Keras 3: the same groups plus `backend` and `keras_version` attributes;
  *   kernels (rows, cols, in, out), flipped when the backend was Theano; GRU kernel, recurrent_kernel,
- *   bias in z | r | h blocks; a (2, 3 units) bias is a reset_after GRU. Long attribute lists may be
- *   split into `layer_names0`, `layer_names1`, ... */
+ *   bias in z | r | h blocks; a (2, 3 units) bias is a reset_after GRU's input bias, then its recurrent
+ *   bias (the cell splits it so), which the model keeps as its [2][3U] gruK.b. Long attribute lists
+ *   may be split into `layer_names0`, ...
+ * GRU gates: the model config's recurrent_activation (Keras 1: inner_activation); hard_sigmoid there is
+ * clip(0.2 x + 0.5, 0, 1) up to Keras 2.x / tf.keras, but clip(x / 6 + 0.5, 0, 1) in Keras 3. */
 #include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
@@ -237,6 +240,8 @@ typedef struct klayer {
     int at[9]; /* index into w of the kind's arrays (see classify), -1 when absent */
     int slot;  /* the preset layer it maps to, -1 when none (set by match) */
     int th;    /* conv: kernel stored (out, in, rows, cols) */
+    int reset_after; /* GRU: a (2, 3U) bias, or the config says so (set by fits) */
+    int gates;       /* GRU: the config's gates (mm_gru_gates), -1 when not recorded (set by fits) */
 } klayer;
 
 typedef struct kfile {
@@ -332,6 +337,7 @@ static mm_status load_layer(kfile *kf, const char *name, klayer *L, mm_error *er
 {
     memset(L, 0, sizeof *L);
     L->slot = -1;
+    L->gates = -1;
     if (!name_ok(name))
         return mm_error_set(err, MM_ERR_FORMAT, "%s: a layer name with control characters or bad UTF-8 (damaged file?)",
                             kf->path);
@@ -714,20 +720,8 @@ static int config_refuses(const klayer *L, const kslot *s, char *why, size_t siz
             snprintf(why, size, "strides or dilation other than 1; the preset's are 1");
             return 1;
         }
-    } else if (s->kind == K_GRU) {
-        const char *rec = config_activation(c, "recurrent_activation");
-        if (!rec)
-            rec = config_activation(c, "inner_activation");
-        const kj_node *reset_after = kj_get(c, "reset_after"), *backwards = kj_get(c, "go_backwards");
-        if (reset_after && reset_after->type == KJ_BOOL && reset_after->boolean) {
-            snprintf(why, size, "a reset_after GRU (the reset gate applied after the recurrent product, tf.keras' "
-                                "default), which this runtime does not compute: it runs GRUs trained with reset_after=False");
-            return 1;
-        }
-        if (rec && strcmp(rec, "hard_sigmoid") != 0) {
-            snprintf(why, size, "recurrent activation '%s'; this runtime's GRU gates use Keras' hard_sigmoid", rec);
-            return 1;
-        }
+    } else if (s->kind == K_GRU) { /* its gates and reset_after: gru_variant */
+        const kj_node *backwards = kj_get(c, "go_backwards");
         if (act && strcmp(act, "tanh") != 0) {
             snprintf(why, size, "activation '%s'; this runtime's GRU uses tanh", act);
             return 1;
@@ -740,8 +734,50 @@ static int config_refuses(const klayer *L, const kslot *s, char *why, size_t siz
     return 0;
 }
 
-/* Whether layer L can be the preset's layer s; sets L->th for convolutions. why: the reason when not. */
-static int fits(klayer *L, const kslot *s, char *why, size_t size)
+static int keras_major(const kfile *kf)
+{
+    return kf->version[0] ? atoi(kf->version) : 0;
+}
+
+/* A GRU's variant: reset_after from its bias shape (from the config when it has no bias), its gates from
+ * the config's recurrent activation (L->gates -1 when not recorded). 0 with why when the config asks for
+ * what this runtime does not compute. */
+static int gru_variant(const kfile *kf, klayer *L, char *why, size_t size)
+{
+    const kj_node *said = kj_get(L->config, "reset_after");
+    int config_reset_after = said && said->type == KJ_BOOL ? said->boolean : -1;
+    L->gates = -1;
+    L->reset_after = 0;
+    if (L->kind == K_GRU9 || L->at[2] >= 0) /* Keras 1 had only the reset-before GRU */
+        L->reset_after = L->kind == K_GRU && L->w[L->at[2]].rank == 2;
+    else if (config_reset_after >= 0)
+        L->reset_after = config_reset_after;
+    if (config_reset_after >= 0 && config_reset_after != L->reset_after) {
+        snprintf(why, size, "the model config says reset_after=%s but the bias is a reset_after=%s one",
+                 config_reset_after ? "True" : "False", L->reset_after ? "True" : "False");
+        return 0;
+    }
+    const char *rec = config_activation(L->config, "recurrent_activation");
+    if (!rec)
+        rec = config_activation(L->config, "inner_activation");
+    if (!rec)
+        return 1;
+    if (strcmp(rec, "hard_sigmoid") == 0 && keras_major(kf) >= 3) {
+        snprintf(why, size, "recurrent activation 'hard_sigmoid' of Keras %s, clip(x / 6 + 0.5, 0, 1); this runtime's "
+                            "is Keras 1/2's clip(0.2 x + 0.5, 0, 1)", kf->version);
+        return 0;
+    }
+    if (strcmp(rec, "hard_sigmoid") != 0 && strcmp(rec, "sigmoid") != 0) {
+        snprintf(why, size, "recurrent activation '%s'; this runtime's GRU gates are hard_sigmoid or sigmoid", rec);
+        return 0;
+    }
+    L->gates = strcmp(rec, "sigmoid") == 0 ? MM_GRU_GATES_SIGMOID : MM_GRU_GATES_HARD_SIGMOID;
+    return 1;
+}
+
+/* Whether layer L can be the preset's layer s; sets L->th for convolutions, the variant for GRUs. why:
+ * the reason when not. */
+static int fits(const kfile *kf, klayer *L, const kslot *s, char *why, size_t size)
 {
     char want[64], got[64];
     int kind = L->kind == K_GRU9 ? K_GRU : L->kind;
@@ -803,7 +839,7 @@ static int fits(klayer *L, const kslot *s, char *why, size_t size)
                 return 0;
             }
         }
-        return 1;
+        return gru_variant(kf, L, why, size);
     }
     if (s->kind == K_GRU) {
         int u3 = 3 * s->b;
@@ -817,18 +853,13 @@ static int fits(klayer *L, const kslot *s, char *why, size_t size)
         }
         if (L->at[2] >= 0) {
             const kweight *b = &L->w[L->at[2]];
-            if (dims_are(b, 2, 2, u3, 0, 0)) {
-                snprintf(why, size, "bias (2, %d): a reset_after GRU (the reset gate applied after the recurrent "
-                                    "product), which this runtime does not compute: it runs GRUs trained with reset_after=False", u3);
-                return 0;
-            }
-            if (!dims_are(b, 1, u3, 0, 0, 0)) {
+            if (!dims_are(b, 1, u3, 0, 0, 0) && !dims_are(b, 2, 2, u3, 0, 0)) { /* (2, 3u): reset_after */
                 shape_text(got, sizeof got, b->rank, b->dims);
-                snprintf(why, size, "bias %s, expected (%d)", got, u3);
+                snprintf(why, size, "bias %s, expected (%d) or (2, %d)", got, u3, u3);
                 return 0;
             }
         }
-        return 1;
+        return gru_variant(kf, L, why, size);
     }
     /* dense */
     if (w0->rank != 2 || w0->dims[0] != s->a || (s->b > 0 && w0->dims[1] != s->b)) {
@@ -864,6 +895,22 @@ typedef struct kmatch {
     char why[512];
 } kmatch;
 
+/* This runtime runs both GRU layers with one variant: whether L's agrees with the first GRU's. */
+static int same_gru(const klayer *first, const klayer *L, char *why, size_t size)
+{
+    if (L->reset_after != first->reset_after) {
+        snprintf(why, size, "reset_after=%s, unlike '%s': this runtime runs both GRU layers alike",
+                 L->reset_after ? "True" : "False", first->name);
+        return 0;
+    }
+    if (L->gates >= 0 && first->gates >= 0 && L->gates != first->gates) {
+        snprintf(why, size, "%s gates, unlike '%s': this runtime runs both GRU layers alike",
+                 L->gates == MM_GRU_GATES_SIGMOID ? "sigmoid" : "hard_sigmoid", first->name);
+        return 0;
+    }
+    return 1;
+}
+
 /* Walks the file's layers with weights against the preset's. Returns 1 when every one fits. */
 static int match(kfile *kf, const mm_preset *p, int n_labels, kmatch *m)
 {
@@ -871,7 +918,7 @@ static int match(kfile *kf, const mm_preset *p, int n_labels, kmatch *m)
     m->preset = p;
     m->failed = -1;
     m->n_slots = preset_slots(p, n_labels, m->slots);
-    int last = -1;
+    int last = -1, first_gru = -1;
     for (int i = 0; i < kf->n; i++)
         kf->layers[i].slot = -1;
     for (int i = 0; i < kf->n; i++) {
@@ -886,7 +933,12 @@ static int match(kfile *kf, const mm_preset *p, int n_labels, kmatch *m)
             return 0;
         }
         const kslot *s = &m->slots[m->matched];
-        if (!fits(L, s, why, sizeof why)) {
+        int ok = fits(kf, L, s, why, sizeof why);
+        if (ok && s->kind == K_GRU && first_gru >= 0)
+            ok = same_gru(&kf->layers[first_gru], L, why, sizeof why);
+        else if (ok && s->kind == K_GRU)
+            first_gru = i;
+        if (!ok) {
             slot_text(s, slot, sizeof slot);
             m->failed = i;
             snprintf(m->why, sizeof m->why, "layer '%s' does not fit %s's %s: %s", L->name, p->name, slot, why);
@@ -915,10 +967,51 @@ static int match(kfile *kf, const mm_preset *p, int n_labels, kmatch *m)
 typedef struct kdecisions {
     int flipped, kernels_assumed;
     char kernels_why[160];
+    int gru_found;        /* a GRU layer was matched: gru and gru_why say what it computes */
+    mm_gru_variant gru;
+    int gates_assumed;
+    char gru_why[200];
     mm_head head;         /* the head the model gets */
     int head_from_config; /* the config names the output activation: config_head */
     mm_head config_head;
 } kdecisions;
+
+/* The GRUs' variant (after match): reset_after from the weights, the gates from the model config, else
+ * the options, else assumed as the Keras that wrote the file defaults to. */
+static void decide_gru(const kfile *kf, const mm_keras_options *o, kdecisions *d)
+{
+    const klayer *first = NULL;
+    int recorded = -1;
+    for (int i = 0; i < kf->n; i++) {
+        const klayer *L = &kf->layers[i];
+        if (L->slot < 0 || (L->kind != K_GRU && L->kind != K_GRU9))
+            continue;
+        first = first ? first : L;
+        recorded = recorded >= 0 ? recorded : L->gates;
+    }
+    d->gru_found = first != NULL;
+    d->gru.reset_after = first ? first->reset_after : 0;
+    mm_keras_gates given = o ? o->gates : MM_KERAS_GATES_AUTO;
+    const char *how;
+    if (recorded >= 0) {
+        d->gru.gates = (mm_gru_gates)recorded;
+        how = "gates from the model config";
+    } else if (given != MM_KERAS_GATES_AUTO) {
+        d->gru.gates = given == MM_KERAS_GATES_SIGMOID ? MM_GRU_GATES_SIGMOID : MM_GRU_GATES_HARD_SIGMOID;
+        how = "gates as the options say (the file does not record them)";
+    } else {
+        /* the Keras versions whose GRUs default to reset_after (>= 2.3, tf.keras 2) default to sigmoid, and
+         * Keras 3's own hard_sigmoid is not this runtime's; Keras 1 and 2.0-2.2 default to hard_sigmoid */
+        d->gates_assumed = 1;
+        int sigmoid = d->gru.reset_after || keras_major(kf) >= 3;
+        d->gru.gates = sigmoid ? MM_GRU_GATES_SIGMOID : MM_GRU_GATES_HARD_SIGMOID;
+        how = !sigmoid ? "gates assumed (not recorded without a model config): Keras 1's and 2.0-2.2's default"
+              : d->gru.reset_after ? "gates assumed (not recorded without a model config): the default wherever "
+                                     "reset_after=True is"
+                                   : "gates assumed (not recorded without a model config): Keras 3's default";
+    }
+    snprintf(d->gru_why, sizeof d->gru_why, "%s; %s", mm_gru_variant_text(d->gru), how);
+}
 
 static void decide(const kfile *kf, const mm_keras_options *o, mm_head head, kdecisions *d)
 {
@@ -942,6 +1035,7 @@ static void decide(const kfile *kf, const mm_keras_options *o, mm_head head, kde
                  "cross-correlation (TensorFlow) assumed: the file does not record its backend; "
                  "--kernel-order th if Theano trained it");
     }
+    decide_gru(kf, o, d);
     d->head = head;
     for (int i = kf->n - 1; i >= 0; i--) {
         const klayer *L = &kf->layers[i];
@@ -1052,7 +1146,8 @@ static mm_status fill_conv(const kfile *kf, const klayer *L, const kslot *s, mm_
     return st;
 }
 
-/* GRU: ours are Keras 2's kernel (in, 3U), recurrent kernel (U, 3U), bias (3U) in z | r | h blocks. */
+/* GRU: ours are Keras 2's kernel (in, 3U), recurrent kernel (U, 3U), bias (3U) in z | r | h blocks, or a
+ * reset_after one's (2, 3U) bias as it is (the model was given that shape by mm_model_set_gru). */
 static mm_status fill_gru(const kfile *kf, const klayer *L, const kslot *s, mm_model *m, mm_error *err)
 {
     mm_tensor *W = param(m, s->name, "W"), *U = param(m, s->name, "U"), *B = param(m, s->name, "b");
@@ -1137,6 +1232,8 @@ mm_status mm_model_import_keras_ex(mm_model **out, const char *h5_path, const mm
     if (st == MM_OK) {
         decide(&kf, options, head, &d);
         st = mm_model_create(&m, preset, n_labels, labels, d.head, NULL, err);
+        if (st == MM_OK)
+            st = mm_model_set_gru(m, d.gru, err);
     }
     double eps_first = 0;
     int eps_assumed_first = 0;
@@ -1169,6 +1266,13 @@ mm_status mm_model_import_keras_ex(mm_model **out, const char *h5_path, const mm
         info->bn_epsilon_assumed = eps_assumed_first;
         info->head = d.head;
         info->head_from_file = d.head_from_config && options && options->head_from_file;
+        info->gru = d.gru;
+        info->gru_gates_assumed = d.gates_assumed;
+        if (d.gru.gates != MM_GRU_GATES_HARD_SIGMOID || d.gru.reset_after) { /* said where the import is logged */
+            size_t len = strlen(info->format);
+            snprintf(info->format + len, sizeof info->format - len, "; GRUs: %s%s", mm_gru_variant_text(d.gru),
+                     d.gates_assumed ? " (gates assumed)" : "");
+        }
     }
     kfile_close(&kf);
     h5_quiet_end(&q);
@@ -1222,6 +1326,8 @@ static void list_layers(FILE *fp, const kfile *kf, const kmatch *km, const mm_ke
                                                         : (k < 3 ? KB[k] : "");
                     snprintf(role, sizeof role, "%s", r);
                 }
+            if (L->slot >= 0 && L->kind == K_GRU && L->at[2] == j && L->reset_after)
+                snprintf(role, sizeof role, "bias: input, recurrent");
             if (L->slot >= 0 && L->kind == K_CONV && L->at[0] == j)
                 snprintf(role, sizeof role, "kernel, stored %s", L->th ? "(out, in, rows, cols)" : "(rows, cols, in, out)");
             if (L->slot >= 0 && L->kind == K_BN && L->at[3] == j) {
@@ -1278,6 +1384,8 @@ mm_status mm_keras_list(FILE *fp, const char *h5_path, const mm_preset *preset, 
                                                                 : "(rows, cols, in, out): Keras 2, or Keras 1 'tf' dim ordering");
             break;
         }
+    if (d.gru_found)
+        fprintf(fp, "GRU: %s\n", d.gru_why);
     list_layers(fp, &kf, best, options);
     if (ok) {
         fprintf(fp, "fits: %s, %d outputs\n", best->preset->name, best->outputs);

@@ -14,6 +14,9 @@ static const unsigned char MODEL_MAGIC[8] = {'M', 'M', 'M', 'O', 'D', 'E', 'L', 
 /* Contrastive heads: version 2, so that builds without that head refuse such a file by its version
  * instead of misreading it; softmax and sigmoid models stay version 1 for older builds. */
 #define MODEL_VERSION_CONTRASTIVE 2
+/* A GRU variant other than the default (any head): version 3, with a `gru` header line; models of the
+ * default variant are written as before, byte for byte. */
+#define MODEL_VERSION_GRU 3
 #define MODEL_HEADER_MAX 65536
 
 static mm_tensor *add_param(mm_model *m, const char *name, int ndim, int d0, int d1, int d2, int d3)
@@ -63,10 +66,13 @@ mm_status model_alloc_params(mm_model *m, mm_error *err)
     if (mm_preset_shape(p, p->n_blocks - 1, &c, &h, &w) != 0 || h != 1)
         return mm_error_set(err, MM_ERR_ARG, "preset %s: the blocks don't reduce the mel axis to 1", p->name);
     int u = p->gru_units;
+    /* reset_after: the input and the recurrent bias, as Keras' (2, 3u) array */
+    const int ra = m->gru.reset_after;
+    int bias_rank = ra ? 2 : 1, b0 = ra ? 2 : 3 * u, b1 = ra ? 3 * u : 0;
     ok = ok && add_param(m, "gru1.W", 2, c, 3 * u, 0, 0) && add_param(m, "gru1.U", 2, u, 3 * u, 0, 0) &&
-         add_param(m, "gru1.b", 1, 3 * u, 0, 0, 0);
+         add_param(m, "gru1.b", bias_rank, b0, b1, 0, 0);
     ok = ok && add_param(m, "gru2.W", 2, u, 3 * u, 0, 0) && add_param(m, "gru2.U", 2, u, 3 * u, 0, 0) &&
-         add_param(m, "gru2.b", 1, 3 * u, 0, 0, 0);
+         add_param(m, "gru2.b", bias_rank, b0, b1, 0, 0);
     ok = ok && add_param(m, "dense.W", 2, u, m->n_labels, 0, 0) && add_param(m, "dense.b", 1, m->n_labels, 0, 0, 0);
     if (!ok)
         return mm_error_set(err, MM_ERR_NOMEM, "model: out of memory for parameters");
@@ -147,6 +153,64 @@ mm_tensor *mm_model_find_param(mm_model *m, const char *name)
     return NULL;
 }
 
+/* --- the GRU variant --------------------------------------------------------------------------- */
+
+static int gru_is_default(mm_gru_variant v)
+{
+    return v.gates == MM_GRU_GATES_HARD_SIGMOID && !v.reset_after;
+}
+
+const char *mm_gru_variant_text(mm_gru_variant v)
+{
+    if (v.gates == MM_GRU_GATES_SIGMOID)
+        return v.reset_after ? "sigmoid gates, reset_after=True" : "sigmoid gates, reset_after=False";
+    return v.reset_after ? "hard_sigmoid gates, reset_after=True" : "hard_sigmoid gates, reset_after=False";
+}
+
+mm_gru_variant mm_model_gru(const mm_model *m) { return m->gru; }
+
+/* gruK.b as [3U] or [2][3U], zeroed. */
+static mm_status shape_gru_bias(mm_tensor *t, int units, int reset_after, mm_error *err)
+{
+    size_t count = (size_t)(reset_after ? 2 : 1) * 3 * (size_t)units;
+    float *data = calloc(count, sizeof(float));
+    if (!data)
+        return mm_error_set(err, MM_ERR_NOMEM, "model: out of memory");
+    free(t->data);
+    t->data = data;
+    t->count = count;
+    t->ndim = reset_after ? 2 : 1;
+    t->dims[0] = reset_after ? 2 : 3 * units;
+    t->dims[1] = reset_after ? 3 * units : 1;
+    return MM_OK;
+}
+
+mm_status mm_model_set_gru(mm_model *m, mm_gru_variant v, mm_error *err)
+{
+    if (v.gates != MM_GRU_GATES_HARD_SIGMOID && v.gates != MM_GRU_GATES_SIGMOID)
+        return mm_error_set(err, MM_ERR_ARG, "model: unknown GRU gate activation %d", (int)v.gates);
+    v.reset_after = v.reset_after != 0;
+    for (int g = 1; g <= 2 && v.reset_after != m->gru.reset_after; g++) {
+        mm_tensor *t = mm_model_find_param(m, g == 1 ? "gru1.b" : "gru2.b");
+        mm_status st = t ? shape_gru_bias(t, m->preset.gru_units, v.reset_after, err)
+                         : mm_error_set(err, MM_ERR_INTERNAL, "model: no GRU bias");
+        if (st != MM_OK)
+            return st;
+    }
+    m->gru = v;
+    return MM_OK;
+}
+
+mm_status mm_model_check_trainable(const mm_model *m, mm_error *err)
+{
+    if (gru_is_default(m->gru))
+        return MM_OK;
+    /* net.c's GRU and its gradients are Keras 2.0's; another variant would be trained as something else */
+    return mm_error_set(err, MM_ERR_UNSUPPORTED, "training: this model's GRUs are of another variant (%s): only "
+                        "models with Keras 2.0's GRU (hard_sigmoid gates, reset_after=False) can be trained or "
+                        "fine-tuned", mm_gru_variant_text(m->gru));
+}
+
 size_t mm_model_weight_count(const mm_model *m)
 {
     size_t n = 0;
@@ -168,6 +232,9 @@ static size_t format_header(const mm_model *m, char *buf, size_t size)
         EMIT("block %d %d %d %d %d\n", p->blocks[b].filters, p->blocks[b].pool_h, p->blocks[b].pool_w,
              p->blocks[b].stride_h, p->blocks[b].stride_w);
     EMIT("block_dropout %.9g\ngru_units %d\nfinal_dropout %.9g\n", p->block_dropout, p->gru_units, p->final_dropout);
+    if (!gru_is_default(m->gru)) /* only then: default models' files stay as they were */
+        EMIT("gru %s %s\n", m->gru.gates == MM_GRU_GATES_SIGMOID ? "sigmoid" : "hard_sigmoid",
+             m->gru.reset_after ? "reset_after" : "reset_before");
     if (m->head == MM_HEAD_CONTRASTIVE)
         EMIT("head contrastive %.9g\n", m->temperature);
     else
@@ -207,7 +274,9 @@ mm_status mm_model_save(const mm_model *m, const char *path, mm_error *err)
         return st;
     }
     nn_put(&w, MODEL_MAGIC, sizeof MODEL_MAGIC);
-    nn_put_u32(&w, m->head == MM_HEAD_CONTRASTIVE ? MODEL_VERSION_CONTRASTIVE : MODEL_VERSION);
+    nn_put_u32(&w, !gru_is_default(m->gru)            ? MODEL_VERSION_GRU
+                   : m->head == MM_HEAD_CONTRASTIVE ? MODEL_VERSION_CONTRASTIVE
+                                                    : MODEL_VERSION);
     nn_put_u32(&w, (uint32_t)hlen);
     nn_put(&w, header, hlen);
     nn_put_u32(&w, (uint32_t)m->n_params);
@@ -241,11 +310,28 @@ mm_status mm_model_save(const mm_model *m, const char *path, mm_error *err)
     return st;
 }
 
+/* "gru sigmoid reset_after": 0, or -1 when the line is not one. */
+static int parse_gru_line(const char *line, mm_gru_variant *v)
+{
+    char gates[32], reset[32];
+    if (sscanf(line, "gru %31s %31s", gates, reset) != 2)
+        return -1;
+    if (strcmp(gates, "sigmoid") != 0 && strcmp(gates, "hard_sigmoid") != 0)
+        return -1;
+    if (strcmp(reset, "reset_after") != 0 && strcmp(reset, "reset_before") != 0)
+        return -1;
+    v->gates = strcmp(gates, "sigmoid") == 0 ? MM_GRU_GATES_SIGMOID : MM_GRU_GATES_HARD_SIGMOID;
+    v->reset_after = strcmp(reset, "reset_after") == 0;
+    return 0;
+}
+
 static mm_status parse_header(const char *path, char *text, mm_preset *p, mm_head *head, float *temperature,
-                              mm_frontend_params *fe, int *n_labels, char labels[][MM_LABEL_MAX], mm_error *err)
+                              mm_gru_variant *gru, int *have_gru, mm_frontend_params *fe, int *n_labels,
+                              char labels[][MM_LABEL_MAX], mm_error *err)
 {
     memset(p, 0, sizeof *p);
     int blocks_seen = 0, labels_seen = 0, have_head = 0, have_frontend = 0;
+    *have_gru = 0;
     *n_labels = -1;
     for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         char word[32], pad[16];
@@ -254,6 +340,10 @@ static mm_status parse_header(const char *path, char *text, mm_preset *p, mm_hea
             sscanf(line, "blocks %d", &p->n_blocks) == 1 || sscanf(line, "block_dropout %f", &p->block_dropout) == 1 ||
             sscanf(line, "gru_units %d", &p->gru_units) == 1 || sscanf(line, "final_dropout %f", &p->final_dropout) == 1) {
             continue;
+        } else if (strncmp(line, "gru ", 4) == 0) {
+            if (*have_gru || parse_gru_line(line, gru) != 0)
+                return mm_error_set(err, MM_ERR_FORMAT, "%s: bad gru line in the model header", path);
+            *have_gru = 1;
         } else if (strncmp(line, "block ", 6) == 0) {
             if (blocks_seen >= MM_MAX_BLOCKS ||
                 sscanf(line, "block %d %d %d %d %d", &b->filters, &b->pool_h, &b->pool_w, &b->stride_h, &b->stride_w) != 5)
@@ -345,9 +435,9 @@ mm_status mm_model_load(mm_model **out, const char *path, mm_error *err)
         st = mm_error_set(err, MM_ERR_FORMAT, "%s: not a musicmap model file", path);
         goto done;
     }
-    if (nn_get_u32(&r, &version) || (version != MODEL_VERSION && version != MODEL_VERSION_CONTRASTIVE)) {
-        st = mm_error_set(err, MM_ERR_FORMAT, "%s: model format version %u; this musicmap reads versions %d and %d",
-                          path, version, MODEL_VERSION, MODEL_VERSION_CONTRASTIVE);
+    if (nn_get_u32(&r, &version) || version < MODEL_VERSION || version > MODEL_VERSION_GRU) {
+        st = mm_error_set(err, MM_ERR_FORMAT, "%s: model format version %u; this musicmap reads versions %d to %d",
+                          path, version, MODEL_VERSION, MODEL_VERSION_GRU);
         goto done;
     }
     if (size < 8 + 8) {
@@ -376,21 +466,28 @@ mm_status mm_model_load(mm_model **out, const char *path, mm_error *err)
     mm_head head = MM_HEAD_SOFTMAX;
     float temperature = NN_DEFAULT_TEMPERATURE;
     mm_frontend_params fe;
-    int n_labels;
+    mm_gru_variant gru = {MM_GRU_GATES_HARD_SIGMOID, 0};
+    int n_labels, have_gru;
     char(*names)[MM_LABEL_MAX] = calloc(MM_MAX_LABELS, MM_LABEL_MAX);
     if (!names) {
         st = mm_error_set(err, MM_ERR_NOMEM, "%s: out of memory", path);
         goto done;
     }
-    st = parse_header(path, header, &preset, &head, &temperature, &fe, &n_labels, names, err);
-    if (st == MM_OK && (head == MM_HEAD_CONTRASTIVE) != (version == MODEL_VERSION_CONTRASTIVE))
+    st = parse_header(path, header, &preset, &head, &temperature, &gru, &have_gru, &fe, &n_labels, names, err);
+    if (st == MM_OK && version != MODEL_VERSION_GRU &&
+        (head == MM_HEAD_CONTRASTIVE) != (version == MODEL_VERSION_CONTRASTIVE))
         st = mm_error_set(err, MM_ERR_FORMAT, "%s: format version %u does not match its output head", path, version);
+    /* version 3 exactly when the header names a GRU variant, and never the default one */
+    if (st == MM_OK && (version == MODEL_VERSION_GRU) != (have_gru && !gru_is_default(gru)))
+        st = mm_error_set(err, MM_ERR_FORMAT, "%s: format version %u does not match its GRU variant", path, version);
     if (st == MM_OK) {
         const char *ptrs[MM_MAX_LABELS];
         for (int i = 0; i < n_labels; i++)
             ptrs[i] = names[i];
         mm_error inner;
         st = mm_model_create(&m, &preset, n_labels, ptrs, head, &fe, &inner);
+        if (st == MM_OK)
+            st = mm_model_set_gru(m, gru, &inner);
         if (st != MM_OK)
             st = mm_error_set(err, MM_ERR_FORMAT, "%s: %s", path, inner.msg);
         else

@@ -70,6 +70,9 @@ mm_status nn_net_open(nn_net **out, mm_model *model, int batch, mm_error *err)
     if (model->head == MM_HEAD_CONTRASTIVE && (batch < 4 || batch % 2))
         return mm_error_set(err, MM_ERR_ARG, "training: a contrastive batch holds pairs of views: %d is not even or "
                             "below 4", batch);
+    mm_status trainable = mm_model_check_trainable(model, err); /* the GRU below is Keras 2.0's only */
+    if (trainable != MM_OK)
+        return trainable;
     nn_net *net = calloc(1, sizeof *net);
     if (!net)
         return mm_error_set(err, MM_ERR_NOMEM, "training: out of memory");

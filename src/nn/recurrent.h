@@ -4,12 +4,22 @@
 
 #include "internal.h"
 
-/* Keras 2.0 GRU (reset before the recurrent product, hard_sigmoid gates, tanh, h0 = 0):
- *   z = hs(x Wz + bz + h Uz), r = hs(x Wr + br + h Ur), hh = tanh(x Wh + bh + (r * h) Uh),
- *   h = z * h + (1 - z) * hh.
- * x: batch x steps x in. W: in x 3u, U: u x 3u, b: 3u (blocks z | r | h).
- * xw: batch*steps x 3u scratch (kept: the projections). h_seq (batch x steps x u) and h_last
- * (batch x u) may be NULL. scratch: 5 * batch * u floats. */
+/* A GRU layer in inference, either variant (nn.h, mm_gru_variant), h0 = 0, gate blocks z | r | h:
+ *   reset before (default; b: 3u):
+ *     z = g(x Wz + bz + h Uz), r = g(x Wr + br + h Ur), hh = tanh(x Wh + bh + (r * h) Uh)
+ *   reset_after (b: 2 x 3u, the input bias bi, then the recurrent bias bu):
+ *     z = g(x Wz + biz + h Uz + buz), r = g(x Wr + bir + h Ur + bur),
+ *     hh = tanh(x Wh + bih + r * (h Uh + buh))
+ *   h = z * h + (1 - z) * hh; g: hard_sigmoid clip(0.2 v + 0.5, 0, 1) or the logistic sigmoid.
+ * x: batch x steps x in. W: in x 3u, U: u x 3u. xw: batch*steps x 3u scratch (kept: the input
+ * projections). h_seq (batch x steps x u) and h_last (batch x u) may be NULL. scratch: 5 * batch * u
+ * floats. */
+void nn_gru_forward_variant(const float *x, int batch, int steps, int in, int units, const float *W, const float *U,
+                            const float *b, mm_gru_variant variant, float *xw, float *h_seq, float *h_last,
+                            float *scratch);
+
+/* The default variant: Keras 2.0's GRU (hard_sigmoid gates, reset before the recurrent product), the
+ * one training computes. */
 void nn_gru_forward(const float *x, int batch, int steps, int in, int units, const float *W, const float *U,
                     const float *b, float *xw, float *h_seq, float *h_last, float *scratch);
 

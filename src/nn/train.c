@@ -616,6 +616,9 @@ mm_status mm_trainer_open(mm_trainer **out, mm_model *model, const mm_dataset *d
     else
         mm_train_options_default(&o);
     const int contrastive = model->head == MM_HEAD_CONTRASTIVE;
+    mm_status trainable = mm_model_check_trainable(model, err); /* e.g. an imported tf.keras GRU */
+    if (trainable != MM_OK)
+        return trainable;
     if (!data || !data->read || (!data->labels && !contrastive))
         return mm_error_set(err, MM_ERR_ARG, "training: no data");
     if (contrastive && (o.batch < 4 || o.batch % 2))

@@ -4,11 +4,20 @@ Keras 3 write (weights-only and full-model), plus damaged and mismatching files,
 
     make_layouts.py npy DIR OUT      weights from DIR/<param>.npy (musicmap's names and layouts)
     make_layouts.py h5 FILE OUT      weights from a Keras 2 weights file of the same network
+    make_layouts.py head FILE GATES SEQ OUT
+                                     the recurrent head of a Keras 2-style FILE (kernel,
+                                     recurrent_kernel, bias; gates hard_sigmoid or sigmoid where
+                                     its config doesn't say) computed here in float64 on SEQ
+                                     (n, steps, channels): OUT (n, units + outputs), the last GRU
+                                     state then the sigmoid outputs
 
 musicmap's layouts (the canonical form here): convK.w (out, in, 3, 3) applied as cross-correlation;
 bnK.{gamma,beta,mean,var}; gruK.W (in, 3U), .U (U, 3U), .b (3U) in z | r | h blocks; dense.W (U, K).
 Writes OUT/<layout>.h5 and OUT/manifest.txt: one line per file, "name kind options", kind `good`,
-`epsilon` (same network, other epsilon) or `bad:<phrase the refusal must contain>`.
+`epsilon` (same network, other epsilon) or `bad:<phrase the refusal must contain>`; options, comma-
+separated: `th` (Theano's kernels, unrecorded), `sigmoid` (the GRUs compute sigmoid gates),
+`reset_after` (the GRUs are reset_after ones: bias (2, 3U), the known bias then a recurrent bias made
+here), `head` (tests/test_keras.c checks the recurrent head against `head` mode).
 
 The layouts follow Keras' own save code: layer_names on the root (weights-only) or on model_weights
 (full model, with model_config JSON); per layer group a weight_names list and a dataset per name; an
@@ -82,6 +91,88 @@ def gru_split(W, U, b):
     return {g: (W[:, i * u:(i + 1) * u], U[:, i * u:(i + 1) * u], b[i * u:(i + 1) * u]) for i, g in enumerate("zrh")}
 
 
+def recurrent_bias(w, key):
+    """The recurrent bias a reset_after layout adds to the known weights: fixed per layer, non-zero."""
+    seed = {"gru1": 1, "gru2": 2}[key]
+    return np.random.RandomState(seed).uniform(-0.2, 0.2, w[key + ".b"].shape).astype(np.float32)
+
+
+# --- the recurrent head as Keras computes it, in float64 (independent of musicmap's C) ----------------
+
+def hard_sigmoid(v):
+    """Keras 1.x / 2.x / tf.keras: clip(0.2 v + 0.5, 0, 1) (Keras 3's is clip(v / 6 + 0.5, 0, 1))."""
+    return np.clip(0.2 * v + 0.5, 0.0, 1.0)
+
+
+def sigmoid(v):
+    return 1.0 / (1.0 + np.exp(-v))
+
+
+def gru_reference(x, kernel, recurrent, bias, gates):
+    """Keras' GRUCell over x (n, steps, in) from h0 = 0: reset before the recurrent product with a (3u)
+    bias, after it (reset_after) with a (2, 3u) one (input bias, recurrent bias). Returns (n, steps, u)."""
+    g = sigmoid if gates == "sigmoid" else hard_sigmoid
+    u = recurrent.shape[0]
+    W, U = kernel.astype(np.float64), recurrent.astype(np.float64)
+    after = bias.ndim == 2
+    b_in = bias[0] if after else bias
+    h = np.zeros((x.shape[0], u))
+    out = []
+    for t in range(x.shape[1]):
+        xw = x[:, t].astype(np.float64) @ W + b_in
+        x_z, x_r, x_h = xw[:, :u], xw[:, u:2 * u], xw[:, 2 * u:]
+        if after:
+            hu = h @ U + bias[1]
+            z, r = g(x_z + hu[:, :u]), g(x_r + hu[:, u:2 * u])
+            hh = np.tanh(x_h + r * hu[:, 2 * u:])
+        else:
+            z, r = g(x_z + h @ U[:, :u]), g(x_r + h @ U[:, u:2 * u])
+            hh = np.tanh(x_h + (r * h) @ U[:, 2 * u:])
+        h = z * h + (1.0 - z) * hh
+        out.append(h)
+    return np.stack(out, axis=1)
+
+
+def read_head(path):
+    """The GRU layers' and the dense layer's arrays of a Keras 2-style file, in layer order, and the GRUs'
+    recurrent activations from its model config (None where there is none)."""
+    with h5py.File(path, "r") as f:
+        group = f if "layer_names" in f.attrs or "layer_names0" in f.attrs else f["model_weights"]
+        keys = sorted((k for k in group.attrs if k.startswith("layer_names")), key=lambda k: (len(k), k))
+        names = [n.decode() if isinstance(n, bytes) else n for k in keys for n in group.attrs[k]]
+        activations = {}
+        if "model_config" in f.attrs:
+            text = f.attrs["model_config"]
+            config = json.loads(text.decode() if isinstance(text, bytes) else text)
+            for entry in config["config"]["layers"]:
+                if entry["class_name"] == "GRU":
+                    activations[entry["config"]["name"]] = entry["config"]["recurrent_activation"]
+        grus, dense = [], None
+        for layer in names:
+            g = group[layer]
+            arr = {}
+            for n in g.attrs["weight_names"]:
+                n = n.decode() if isinstance(n, bytes) else n
+                arr[n.split("/")[-1].split(":")[0]] = np.array(g[n])
+            if "recurrent_kernel" in arr:
+                grus.append((arr["kernel"], arr["recurrent_kernel"], arr["bias"], activations.get(layer)))
+            elif "kernel" in arr and arr["kernel"].ndim == 2:
+                dense = (arr["kernel"], arr["bias"])
+    return grus, dense
+
+
+def head(path, gates, seq_path, out_path):
+    grus, (dense_w, dense_b) = read_head(path)
+    assert len(grus) == 2, path
+    x = np.load(seq_path).astype(np.float64)
+    for kernel, recurrent, bias, recorded in grus:
+        assert recorded in (None, gates), (path, recorded, gates)  # the config, where there is one, agrees
+        x = gru_reference(x, kernel, recurrent, bias, gates)
+    last = x[:, -1]
+    outputs = sigmoid(last @ dense_w.astype(np.float64) + dense_b)
+    np.save(out_path, np.concatenate([last, outputs], axis=1).astype(np.float32))
+
+
 # --- files ---------------------------------------------------------------------------------------
 
 def fixed(names):
@@ -148,7 +239,7 @@ def keras1_layers(w, flip, dim_ordering, gru_gpu=False, suffix=True, order9=None
     return [l for l in layers if l[0] not in drop]
 
 
-def keras1_config(layers, dim_ordering, epsilon=1e-3, sequential=False, gru_gpu=False):
+def keras1_config(layers, dim_ordering, epsilon=1e-3, sequential=False, gru_gpu=False, inner_activation="hard_sigmoid"):
     entries = []
     prev = None
     for name, weights in layers:
@@ -173,7 +264,7 @@ def keras1_config(layers, dim_ordering, epsilon=1e-3, sequential=False, gru_gpu=
         elif name.startswith("reshape"):
             cls, cfg = "Reshape", {"target_shape": [15, 128], "name": name}
         elif name.startswith("gru"):
-            cls, cfg = "GRU", {"output_dim": 32, "activation": "tanh", "inner_activation": "hard_sigmoid",
+            cls, cfg = "GRU", {"output_dim": 32, "activation": "tanh", "inner_activation": inner_activation,
                                "return_sequences": name == "gru1", "go_backwards": False,
                                "consume_less": "gpu" if gru_gpu else "cpu", "name": name}
         else:
@@ -192,7 +283,9 @@ def keras1_config(layers, dim_ordering, epsilon=1e-3, sequential=False, gru_gpu=
 
 
 def keras2_layers(w, flip, prefix=lambda layer, param: "%s/%s:0" % (layer, param), gru_cell="", reset_after=False):
-    """Keras 2 / tf.keras / Keras 3: (3, 3, in, out) kernels, kernel/recurrent_kernel/bias GRUs."""
+    """Keras 2 / tf.keras / Keras 3: (3, 3, in, out) kernels, kernel/recurrent_kernel/bias GRUs.
+    reset_after: True for both GRUs or a tuple per GRU; their biases (2, 3u): the known bias, then
+    recurrent_bias()."""
     def bn(layer, key):
         return (layer, [(prefix(layer, "gamma"), w[key + ".gamma"]), (prefix(layer, "beta"), w[key + ".beta"]),
                         (prefix(layer, "moving_mean"), w[key + ".mean"]),
@@ -209,8 +302,8 @@ def keras2_layers(w, flip, prefix=lambda layer, param: "%s/%s:0" % (layer, param
         name = "gru%d" % g
         cell = name + ("/" + gru_cell if gru_cell else "")
         bias = w[name + ".b"]
-        if reset_after:
-            bias = np.stack([bias, np.zeros_like(bias)])
+        if reset_after is True or (isinstance(reset_after, tuple) and reset_after[g - 1]):
+            bias = np.stack([bias, recurrent_bias(w, name)])
         layers.append((name, [(prefix(cell, "kernel"), w[name + ".W"]), (prefix(cell, "recurrent_kernel"), w[name + ".U"]),
                               (prefix(cell, "bias"), bias)]))
     layers += [("final_drop", []), ("output", [(prefix("output", "kernel"), w["dense.W"]),
@@ -219,6 +312,7 @@ def keras2_layers(w, flip, prefix=lambda layer, param: "%s/%s:0" % (layer, param
 
 
 def keras2_config(layers, recurrent_activation="hard_sigmoid", reset_after=False):
+    """reset_after: as the config says (the weights' shapes say it too)."""
     entries = []
     for name, weights in layers:
         if name.startswith("bn"):
@@ -262,6 +356,9 @@ def full_model(path, layers, config, root_attrs, group_attrs=None, vlen_config=F
 
 
 def main():
+    if len(sys.argv) == 6 and sys.argv[1] == "head" and sys.argv[3] in ("hard_sigmoid", "sigmoid"):
+        head(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5])
+        return
     if len(sys.argv) != 4 or sys.argv[1] not in ("npy", "h5"):
         sys.exit(__doc__)
     w = load_npy(sys.argv[2]) if sys.argv[1] == "npy" else load_keras2(sys.argv[2])
@@ -286,8 +383,8 @@ def main():
     layers = keras1_layers(w, True, "th", suffix=False)
     full_model(add("k1_theano_full_sequential", "good", "th"), layers, keras1_config(layers, "th", sequential=True),
                {"keras_version": b"1.2.2"})
-    # Keras 2.x weights-only (TensorFlow), as the original's file
-    weights_only(add("k2_tf_weights", "good"), keras2_layers(w, False),
+    # Keras 2.x weights-only (TensorFlow), as the original's file; also the control of the head check
+    weights_only(add("k2_tf_weights", "good", "head"), keras2_layers(w, False),
                  {"backend": b"tensorflow", "keras_version": b"2.0.8"})
     # Keras 2.2 full model trained with Theano (it says so: backend attribute)
     layers = keras2_layers(w, True)
@@ -299,9 +396,33 @@ def main():
     full_model(add("tfkeras_full", "good"), layers, keras2_config(layers),
                {"backend": "tensorflow", "keras_version": "2.4.0"},
                {"backend": "tensorflow", "keras_version": "2.4.0"}, vlen_config=True, vlen=True)
-    # Keras 3's .h5 (legacy format): bare variable paths, a top_level_model_weights group
+    # tf.keras (TF 2.x) defaults: reset_after GRUs with sigmoid gates, weights-only (the gates assumed)
+    # and full model (model_weights, the config says)
+    weights_only(add("tfkeras_reset_after_weights", "good", "sigmoid,reset_after,head"),
+                 keras2_layers(w, False, gru_cell="gru_cell", reset_after=True),
+                 {"backend": "tensorflow", "keras_version": "2.4.0"}, vlen=True)
+    layers = keras2_layers(w, False, gru_cell="gru_cell", reset_after=True)
+    full_model(add("tfkeras_reset_after_full", "good", "sigmoid,reset_after,head"), layers,
+               keras2_config(layers, recurrent_activation="sigmoid", reset_after=True),
+               {"backend": "tensorflow", "keras_version": "2.11.0"},
+               {"backend": "tensorflow", "keras_version": "2.11.0"}, vlen_config=True, vlen=True)
+    # tf.keras with reset_after=False but its default sigmoid gates (full model: the config says)
+    layers = keras2_layers(w, False, gru_cell="gru_cell")
+    full_model(add("tfkeras_sigmoid_gates_full", "good", "sigmoid,head"), layers,
+               keras2_config(layers, recurrent_activation="sigmoid"),
+               {"backend": b"tensorflow", "keras_version": b"2.6.0"})
+    # Keras 2.1.6: reset_after=True chosen, hard_sigmoid still the default gates
+    layers = keras2_layers(w, False, reset_after=True)
+    full_model(add("k2_1_reset_after_full", "good", "reset_after,head"), layers,
+               keras2_config(layers, reset_after=True), {"backend": b"tensorflow", "keras_version": b"2.1.6"})
+    # Keras 1.2.2 full model, nine-array GRUs with inner_activation 'sigmoid'
+    layers = keras1_layers(w, False, "tf")
+    full_model(add("k1_sigmoid_gates_full", "good", "sigmoid"), layers,
+               keras1_config(layers, "tf", inner_activation="sigmoid"), {"keras_version": b"1.2.2"})
+    # Keras 3's .h5 (legacy format): bare variable paths, a top_level_model_weights group; its GRUs'
+    # default gates are sigmoid (and its hard_sigmoid is not Keras 2's), so sigmoid is assumed
     layers = keras2_layers(w, False, prefix=lambda layer, param: "%s/%s" % (layer, param), gru_cell="gru_cell")
-    with h5py.File(add("k3_weights", "good"), "w") as f:
+    with h5py.File(add("k3_weights", "good", "sigmoid"), "w") as f:
         f.attrs["backend"], f.attrs["keras_version"] = b"jax", b"3.3.3"
         write_layers(f, layers)
         f.create_group("top_level_model_weights").attrs["weight_names"] = []
@@ -321,12 +442,20 @@ def main():
     short = dict(w)
     short["conv2.w"] = w["conv2.w"][:, : w["conv2.w"].shape[1] // 2]
     weights_only(add("bad_shape", "bad:layer 'conv2' does not fit"), keras1_layers(short, False, "th"))
-    weights_only(add("bad_reset_after", "bad:reset_after"), keras2_layers(w, False, reset_after=True),
-                 {"backend": b"tensorflow", "keras_version": b"2.3.1"})
+    weights_only(add("bad_mixed_gru", "bad:reset_after=False, unlike 'gru1'"),
+                 keras2_layers(w, False, reset_after=(True, False)), {"backend": b"tensorflow", "keras_version": b"2.3.1"})
+    layers = keras2_layers(w, False)
+    full_model(add("bad_reset_after_config", "bad:config says reset_after=True"), layers,
+               keras2_config(layers, recurrent_activation="sigmoid", reset_after=True),
+               {"backend": b"tensorflow", "keras_version": b"2.3.1"})
     layers = keras2_layers(w, False, gru_cell="gru_cell")
-    full_model(add("bad_sigmoid_gates", "bad:recurrent activation 'sigmoid'"), layers,
-               keras2_config(layers, recurrent_activation="sigmoid"),
+    full_model(add("bad_relu_gates", "bad:recurrent activation 'relu'"), layers,
+               keras2_config(layers, recurrent_activation="relu"),
                {"backend": b"tensorflow", "keras_version": b"2.6.0"})
+    layers = keras2_layers(w, False, prefix=lambda layer, param: "%s/%s" % (layer, param), gru_cell="gru_cell")
+    full_model(add("bad_keras3_hard_sigmoid", "bad:clip(x / 6 + 0.5, 0, 1)"), layers,
+               keras2_config(layers, recurrent_activation="hard_sigmoid"),
+               {"backend": b"jax", "keras_version": b"3.3.3"})
     layers = keras2_layers(w, False)
     layers = [(n, ws) for n, ws in layers if n not in ("gru2", "output")]
     weights_only(add("bad_ends_early", "bad:layers end after 'gru1'"), layers, {"backend": b"tensorflow",
