@@ -105,7 +105,7 @@ static result run(const char *data, size_t n, mm_layout_method method, int threa
     else
         make_gauss(n, d, seed, x, lab);
     mm_layout_spec spec;
-    mm_layout_spec_defaults(&spec);
+    mm_layout_spec_init(&spec);
     spec.method = method;
     spec.threads = threads;
     spec.seed = seed;
@@ -117,7 +117,7 @@ static result run(const char *data, size_t n, mm_layout_method method, int threa
     }
     r.seconds = mm_now() - t0;
     mm_quality_options qo;
-    mm_quality_defaults(&qo);
+    mm_quality_options_init(&qo);
     qo.threads = threads;
     mm_layout_quality q;
     if (mm_layout_quality_compute(x, n, (size_t)d, y, 2, lab, &qo, &q, &err) != MM_OK) {

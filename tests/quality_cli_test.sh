@@ -24,7 +24,7 @@ check "evaluate: an unknown model fails (1)" test "$(status_of "$MM" evaluate --
 rc=$(status_of "$MM" evaluate --db "$TMP/lib.db" --labels tags --methods pca,umap -j 2)
 check "evaluate --labels tags exits 0" test "$rc" = 0
 check "  ... 40 songs in 4 groups, chance about 0.23" grep -q "40 songs in 4 groups; chance .* 0.231" "$TMP/out"
-check "  ... a row per kind and method" test "$(grep -Ec '^(descriptors|mfcc|mel) .* (pca|umap) ' "$TMP/out")" = 6
+check "  ... a row per kind (descriptors, mfcc, band profile, mel) and method" test "$(grep -Ec '^(descriptors|mfcc|mel) .* (pca|umap) ' "$TMP/out")" = 8
 # descriptors in their own space: the share of 5 nearest neighbours of the same genre, far above chance
 space5=$(awk '$1 == "descriptors" && $6 == "umap" { print $4 }' "$TMP/out")
 check "  ... descriptors keep genres together (space@5 ${space5:-none} >= 0.6)" \

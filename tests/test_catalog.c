@@ -902,6 +902,84 @@ static void test_one_scan_at_a_time(void **state)
     mm_catalog_close(cat);
 }
 
+/* The descriptors of one excerpt at `position` (0.5: the centre crop), as the scan computes them. */
+static void excerpt_descriptors(const char *path, double position, float *out)
+{
+    mm_audio *a = NULL;
+    mm_error err;
+    float *clip = malloc(sizeof(float) * MM_CLIP_SAMPLES), *mel = malloc(sizeof(float) * MM_FEATURE_VALUES);
+    float *power = malloc(sizeof(float) * MM_N_BINS * MM_N_FRAMES);
+    mm_mel *m = NULL;
+    mm_descriptors *d = NULL;
+    assert_int_equal(mm_audio_open(&a, path, &err), MM_OK);
+    mm_clip_options o = {.size = sizeof o, .position = position};
+    mm_clip_report rep;
+    assert_int_equal(mm_audio_read_clip(a, &o, clip, &rep, &err), MM_OK);
+    assert_int_equal(mm_mel_open(&m, MM_PAD_REFLECT, &err), MM_OK);
+    assert_int_equal(mm_descriptors_open(&d, &err), MM_OK);
+    mm_mel_compute_with_power(m, clip, mel, power);
+    assert_int_equal(mm_descriptors_compute(d, clip, MM_CLIP_SAMPLES, mel, power, out, &err), MM_OK);
+    mm_descriptors_close(d);
+    mm_mel_close(m);
+    mm_audio_close(a);
+    free(clip), free(mel), free(power);
+}
+
+/* scan --clips 3: a 75 s song's descriptors are the mean of those of its excerpts at 20, 50 and 80 %
+ * (computed here one by one; tolerance 1e-5 relative, the order of float sums may differ); a 40 s song
+ * (shorter than two clips) is described by its centre alone, as with --clips 1; changing the count
+ * reads the songs again. */
+static void test_scan_clips(void **state)
+{
+    const char *dir = tu_temp_dir();
+    const char *music = keep(fmt_path("%s/clips", dir));
+    mkdir(music, 0755);
+    const char *longer = keep(fmt_path("%s/long.wav", music)), *shorter = keep(fmt_path("%s/short.wav", music));
+    write_song(longer, "wav", 75.0, 5, "jazz");
+    write_song(shorter, "wav", 40.0, 6, "jazz");
+    mm_catalog *cat = NULL;
+    mm_error err;
+    assert_int_equal(mm_catalog_open(&cat, fmt_path("%s/clips.db", dir), MM_CATALOG_CREATE, &err), MM_OK);
+    mm_scan_options o = {.jobs = 1, .clips = 1};
+    mm_scan_result r = scan_opts(cat, music, &o);
+    assert_int_equal(r.added, 2);
+    float *one = NULL, *three = NULL;
+    int64_t *ids = NULL;
+    size_t n = 0;
+    assert_int_equal(mm_catalog_get_descriptors(cat, &n, &ids, &one, &err), MM_OK);
+    assert_int_equal(n, 2);
+    free(ids);
+    o.clips = 3;
+    r = scan_opts(cat, music, &o);
+    assert_int_equal(r.changed, 2); /* described with another count: read again */
+    assert_int_equal(mm_catalog_get_descriptors(cat, &n, &ids, &three, &err), MM_OK);
+    assert_int_equal(n, 2);
+    found_track tl = find_track(cat, longer);
+    const int row_long = ids[0] == tl.id ? 0 : 1, row_short = 1 - row_long;
+    free(ids);
+    /* the short song: its centre alone, bit for bit */
+    assert_memory_equal(one + row_short * MM_DESCRIPTOR_DIM, three + row_short * MM_DESCRIPTOR_DIM,
+                        sizeof(float) * MM_DESCRIPTOR_DIM);
+    /* the long one: the mean of three excerpts, which differs from its centre alone */
+    static float e[3][MM_DESCRIPTOR_DIM];
+    const double at[3] = {0.2, 0.5, 0.8};
+    for (int c = 0; c < 3; c++)
+        excerpt_descriptors(longer, at[c], e[c]);
+    double worst = 0, moved = 0;
+    for (int j = 0; j < MM_DESCRIPTOR_DIM; j++) {
+        double mean = ((double)e[0][j] + e[1][j] + e[2][j]) / 3.0, got = three[row_long * MM_DESCRIPTOR_DIM + j];
+        worst = fmax(worst, fabs(got - mean) / fmax(1.0, fabs(mean)));
+        moved = fmax(moved, fabs(got - one[row_long * MM_DESCRIPTOR_DIM + j]));
+        assert_float_equal(one[row_long * MM_DESCRIPTOR_DIM + j], e[1][j], 1e-5 * fmax(1.0, fabs(e[1][j])));
+    }
+    print_message("  3 clips: |stored - mean of excerpts| <= %.2e (relative); differs from the centre by up to %.3f\n",
+                  worst, moved);
+    assert_true(worst <= 1e-5);
+    assert_true(moved > 1e-3);
+    free(one), free(three);
+    mm_catalog_close(cat);
+}
+
 int main(void)
 {
     mm_audio_set_library_logging(0);
@@ -910,6 +988,7 @@ int main(void)
         cmocka_unit_test(test_queue),
         cmocka_unit_test(test_schema),
         cmocka_unit_test(test_incremental),
+        cmocka_unit_test(test_scan_clips),
         cmocka_unit_test(test_broken),
         cmocka_unit_test(test_one_scan_at_a_time),
         cmocka_unit_test(test_kill9),

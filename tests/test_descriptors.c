@@ -180,6 +180,53 @@ static void test_sine_shape(void **state)
     free(clip);
 }
 
+/* The band profile of a 1 kHz tone over half a clip (the rest silence): each band's mean and standard
+ * deviation over the frames wholly inside the audio, t = 1 .. valid / hop - 1, computed here plainly in
+ * double from the same log-mel (tolerance 1e-3 dB: the library sums in double, rounds to float); the
+ * band holding 1 kHz stands far above the median band. */
+static void test_band_profile(void **state)
+{
+    const size_t valid = MM_CLIP_SAMPLES / 2;
+    float *clip = sine(1000.0, 0.5, valid), out[MM_DESCRIPTOR_DIM];
+    float *logmel = malloc(sizeof(float) * N_LOGMEL);
+    mm_mel *mel;
+    mm_descriptors *d;
+    assert_int_equal(mm_mel_open(&mel, MM_PAD_REFLECT, NULL), MM_OK);
+    assert_int_equal(mm_descriptors_open(&d, NULL), MM_OK);
+    mm_mel_compute(mel, clip, logmel);
+    assert_int_equal(mm_descriptors_compute(d, clip, valid, logmel, NULL, out, NULL), MM_OK);
+    const int first = 1, n = (int)(valid / MM_HOP) - 1;
+    int peak = 0;
+    double means[MM_N_MELS];
+    for (int m = 0; m < MM_N_MELS; m++) {
+        double sum = 0, sq = 0;
+        for (int t = first; t < first + n; t++)
+            sum += logmel[m * MM_N_FRAMES + t];
+        double mean = sum / n;
+        for (int t = first; t < first + n; t++)
+            sq += (logmel[m * MM_N_FRAMES + t] - mean) * (logmel[m * MM_N_FRAMES + t] - mean);
+        assert_float_equal(out[dim("band_mean_0") + m], mean, 1e-3);
+        assert_float_equal(out[dim("band_std_0") + m], sqrt(sq / n), 1e-3);
+        means[m] = mean;
+        peak = means[m] > means[peak] ? m : peak;
+    }
+    double sorted[MM_N_MELS];
+    memcpy(sorted, means, sizeof sorted);
+    for (int i = 1; i < MM_N_MELS; i++) /* insertion sort: 96 values */
+        for (int j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
+            double t = sorted[j];
+            sorted[j] = sorted[j - 1];
+            sorted[j - 1] = t;
+        }
+    print_message("1 kHz tone: loudest band %d (%.1f dB), median band %.1f dB\n", peak, means[peak],
+                  sorted[MM_N_MELS / 2]);
+    assert_true(means[peak] - sorted[MM_N_MELS / 2] > 20.0);
+    mm_descriptors_close(d);
+    mm_mel_close(mel);
+    free(logmel);
+    free(clip);
+}
+
 /* White noise: a flat spectrum, so the magnitude centroid is Nyquist / 2, the bandwidth that of a uniform
  * distribution (6 kHz / sqrt 12), the roll-off 85 % of Nyquist, and the flatness e^-gamma = 0.56 (the
  * power of each bin is exponentially distributed). */
@@ -362,13 +409,17 @@ static void test_names(void **state)
     assert_int_equal(mm_descriptor_group_of(dim("chroma_A")), MM_DESC_HARMONY);
     assert_int_equal(mm_descriptor_group_of(dim("flatness_mean")), MM_DESC_SPECTRAL);
     assert_int_equal(mm_descriptor_group_of(dim("rms_db_mean")), MM_DESC_DYNAMICS);
-    print_message("%d dimensions: timbre %d, spectral %d, rhythm %d, harmony %d, dynamics %d\n", MM_DESCRIPTOR_DIM,
-                  per_group[0], per_group[1], per_group[2], per_group[3], per_group[4]);
+    assert_int_equal(mm_descriptor_group_of(dim("band_mean_0")), MM_DESC_BANDS);
+    assert_int_equal(dim("band_mean_0"), MM_DESCRIPTOR_SUMMARY_DIM);
+    assert_int_equal(dim("band_std_95"), MM_DESCRIPTOR_DIM - 1);
+    assert_int_equal(per_group[MM_DESC_BANDS], 2 * MM_N_MELS);
+    print_message("%d dimensions: timbre %d, spectral %d, rhythm %d, harmony %d, dynamics %d, bands %d\n",
+                  MM_DESCRIPTOR_DIM, per_group[0], per_group[1], per_group[2], per_group[3], per_group[4], per_group[5]);
 }
 
-/* Map input: the rows' order by euclidean distance after mm_descriptors_standardise is the order by
- * cosine of the z-scored vectors, computed here plainly in double; each row has unit length; a constant
- * dimension contributes nothing and a row at the mean stays zero. */
+/* Map input: euclidean distances after mm_descriptors_standardise are those of the cosines of the
+ * z-scored parts (summary statistics, band profile), computed here plainly in double; each row has unit
+ * length; a constant dimension contributes nothing and a row at the mean stays zero. */
 static void test_standardise(void **state)
 {
     enum { N = 40, D = MM_DESCRIPTOR_DIM };
@@ -398,22 +449,24 @@ static void test_standardise(void **state)
             z[i * D + j] = s > 0 ? (x[i * D + j] - m) / s : 0;
     }
     mm_descriptors_standardise(x, N);
+    /* two parts, each scaled to 1/sqrt(2): distance^2 = (2 - 2 cos_summary) / 2 + (2 - 2 cos_bands) / 2 */
+    const int S = MM_DESCRIPTOR_SUMMARY_DIM;
     for (int i = 0; i < N - 1; i++) {
-        double norm = 0, zn = 0;
+        double norm = 0, zs = 0, zb = 0;
         for (int j = 0; j < D; j++) {
             norm += (double)x[i * D + j] * x[i * D + j];
-            zn += z[i * D + j] * z[i * D + j];
+            *(j < S ? &zs : &zb) += z[i * D + j] * z[i * D + j];
         }
         assert_float_equal(norm, 1.0, 1e-5);
         assert_float_equal(x[i * D + 7], 0.0, 0.0);
-        for (int k = 0; k < N - 1; k++) { /* distance^2 = 2 - 2 cos */
-            double dot = 0, zk = 0, d2 = 0;
+        for (int k = 0; k < N - 1; k++) {
+            double dot_s = 0, dot_b = 0, ks = 0, kb = 0, d2 = 0;
             for (int j = 0; j < D; j++) {
-                dot += z[i * D + j] * z[k * D + j];
-                zk += z[k * D + j] * z[k * D + j];
+                *(j < S ? &dot_s : &dot_b) += z[i * D + j] * z[k * D + j];
+                *(j < S ? &ks : &kb) += z[k * D + j] * z[k * D + j];
                 d2 += ((double)x[i * D + j] - x[k * D + j]) * ((double)x[i * D + j] - x[k * D + j]);
             }
-            assert_float_equal(d2, 2.0 - 2.0 * dot / sqrt(zn * zk), 1e-4);
+            assert_float_equal(d2, 2.0 - dot_s / sqrt(zs * ks) - dot_b / sqrt(zb * kb), 1e-4);
         }
     }
     for (int j = 0; j < D; j++) /* the mean row: within float rounding of zero, not blown up to unit length */
@@ -476,6 +529,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_chroma_triad),
         cmocka_unit_test(test_sine_shape),
         cmocka_unit_test(test_white_noise),
+        cmocka_unit_test(test_band_profile),
         cmocka_unit_test(test_loudness_range),
         cmocka_unit_test(test_mfcc_basis),
         cmocka_unit_test(test_degenerate),

@@ -74,7 +74,7 @@ static void check_gtzan(mm_layout_method method, mm_metric metric, double min_ag
 {
     gtzan g = load_gtzan();
     mm_layout_spec spec;
-    mm_layout_spec_defaults(&spec);
+    mm_layout_spec_init(&spec);
     spec.method = method;
     spec.metric = metric;
     spec.threads = 2;
@@ -86,7 +86,7 @@ static void check_gtzan(mm_layout_method method, mm_metric metric, double min_ag
     double secs = mm_now() - t0;
     all_finite(y, g.n * 2);
     mm_quality_options qo;
-    mm_quality_defaults(&qo);
+    mm_quality_options_init(&qo);
     qo.metric = metric;
     mm_layout_quality q;
     assert_int_equal(mm_layout_quality_compute(g.x, g.n, 10, y, 2, g.lab, &qo, &q, &err), MM_OK);
@@ -153,7 +153,7 @@ static void test_knn_exact_and_approx(void **state)
     int32_t *ex = malloc(sizeof(int32_t) * N * K), *ap = malloc(sizeof(int32_t) * N * K);
     float *dist = malloc(sizeof(float) * N * K);
     mm_knn_options o;
-    mm_knn_defaults(&o);
+    mm_knn_options_init(&o);
     o.threads = 2;
     o.method = MM_KNN_EXACT;
     mm_error err;
@@ -242,7 +242,7 @@ static void test_umap_ab(void **state)
 static double agreement(const float *x, size_t n, size_t d, const float *y, const int32_t *lab, double *trust)
 {
     mm_quality_options qo;
-    mm_quality_defaults(&qo);
+    mm_quality_options_init(&qo);
     mm_layout_quality q;
     mm_error err;
     assert_int_equal(mm_layout_quality_compute(x, n, d, y, 2, lab, &qo, &q, &err), MM_OK);
@@ -259,7 +259,7 @@ static void test_clusters_stay_separated(void **state)
     mm_error err;
     for (int m = 0; m < 3; m++) {
         mm_layout_spec spec;
-        mm_layout_spec_defaults(&spec);
+        mm_layout_spec_init(&spec);
         spec.method = (mm_layout_method)m;
         spec.threads = 2;
         assert_int_equal(mm_layout_compute(x, N, D, &spec, y, &err), MM_OK);
@@ -283,12 +283,12 @@ static void test_locality_order(void **state)
     mm_error err;
     for (int use_umap = 0; use_umap < 2; use_umap++) {
         mm_tsne_options to;
-        mm_tsne_defaults(&to);
+        mm_tsne_options_init(&to);
         to.method = MM_TSNE_FFT;
         to.locality_min = 100;
         to.threads = 2;
         mm_umap_options uo;
-        mm_umap_defaults(&uo);
+        mm_umap_options_init(&uo);
         uo.locality_min = 100;
         uo.threads = 2;
         assert_int_equal(use_umap ? mm_umap(x, N, D, &uo, y, &err) : mm_tsne(x, N, D, &to, y, NULL, &err), MM_OK);
@@ -321,7 +321,7 @@ static void test_determinism(void **state)
     float *a = malloc(sizeof(float) * N * 2), *b = malloc(sizeof(float) * N * 2);
     mm_error err;
     mm_tsne_options to;
-    mm_tsne_defaults(&to);
+    mm_tsne_options_init(&to);
     to.method = MM_TSNE_FFT; /* the large-N path, on small data */
     to.n_iter = 300;
     to.early_iter = 100;
@@ -336,7 +336,7 @@ static void test_determinism(void **state)
     assert_memory_not_equal(a, b, sizeof(float) * N * 2);
 
     mm_umap_options uo;
-    mm_umap_defaults(&uo);
+    mm_umap_options_init(&uo);
     uo.threads = 1;
     assert_int_equal(mm_umap(x, N, D, &uo, a, &err), MM_OK);
     uo.threads = 2;
@@ -349,7 +349,7 @@ static void test_determinism(void **state)
     /* approximate k-NN too */
     int32_t *k1 = malloc(sizeof(int32_t) * N * 10), *k2 = malloc(sizeof(int32_t) * N * 10);
     mm_knn_options ko;
-    mm_knn_defaults(&ko);
+    mm_knn_options_init(&ko);
     ko.method = MM_KNN_APPROX;
     ko.threads = 1;
     assert_int_equal(mm_knn(x, N, D, 10, &ko, k1, NULL, &err), MM_OK);
@@ -376,9 +376,9 @@ static void check_placement(int use_umap)
     }
     mm_error err;
     mm_umap_options uo;
-    mm_umap_defaults(&uo);
+    mm_umap_options_init(&uo);
     mm_tsne_options to;
-    mm_tsne_defaults(&to);
+    mm_tsne_options_init(&to);
     if (use_umap) {
         assert_int_equal(mm_umap(x, N, D, &uo, y, &err), MM_OK);
     } else {
@@ -464,7 +464,7 @@ static void test_too_few_points(void **state)
     assert_int_equal(mm_tsne(xs, N, D, NULL, ys, NULL, &err), MM_OK);
     all_finite(ys, N * 2);
     mm_umap_options uo;
-    mm_umap_defaults(&uo);
+    mm_umap_options_init(&uo);
     uo.n_neighbors = 50;
     assert_int_equal(mm_umap(xs, N, D, &uo, ys, &err), MM_OK);
     all_finite(ys, N * 2);
@@ -484,7 +484,7 @@ static void test_degenerate_data(void **state)
     for (int metric = 0; metric < 3; metric++)
         for (int m = 0; m < 3; m++) {
             mm_layout_spec spec;
-            mm_layout_spec_defaults(&spec);
+            mm_layout_spec_init(&spec);
             spec.method = (mm_layout_method)m;
             spec.metric = (mm_metric)metric;
             spec.n_iter = m == MM_LAYOUT_TSNE ? 200 : 100;
@@ -497,7 +497,7 @@ static void test_degenerate_data(void **state)
         x[i] = 1.5f;
     for (int m = 0; m < 3; m++) {
         mm_layout_spec spec;
-        mm_layout_spec_defaults(&spec);
+        mm_layout_spec_init(&spec);
         spec.method = (mm_layout_method)m;
         spec.dims = 3;
         spec.n_iter = 100;
@@ -514,7 +514,7 @@ static void test_three_dims(void **state)
     float *y = malloc(sizeof(float) * N * 3);
     mm_error err;
     mm_tsne_options to;
-    mm_tsne_defaults(&to);
+    mm_tsne_options_init(&to);
     to.dims = 3;
     double t;
     for (int fft = 0; fft < 2; fft++) {
@@ -528,7 +528,7 @@ static void test_three_dims(void **state)
         assert_true(t > 0.9);
     }
     mm_umap_options uo;
-    mm_umap_defaults(&uo);
+    mm_umap_options_init(&uo);
     uo.dims = 3;
     assert_int_equal(mm_umap(x, N, D, &uo, y, &err), MM_OK);
     assert_int_equal(mm_trustworthiness(x, N, D, y, 3, 10, MM_METRIC_EUCLIDEAN, 2, &t, &err), MM_OK);

@@ -1,5 +1,7 @@
 /* The pipeline module: song vectors of each kind from a catalog, exact similar songs, maps with their
- * parameters stored as data and read back, the parameters' text form (and what it refuses).
+ * parameters stored as data and read back, the parameters' text form (and what it refuses); the tag
+ * census and run's rule, what training and embedding refuse before any work, and run's orchestration
+ * up to its maps (without training: the tags never make a model worth it here).
  *
  * The catalog is made here: made-up ok tracks in four tagged groups, each with descriptors drawn around
  * its group's centre (so groups are what a good map keeps together), and a model's vectors. */
@@ -308,6 +310,260 @@ static void test_params_text(void **state)
     assert_int_equal(q.dims, 3);
 }
 
+/* --- training, embedding, run ------------------------------------------------------------------------ */
+
+/* Runs SQL on a catalog made by make_catalog (as a scan would have left it). */
+static void exec_sql(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg);
+    sqlite3_close(db);
+}
+
+/* Feature records (the rows only: nothing here reads them) for tracks first..last. */
+static void add_feature_rows(const char *path, int first, int last)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "WITH RECURSIVE n(i) AS (SELECT %d UNION ALL SELECT i + 1 FROM n WHERE i < %d)"
+             " INSERT INTO features(track_id, slot, checksum) SELECT i, i, 0 FROM n",
+             first, last);
+    exec_sql(path, sql);
+}
+
+/* The census counts normalised tags of the songs with spectrograms; the rule trains only on >= 2
+ * learnable genres that cover at least half of them. */
+static void test_tag_census(void **state)
+{
+    const char *path = make_catalog();
+    mm_catalog *cat;
+    mm_error err;
+    mm_genre_census c;
+    mm_tags_verdict why;
+    assert_int_equal(mm_catalog_open(&cat, path, 0, &err), MM_OK);
+    /* no spectrograms yet: nothing to learn from */
+    assert_int_equal(mm_tag_census(cat, 10, &c, &err), MM_OK);
+    assert_int_equal(c.songs, 0);
+    assert_int_equal(c.learnable, 0);
+    assert_int_equal(mm_tags_worth_training(&c, &why), 0);
+    assert_int_equal(why, MM_TAGS_TOO_FEW_GENRES);
+    mm_catalog_close(cat);
+
+    add_feature_rows(path, 1, N_SONGS);
+    assert_int_equal(mm_catalog_open(&cat, path, 0, &err), MM_OK);
+    assert_int_equal(mm_tag_census(cat, 10, &c, &err), MM_OK);
+    assert_int_equal(c.songs, N_SONGS);
+    assert_int_equal(c.tagged, N_SONGS);
+    assert_int_equal(c.genres, N_GROUPS);
+    assert_int_equal(c.learnable, N_GROUPS); /* 15 songs each */
+    assert_int_equal(c.covered, N_SONGS);
+    assert_int_equal(mm_tags_worth_training(&c, &why), 1);
+    assert_int_equal(why, MM_TAGS_ENOUGH);
+    assert_int_equal(mm_tag_census(cat, 16, &c, &err), MM_OK);
+    assert_int_equal(c.learnable, 0);
+    assert_int_equal(mm_tags_worth_training(&c, NULL), 0);
+    assert_int_equal(mm_tag_census(cat, 0, &c, &err), MM_ERR_ARG);
+    mm_catalog_close(cat);
+
+    /* tags on a third of the songs: learnable, but a minority's */
+    exec_sql(path, "UPDATE tracks SET genre = '' WHERE id > 20");
+    assert_int_equal(mm_catalog_open(&cat, path, 0, &err), MM_OK);
+    assert_int_equal(mm_tag_census(cat, 5, &c, &err), MM_OK);
+    assert_int_equal(c.songs, N_SONGS);
+    assert_int_equal(c.tagged, 20);
+    assert_int_equal(c.learnable, N_GROUPS);
+    assert_int_equal(c.covered, 20);
+    assert_int_equal(mm_tags_worth_training(&c, &why), 0);
+    assert_int_equal(why, MM_TAGS_MINORITY);
+    mm_catalog_close(cat);
+
+    /* the bounds: exactly half is enough; two genres are */
+    mm_genre_census half = {.songs = 10, .covered = 5, .learnable = 2};
+    assert_int_equal(mm_tags_worth_training(&half, &why), 1);
+    half.covered = 4;
+    assert_int_equal(mm_tags_worth_training(&half, &why), 0);
+    assert_int_equal(why, MM_TAGS_MINORITY);
+    half.covered = 10, half.learnable = 1;
+    assert_int_equal(mm_tags_worth_training(&half, &why), 0);
+    assert_int_equal(why, MM_TAGS_TOO_FEW_GENRES);
+}
+
+/* What training refuses before it builds a model, each with a reason; the genre selection behind
+ * "fewer than two genres" (normalised names, min_count, the wanted list). */
+static void test_train_refusals(void **state)
+{
+    mm_train_request req;
+    mm_train_request_init(&req);
+    assert_int_equal(req.size, sizeof req);
+    assert_string_equal(req.preset, "crnn4");
+    assert_int_equal(req.min_count, 10);
+    /* left to the kind of training */
+    assert_true(req.batch < 0 && req.patience < 0 && req.lr_decay < 0 && req.augment < 0 && req.train_frac < 0);
+
+    const char *path = make_catalog();
+    add_feature_rows(path, 1, N_SONGS);
+    mm_catalog *cat;
+    mm_error err;
+    mm_train_outcome out;
+    assert_int_equal(mm_catalog_open(&cat, path, 0, &err), MM_OK);
+
+    mm_train_request_init(&req);
+    req.min_count = 16;
+    assert_int_equal(mm_pipeline_train(cat, &req, &out, &err), MM_ERR_ARG);
+    print_message("  %s\n", err.msg);
+    assert_non_null(strstr(err.msg, "fewer than two genres have 16 or more"));
+    assert_int_equal(out.n_classes, 0);
+    assert_int_equal(out.tracks_dropped, N_SONGS);
+    mm_train_outcome_free(&out);
+
+    static const char *const one[] = {" JAZZ ", "nosuch"};
+    req.min_count = 10;
+    req.genres = one;
+    req.n_genres = 2;
+    assert_int_equal(mm_pipeline_train(cat, &req, &out, &err), MM_ERR_ARG);
+    assert_non_null(strstr(err.msg, "fewer than two genres"));
+    assert_int_equal(out.n_classes, 1);
+    assert_string_equal(out.classes[0], "jazz");
+    assert_int_equal(out.tracks_used, N_SONGS / N_GROUPS);
+    assert_int_equal(out.tracks_dropped, N_SONGS - N_SONGS / N_GROUPS);
+    assert_string_equal(out.source, "tags");
+    mm_train_outcome_free(&out);
+    assert_null(out.classes);
+
+    mm_train_request_init(&req);
+    req.preset = "huge";
+    assert_int_equal(mm_pipeline_train(cat, &req, &out, &err), MM_ERR_ARG);
+    assert_non_null(strstr(err.msg, "unknown preset 'huge'"));
+    mm_train_request_init(&req);
+    req.val_frac = 0; /* a classifier needs validation songs for early stopping */
+    assert_int_equal(mm_pipeline_train(cat, &req, &out, &err), MM_ERR_ARG);
+    mm_train_request_init(&req);
+    req.self_supervised = 1;
+    req.batch = 5; /* two views of each song */
+    assert_int_equal(mm_pipeline_train(cat, &req, &out, &err), MM_ERR_ARG);
+    assert_non_null(strstr(err.msg, "even batch"));
+    req.batch = -1;
+    req.genres = one;
+    req.n_genres = 1;
+    assert_int_equal(mm_pipeline_train(cat, &req, &out, &err), MM_ERR_ARG);
+    assert_non_null(strstr(err.msg, "without labels"));
+    mm_train_outcome_free(&out);
+    mm_catalog_close(cat);
+}
+
+/* Embedding needs a network: none yet, an unknown name, a map's pseudo-model, a missing file. */
+static void test_embed_refusals(void **state)
+{
+    mm_catalog *cat;
+    mm_error err;
+    assert_int_equal(mm_catalog_open(&cat, make_catalog(), 0, &err), MM_OK);
+    mm_embed_request req;
+    mm_embed_request_init(&req);
+    mm_embed_outcome out;
+    assert_int_equal(mm_pipeline_embed(cat, &req, &out, &err), MM_ERR_NOT_FOUND);
+    print_message("  %s\n", err.msg);
+    assert_non_null(strstr(err.msg, "no model yet"));
+    req.model = "nosuch";
+    assert_int_equal(mm_pipeline_embed(cat, &req, &out, &err), MM_ERR_NOT_FOUND);
+    assert_non_null(strstr(err.msg, "no model named 'nosuch'"));
+    req.batch = 0;
+    assert_int_equal(mm_pipeline_embed(cat, &req, &out, &err), MM_ERR_ARG);
+
+    mm_map_request map = {.features = MM_VECTORS_DESCRIPTORS};
+    mm_layout_spec_defaults(&map.spec);
+    map.spec.method = MM_LAYOUT_PCA;
+    mm_map_result r;
+    assert_int_equal(mm_map_make(cat, &map, &r, &err), MM_OK); /* registers "descriptors" */
+    mm_embed_request_init(&req);
+    req.model = "descriptors";
+    assert_int_equal(mm_pipeline_embed(cat, &req, &out, &err), MM_ERR_ARG);
+    assert_non_null(strstr(err.msg, "not a network"));
+
+    char *classes[2] = {"a", "b"};
+    mm_model_record gone = {.name = "gone", .file = "/nonexistent/gone.mmm", .architecture = "small",
+                            .n_classes = 2, .classes = classes, .embedding_dim = 32};
+    int64_t id;
+    assert_int_equal(mm_catalog_put_model(cat, &gone, &id, &err), MM_OK);
+    req.model = "gone";
+    assert_int_not_equal(mm_pipeline_embed(cat, &req, &out, &err), MM_OK);
+    assert_non_null(strstr(err.msg, "gone.mmm"));
+    mm_catalog_close(cat);
+}
+
+typedef struct run_seen {
+    char log[8192];
+    int steps[8];
+    int n_steps;
+} run_seen;
+
+static void capture_log(mm_log_level level, const char *message, void *user)
+{
+    run_seen *seen = user;
+    size_t n = strlen(seen->log);
+    snprintf(seen->log + n, sizeof seen->log - n, "%s\n", message);
+}
+
+static void capture_step(mm_run_step step, const mm_run_outcome *so_far, void *user)
+{
+    run_seen *seen = user;
+    if (seen->n_steps < 8)
+        seen->steps[seen->n_steps++] = (int)step;
+    if (step == MM_RUN_MAPPED)
+        assert_true(so_far->n_maps >= 1 && so_far->maps[so_far->n_maps - 1].n == N_SONGS - 2);
+}
+
+/* run without folders on a catalog whose tags don't make a model worth training: it says why, trains
+ * and embeds nothing, and makes the three maps of the descriptors, reporting each. */
+static void test_run_without_model(void **state)
+{
+    const char *path = make_catalog();
+    add_feature_rows(path, 1, N_SONGS);
+    exec_sql(path, "UPDATE tracks SET genre = '' WHERE id > 20");
+    mm_catalog *cat;
+    mm_error err;
+    assert_int_equal(mm_catalog_open(&cat, path, 0, &err), MM_OK);
+    run_seen seen;
+    memset(&seen, 0, sizeof seen);
+    mm_logger log = {.level = MM_LOG_INFO, .callback = capture_log, .user = &seen};
+    mm_run_request req;
+    mm_run_request_init(&req);
+    assert_string_equal(req.preset, "small");
+    req.min_count = 5;
+    req.threads = 1;
+    req.log = &log;
+    req.step = capture_step;
+    req.user = &seen;
+    mm_run_outcome out;
+    assert_int_equal(mm_pipeline_run(cat, &req, &out, &err), MM_OK);
+    print_message("%s", seen.log);
+    assert_int_equal(out.verdict, MM_TAGS_MINORITY);
+    assert_int_equal(out.tags.covered, 20);
+    assert_false(out.trained);
+    assert_false(out.have_model);
+    assert_false(out.embedded);
+    assert_int_equal(out.features, MM_VECTORS_DESCRIPTORS);
+    assert_int_equal(out.n_maps, MM_RUN_MAPS);
+    assert_int_equal(out.maps[0].params.method, MM_LAYOUT_UMAP);
+    assert_int_equal(out.maps[1].params.method, MM_LAYOUT_TSNE);
+    assert_int_equal(out.maps[2].params.method, MM_LAYOUT_PCA);
+    assert_string_equal(out.maps[2].name, "pca-descriptors");
+    assert_int_equal(seen.n_steps, 3); /* no folders: no scan step */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(seen.steps[i], MM_RUN_MAPPED);
+    assert_non_null(strstr(seen.log, "only 20 of 60 songs carry one of the 4 genre tags"));
+    assert_non_null(strstr(seen.log, "the maps are made from the songs' audio descriptors"));
+    mm_run_outcome_free(&out);
+
+    mm_run_request_init(&req);
+    req.preset = "huge";
+    assert_int_equal(mm_pipeline_run(cat, &req, &out, &err), MM_ERR_ARG);
+    assert_int_equal(out.n_maps, 0);
+    mm_catalog_close(cat);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -316,6 +572,10 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_map_make),
         cmocka_unit_test(test_model_vectors),
         cmocka_unit_test(test_params_text),
+        cmocka_unit_test(test_tag_census),
+        cmocka_unit_test(test_train_refusals),
+        cmocka_unit_test(test_embed_refusals),
+        cmocka_unit_test(test_run_without_model),
     };
     return tu_main(argc, argv, "pipeline", tests, TU_COUNT(tests), NULL, 0);
 }

@@ -89,7 +89,7 @@ static void test_get_track_and_search(void **state)
     assert_int_equal(mm_catalog_get_track(f->cat, f->ids[1], remember, &s, &err), MM_OK);
     assert_int_equal(s.n, 1);
     assert_string_equal(s.titles[0], "Moonlight Sonata");
-    assert_int_equal(mm_catalog_get_track(f->cat, 999999, remember, &s, &err), MM_ERR_ARG);
+    assert_int_equal(mm_catalog_get_track(f->cat, 999999, remember, &s, &err), MM_ERR_NOT_FOUND);
     assert_non_null(strstr(err.msg, "no track 999999"));
 
     memset(&s, 0, sizeof s);
@@ -129,7 +129,7 @@ typedef struct json_out {
     size_t len;
 } json_out;
 
-static void json_append(void *ctx, const void *bytes, size_t n)
+static void json_append(const void *bytes, size_t n, void *ctx)
 {
     json_out *o = ctx;
     assert_true(o->len + n < sizeof o->text);
@@ -216,7 +216,7 @@ static void test_models_vectors_maps(void **state)
     assert_int_equal(again, set); /* replaced, same set */
 
     mm_model_record none;
-    assert_int_equal(mm_catalog_get_model(f->cat, NULL, &none, &err), MM_ERR_ARG);
+    assert_int_equal(mm_catalog_get_model(f->cat, NULL, &none, &err), MM_ERR_NOT_FOUND);
     char *classes[3] = {"classical", "jazz", "metal \"heavy\""};
     mm_model_record rec = {.name = "m1", .file = "/x/m1.mmm", .architecture = "small", .label_set = set,
                            .n_classes = 3, .classes = classes, .embedding_dim = 2, .metrics = "{\"a\": 1}"};
@@ -230,7 +230,7 @@ static void test_models_vectors_maps(void **state)
     assert_string_equal(got.architecture, "small");
     assert_int_equal(got.embedding_dim, 2);
     mm_model_record_free(&got);
-    assert_int_equal(mm_catalog_get_model(f->cat, "nope", &got, &err), MM_ERR_ARG);
+    assert_int_equal(mm_catalog_get_model(f->cat, "nope", &got, &err), MM_ERR_NOT_FOUND);
     assert_non_null(strstr(err.msg, "no model named 'nope'"));
 
     int64_t *need;
@@ -292,7 +292,7 @@ static void test_models_vectors_maps(void **state)
                 assert_memory_equal(c + i * 2, coords + j * 2, sizeof(float) * 2);
     free(ids);
     free(c);
-    assert_int_equal(mm_catalog_get_map_points(f->cat, 12345, &n, &ids, &c, &dims, &err), MM_ERR_ARG);
+    assert_int_equal(mm_catalog_get_map_points(f->cat, 12345, &n, &ids, &c, &dims, &err), MM_ERR_NOT_FOUND);
 
     /* re-registering the model (new weights) drops its vectors and maps */
     assert_int_equal(mm_catalog_put_model(f->cat, &rec, &m1, &err), MM_OK);

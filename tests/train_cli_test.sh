@@ -111,6 +111,13 @@ rc=$(status_of "$MM" run --db "$TMP/untagged.db" --no-serve "$TMP/gtzan")
 check "run on untagged music exits 0" test "$rc" = 0
 check "  ... says there are too few tags" grep -q "too few genre tags to learn genres from" "$TMP/err"
 check "  ... and maps the audio descriptors instead" test "$(grep -c -- '-descriptors ' "$TMP/out")" = 3
+# any number of folders: the songs in the last of 1201 are scanned and mapped
+mkdir -p "$TMP/empty" && (cd "$TMP/empty" && seq -f 'd%g' 1200 | xargs mkdir)
+rc=$(status_of "$MM" run --db "$TMP/many.db" --no-serve "$TMP"/empty/d* "$TMP/gtzan")
+check "run with 1201 folders exits 0" test "$rc" = 0
+check "  ... and maps the songs of the last one" grep -Eq "^pca-descriptors +12 songs" "$TMP/out"
+check "run with an unknown preset is a usage error" \
+  test "$(status_of "$MM" run --db "$TMP/run.db" --no-serve --preset huge "$TMP/music")" = 2
 # tags on a minority of the songs: no genre model from them
 "$SYNTH" --out "$TMP/few" --count 6 --genres blues,metal --seconds 8 --seed 6 >/dev/null
 rc=$(status_of "$MM" run --db "$TMP/minority.db" --no-serve --min-count 3 "$TMP/gtzan" "$TMP/few")

@@ -4,7 +4,14 @@
  * the music folders, incremental (size + mtime), parallel, resumable after a kill.
  *
  * Files: PATH (SQLite, WAL mode) and PATH's .features twin (library.db -> library.features).
- * Schema, crash-safety and the JSON forms of the CLI are documented in docs/catalog.md. */
+ * Schema, crash-safety and the JSON forms of the CLI are documented in docs/catalog.md.
+ *
+ * Thread safety: mm_catalog_read_features and mm_catalog_read_features_half may be called on one
+ * mm_catalog from several threads at once. Any other use of one mm_catalog from two threads must be
+ * serialised by the caller; to work in parallel, open the same database once per thread (SQLite's WAL
+ * mode lets readers run beside one writer, and waits up to 10 s for a lock). One scan runs per catalog
+ * file at a time: a second, from any handle or process, fails with MM_ERR_IO. A scan's callbacks are
+ * called from its own threads, never two at once. Records and arrays returned belong to the caller. */
 #ifndef MUSICMAP_CATALOG_H
 #define MUSICMAP_CATALOG_H
 
@@ -32,18 +39,18 @@ enum {
 };
 
 /* $XDG_DATA_HOME/musicmap/library.db, or ~/.local/share/musicmap/library.db. */
-mm_status mm_catalog_default_path(char *buf, size_t size, mm_error *err);
+MM_API mm_status mm_catalog_default_path(char *buf, size_t size, mm_error *err);
 
 /* Opens (and creates, or migrates to MM_CATALOG_SCHEMA_VERSION) a catalog. A database written by a
  * newer musicmap, or a file that is not a musicmap database, is refused with a message. */
-mm_status mm_catalog_open(mm_catalog **out, const char *path, int flags, mm_error *err);
-void mm_catalog_close(mm_catalog *cat);
-const char *mm_catalog_path(const mm_catalog *cat);
-const char *mm_catalog_features_path(const mm_catalog *cat);
-int mm_catalog_schema_version(const mm_catalog *cat);
+MM_API mm_status mm_catalog_open(mm_catalog **out, const char *path, int flags, mm_error *err);
+MM_API void mm_catalog_close(mm_catalog *cat);
+MM_API const char *mm_catalog_path(const mm_catalog *cat);
+MM_API const char *mm_catalog_features_path(const mm_catalog *cat);
+MM_API int mm_catalog_schema_version(const mm_catalog *cat);
 
 typedef enum mm_track_status { MM_TRACK_OK = 0, MM_TRACK_FAILED = 1, MM_TRACK_MISSING = 2 } mm_track_status;
-const char *mm_track_status_name(mm_track_status status); /* "ok", "failed", "missing" */
+MM_API const char *mm_track_status_name(mm_track_status status); /* "ok", "failed", "missing" */
 
 /* A track as stored. Strings are never NULL ("" when unknown) except error (NULL unless a failure). */
 typedef struct mm_track {
@@ -70,7 +77,7 @@ typedef struct mm_track {
 /* Calls fn for each track (status filter: -1 for all), ordered by id. The track and its strings are
  * valid during the call only. fn returns non-zero to stop early. */
 typedef int (*mm_track_fn)(const mm_track *track, void *user);
-mm_status mm_catalog_each_track(mm_catalog *cat, int status, mm_track_fn fn, void *user, mm_error *err);
+MM_API mm_status mm_catalog_each_track(mm_catalog *cat, int status, mm_track_fn fn, void *user, mm_error *err);
 
 typedef struct mm_catalog_count {
     char *name;
@@ -90,26 +97,26 @@ typedef struct mm_catalog_stats {
     size_t n_genres;
 } mm_catalog_stats;
 
-mm_status mm_catalog_get_stats(mm_catalog *cat, mm_catalog_stats *out, mm_error *err);
-void mm_catalog_stats_free(mm_catalog_stats *stats);
+MM_API mm_status mm_catalog_get_stats(mm_catalog *cat, mm_catalog_stats *out, mm_error *err);
+MM_API void mm_catalog_stats_free(mm_catalog_stats *stats);
 
 /* The front-end the stored features were computed with (a model checks these match its own);
  * mm_frontend_params is in features.h. */
-mm_status mm_catalog_frontend(mm_catalog *cat, mm_frontend_params *out, mm_error *err);
+MM_API mm_status mm_catalog_frontend(mm_catalog *cat, mm_frontend_params *out, mm_error *err);
 
 /* Features for training: the ids of ok tracks with a feature record, in file order (reading them in
  * this order streams the file sequentially); *ids is malloc'd. */
-mm_status mm_catalog_feature_ids(mm_catalog *cat, int64_t **ids, size_t *count, mm_error *err);
+MM_API mm_status mm_catalog_feature_ids(mm_catalog *cat, int64_t **ids, size_t *count, mm_error *err);
 /* Reads one track's record as floats (out[MM_FEATURE_VALUES]) or as the stored halves. The record's
- * checksum is verified. Thread-safe. */
-mm_status mm_catalog_read_features(mm_catalog *cat, int64_t track_id, float *out, mm_error *err);
-mm_status mm_catalog_read_features_half(mm_catalog *cat, int64_t track_id, uint16_t *out, mm_error *err);
+ * checksum is verified; MM_ERR_NOT_FOUND for a track without a record. Thread-safe. */
+MM_API mm_status mm_catalog_read_features(mm_catalog *cat, int64_t track_id, float *out, mm_error *err);
+MM_API mm_status mm_catalog_read_features_half(mm_catalog *cat, int64_t track_id, uint16_t *out, mm_error *err);
 
 /* The content hash used to recognise moved files: 64 bits over the size and the first, middle and
  * last 64 KiB (the whole file when smaller than 192 KiB). */
-mm_status mm_content_hash_fd(int fd, int64_t size, uint64_t *out, mm_error *err);
+MM_API mm_status mm_content_hash_fd(int fd, int64_t size, uint64_t *out, mm_error *err);
 /* The 64-bit hash of a buffer (also the feature record checksum). */
-uint64_t mm_hash64(const void *data, size_t n, uint64_t seed);
+MM_API uint64_t mm_hash64(const void *data, size_t n, uint64_t seed);
 
 /* ---- scanning ---- */
 
@@ -125,12 +132,15 @@ typedef struct mm_scan_progress {
     double elapsed;    /* seconds since the scan started */
 } mm_scan_progress;
 
-/* Excerpts per song for the descriptors by default: 3 describe a song better (k-NN(5) 0.449 -> 0.482 on
- * the real collection) but cost 2.1x the scan CPU (bench/RESULTS.md, "Map quality"). */
-#define MM_SCAN_DEFAULT_CLIPS 1
+/* Excerpts per song for the descriptors by default. Three (at 20, 50 and 80 %) describe a song better
+ * than its centre alone (real collection, UMAP k-NN(5) same soundtrack 0.572 -> 0.613) for about 2.4
+ * times the scan's CPU on songs of a few minutes; songs shorter than two clips are read once
+ * (bench/RESULTS.md, "Map quality"). `scan --clips 1` for the fastest first scan of a huge collection. */
+#define MM_SCAN_DEFAULT_CLIPS 3
 #define MM_SCAN_MAX_CLIPS 9
 
 typedef struct mm_scan_options {
+    size_t size; /* sizeof the struct, set by mm_scan_options_init (docs/api.md: option structs) */
     int jobs;           /* decoding threads; 0: all cores */
     int full_loudness;  /* loudness over the whole song (decodes all of it) instead of the clip */
     int prune;          /* delete missing tracks under the scanned folders (and their features) */
@@ -151,6 +161,8 @@ typedef struct mm_scan_options {
     void (*after_walk)(void *user);
     void *user;
 } mm_scan_options;
+/* All defaults (zeros: every count above takes its default). */
+MM_API void mm_scan_options_init(mm_scan_options *options);
 
 /* Every audio file the walk found lands in exactly one of unchanged, added, changed, moved, failed
  * (or none, when the scan was stopped early). */
@@ -174,22 +186,23 @@ typedef struct mm_scan_result {
 /* Scans the given folders (or single files) into the catalog. Per-file problems are recorded in the
  * catalog and counted in result->failed; the return value is an error only when the scan itself
  * could not run (database, feature file, out of memory, another scan running on the same catalog). */
-mm_status mm_catalog_scan(mm_catalog *cat, const char *const *roots, size_t n_roots,
-                          const mm_scan_options *options, mm_scan_result *result, mm_error *err);
+MM_API mm_status mm_catalog_scan(mm_catalog *cat, const char *const *roots, size_t n_roots,
+                                 const mm_scan_options *options, mm_scan_result *result, mm_error *err);
 
 /* --- What training, inference and layout store ------------------------------------------------ */
 
-/* One track by id (fn is called once), or MM_ERR_ARG "no track N". */
-mm_status mm_catalog_get_track(mm_catalog *cat, int64_t id, mm_track_fn fn, void *user, mm_error *err);
+/* One track by id (fn is called once), or MM_ERR_NOT_FOUND "no track N". */
+MM_API mm_status mm_catalog_get_track(mm_catalog *cat, int64_t id, mm_track_fn fn, void *user, mm_error *err);
 /* Ok tracks whose title, artist or album contain every word of query (case-insensitive), best first
  * (title matches before artist/album matches), at most limit. */
-mm_status mm_catalog_search(mm_catalog *cat, const char *query, int limit, mm_track_fn fn, void *user, mm_error *err);
+MM_API mm_status mm_catalog_search(mm_catalog *cat, const char *query, int limit, mm_track_fn fn, void *user,
+                                   mm_error *err);
 
 /* A named set of labels for tracks (replacing a set of the same name). splits may be NULL; each split is
  * "train", "val", "test" or NULL. */
-mm_status mm_catalog_put_labels(mm_catalog *cat, const char *name, const char *source, size_t n,
-                                const int64_t *track_ids, const char *const *labels, const char *const *splits,
-                                int64_t *label_set, mm_error *err);
+MM_API mm_status mm_catalog_put_labels(mm_catalog *cat, const char *name, const char *source, size_t n,
+                                       const int64_t *track_ids, const char *const *labels, const char *const *splits,
+                                       int64_t *label_set, mm_error *err);
 
 typedef struct mm_model_record {
     int64_t id;
@@ -205,36 +218,36 @@ typedef struct mm_model_record {
 } mm_model_record;
 
 /* Registers a model by name. Re-registering a name updates it and drops its old vectors and maps. */
-mm_status mm_catalog_put_model(mm_catalog *cat, const mm_model_record *model, int64_t *id, mm_error *err);
+MM_API mm_status mm_catalog_put_model(mm_catalog *cat, const mm_model_record *model, int64_t *id, mm_error *err);
 /* By name, or the newest trained model when name is NULL (not the "mel-pca50" and "descriptors"
- * entries that maps of those features refer to); MM_ERR_ARG when there is none. Free with ..._free. */
-mm_status mm_catalog_get_model(mm_catalog *cat, const char *name, mm_model_record *out, mm_error *err);
-mm_status mm_catalog_get_model_by_id(mm_catalog *cat, int64_t id, mm_model_record *out, mm_error *err);
-void mm_model_record_free(mm_model_record *model);
+ * entries that maps of those features refer to); MM_ERR_NOT_FOUND when there is none. Free with ..._free. */
+MM_API mm_status mm_catalog_get_model(mm_catalog *cat, const char *name, mm_model_record *out, mm_error *err);
+MM_API mm_status mm_catalog_get_model_by_id(mm_catalog *cat, int64_t id, mm_model_record *out, mm_error *err);
+MM_API void mm_model_record_free(mm_model_record *model);
 
 /* Genre colours come from a model's predictions only when it classified its held-out (test) songs at
  * least this well; below it (or when the accuracy is unknown) a map is coloured by the genre tags, and
  * the page and `run` say so. A confident, wrong legend is worse than none. */
 #define MM_PREDICTED_COLOURS_MIN_ACCURACY 0.85
 /* The model's held-out accuracy from its metrics ("test_accuracy"), or a negative number when unknown. */
-double mm_model_record_test_accuracy(const mm_model_record *model);
+MM_API double mm_model_record_test_accuracy(const mm_model_record *model);
 /* 1 when a map of this model should be coloured by its predictions (see the bound above), else 0. */
-int mm_model_record_colours_by_prediction(const mm_model_record *model);
+MM_API int mm_model_record_colours_by_prediction(const mm_model_record *model);
 
 /* Ok tracks with features but no vectors for the model (what `embed` still has to do), by id. */
-mm_status mm_catalog_tracks_needing_vectors(mm_catalog *cat, int64_t model_id, int64_t **ids, size_t *n,
-                                            mm_error *err);
+MM_API mm_status mm_catalog_tracks_needing_vectors(mm_catalog *cat, int64_t model_id, int64_t **ids, size_t *n,
+                                                   mm_error *err);
 /* Stores n tracks' output vectors (n x k) and embeddings (n x dim) in one transaction. */
-mm_status mm_catalog_put_vectors(mm_catalog *cat, int64_t model_id, size_t n, const int64_t *track_ids,
-                                 const float *probs, int k, const float *embedding, int dim, mm_error *err);
+MM_API mm_status mm_catalog_put_vectors(mm_catalog *cat, int64_t model_id, size_t n, const int64_t *track_ids,
+                                        const float *probs, int k, const float *embedding, int dim, mm_error *err);
 /* All ok tracks' vectors for a model, by track id; arrays are malloc'd (probs n x k, embedding n x dim). */
-mm_status mm_catalog_get_vectors(mm_catalog *cat, int64_t model_id, size_t *n, int64_t **track_ids, float **probs,
-                                 int *k, float **embedding, int *dim, mm_error *err);
+MM_API mm_status mm_catalog_get_vectors(mm_catalog *cat, int64_t model_id, size_t *n, int64_t **track_ids,
+                                        float **probs, int *k, float **embedding, int *dim, mm_error *err);
 
 /* All ok tracks' descriptors of this build's version (docs/descriptors.md), by track id: ids (n) and
  * x (n x MM_DESCRIPTOR_DIM) are malloc'd. Tracks scanned by an older version have none until the next
  * scan reads them again. */
-mm_status mm_catalog_get_descriptors(mm_catalog *cat, size_t *n, int64_t **track_ids, float **x, mm_error *err);
+MM_API mm_status mm_catalog_get_descriptors(mm_catalog *cat, size_t *n, int64_t **track_ids, float **x, mm_error *err);
 
 typedef struct mm_map_record {
     int64_t id;
@@ -249,14 +262,14 @@ typedef struct mm_map_record {
 } mm_map_record;
 
 /* Stores a map (replacing one of the same name): coords is n x dims. */
-mm_status mm_catalog_put_map(mm_catalog *cat, const mm_map_record *map, size_t n, const int64_t *track_ids,
-                             const float *coords, int64_t *id, mm_error *err);
+MM_API mm_status mm_catalog_put_map(mm_catalog *cat, const mm_map_record *map, size_t n, const int64_t *track_ids,
+                                    const float *coords, int64_t *id, mm_error *err);
 /* All maps, oldest first; free with mm_map_records_free. */
-mm_status mm_catalog_list_maps(mm_catalog *cat, mm_map_record **maps, size_t *n, mm_error *err);
-void mm_map_records_free(mm_map_record *maps, size_t n);
-/* A map's points (ok tracks only), by track id: coords is n x dims, malloc'd. */
-mm_status mm_catalog_get_map_points(mm_catalog *cat, int64_t map_id, size_t *n, int64_t **track_ids, float **coords,
-                                    int *dims, mm_error *err);
+MM_API mm_status mm_catalog_list_maps(mm_catalog *cat, mm_map_record **maps, size_t *n, mm_error *err);
+MM_API void mm_map_records_free(mm_map_record *maps, size_t n);
+/* A map's points (ok tracks only), by track id: coords is n x dims, malloc'd. MM_ERR_NOT_FOUND: no such map. */
+MM_API mm_status mm_catalog_get_map_points(mm_catalog *cat, int64_t map_id, size_t *n, int64_t **track_ids,
+                                           float **coords, int *dims, mm_error *err);
 
 #ifdef __cplusplus
 }

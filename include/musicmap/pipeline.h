@@ -1,9 +1,11 @@
 /* pipeline — the module that wires the others together: what the program and the server do with a
  * catalog, as functions a host program can call. Label sources for training, the song vectors a map or
  * "similar songs" is made from (descriptors, the spectrogram baseline, a model's outputs or hidden
- * state), maps with their parameters as data, and similar songs.
+ * state), maps with their parameters as data, similar songs, training from the catalog, embedding, and
+ * `run` (scan, decide, train, embed, map) in one call.
  *
- * The other modules never include this header; this one uses them all (docs/architecture.md).
+ * The other modules never include this header; this one uses them all (docs/pipeline.md).
+ * Progress and what was chosen go to the caller's logger and callbacks; nothing is printed.
  *
  * Thread safety: functions taking a catalog use it as the catalog module allows (one mm_catalog per
  * thread, or serialised by the caller); everything else works on the caller's data only. */
@@ -14,7 +16,9 @@
 #include <stdint.h>
 
 #include "musicmap/catalog.h"
+#include "musicmap/export.h"
 #include "musicmap/layout.h"
+#include "musicmap/nn.h"
 #include "musicmap/util.h"
 
 #ifdef __cplusplus
@@ -35,17 +39,17 @@ typedef struct mm_label_list {
 
 /* "tags", "folders", "fma:FILE" or "csv:FILE"; *file points into text (NULL for the first two).
  * Returns 0 on success. */
-int mm_label_source_parse(const char *text, mm_label_source *kind, const char **file);
+MM_API int mm_label_source_parse(const char *text, mm_label_source *kind, const char **file);
 /* Lower case, letters and digits only, up to the first '/', ';', ',' or '|'. */
-void mm_label_normalise(const char *tag, char *out, size_t size);
+MM_API void mm_label_normalise(const char *tag, char *out, size_t size);
 /* file: the CSV for MM_LABELS_CSV / MM_LABELS_FMA (tracks.csv), else NULL. */
-mm_status mm_labels_collect(mm_catalog *cat, mm_label_source kind, const char *file, mm_label_list *out,
-                            mm_error *err);
-void mm_label_list_free(mm_label_list *list);
+MM_API mm_status mm_labels_collect(mm_catalog *cat, mm_label_source kind, const char *file, mm_label_list *out,
+                                   mm_error *err);
+MM_API void mm_label_list_free(mm_label_list *list);
 
 /* Each of the n tracks' normalised genre tag as a small integer (labels[i], -1: untagged); returns the
  * number of distinct tags (at most max_names; further tags count as untagged), or -1 with err set. */
-int mm_tag_labels(mm_catalog *cat, const int64_t *ids, size_t n, int32_t *labels, int max_names, mm_error *err);
+MM_API int mm_tag_labels(mm_catalog *cat, const int64_t *ids, size_t n, int32_t *labels, int max_names, mm_error *err);
 
 /* ---- song vectors -------------------------------------------------------------------------------- */
 typedef enum mm_vector_kind {
@@ -55,8 +59,8 @@ typedef enum mm_vector_kind {
     MM_VECTORS_HIDDEN           /* a model's last GRU state */
 } mm_vector_kind;
 /* "descriptors", "mel", "softmax", "hidden" (the names `map --features` takes). */
-const char *mm_vector_kind_name(mm_vector_kind kind);
-int mm_vector_kind_parse(const char *name, mm_vector_kind *out);
+MM_API const char *mm_vector_kind_name(mm_vector_kind kind);
+MM_API int mm_vector_kind_parse(const char *name, mm_vector_kind *out);
 /* The spectrogram baseline: each log-mel mean-pooled over blocks of this many frames, then PCA. */
 #define MM_MEL_POOL_FRAMES 8
 #define MM_MEL_PCA_DIMS 50
@@ -75,11 +79,11 @@ typedef struct mm_song_vectors {
 
 /* Loads the vectors of kind. model: for outputs and hidden, the model's name (NULL: the newest trained
  * one); ignored otherwise. Songs without such vectors are left out (n may be 0). threads: PCA's. */
-mm_status mm_song_vectors_load(mm_catalog *cat, mm_vector_kind kind, const char *model, int threads,
-                               mm_song_vectors *out, mm_error *err);
-void mm_song_vectors_free(mm_song_vectors *v);
+MM_API mm_status mm_song_vectors_load(mm_catalog *cat, mm_vector_kind kind, const char *model, int threads,
+                                      mm_song_vectors *out, mm_error *err);
+MM_API void mm_song_vectors_free(mm_song_vectors *v);
 /* The row of a track, or -1. */
-long mm_song_vectors_find(const mm_song_vectors *v, int64_t track_id);
+MM_API long mm_song_vectors_find(const mm_song_vectors *v, int64_t track_id);
 
 /* ---- similar songs --------------------------------------------------------------------------------- */
 typedef struct mm_similar_song {
@@ -89,7 +93,7 @@ typedef struct mm_similar_song {
 
 /* The up-to-k songs nearest to row `row` of v (itself left out), nearest first, ties by row; exact.
  * Returns how many were written to out. */
-size_t mm_song_vectors_nearest(const mm_song_vectors *v, size_t row, int k, mm_similar_song *out);
+MM_API size_t mm_song_vectors_nearest(const mm_song_vectors *v, size_t row, int k, mm_similar_song *out);
 
 /* ---- maps ------------------------------------------------------------------------------------------ */
 /* What a map was made from and how, and how good it is: stored with the map (as JSON the library writes
@@ -108,11 +112,11 @@ typedef struct mm_map_params {
 } mm_map_params;
 
 /* The stored form; returns the length written (as snprintf). */
-int mm_map_params_format(const mm_map_params *p, char *buf, size_t size);
+MM_API int mm_map_params_format(const mm_map_params *p, char *buf, size_t size);
 /* Reads the stored form (fields absent from older maps keep their defaults: descriptors is not assumed
  * -- features then comes from `source`, "probs" -> outputs, else hidden). Returns 0, or -1 when the text
  * is not a flat JSON object of strings and numbers. */
-int mm_map_params_parse(const char *json, const char *source, mm_map_params *out);
+MM_API int mm_map_params_parse(const char *json, const char *source, mm_map_params *out);
 
 typedef struct mm_map_request {
     mm_vector_kind features;
@@ -132,10 +136,195 @@ typedef struct mm_map_result {
 
 /* Lays out the request's vectors and stores the map (replacing one of the same name). Fails when fewer
  * than 3 songs have such vectors, saying what to run first. */
-mm_status mm_map_make(mm_catalog *cat, const mm_map_request *req, mm_map_result *result, mm_error *err);
+MM_API mm_status mm_map_make(mm_catalog *cat, const mm_map_request *req, mm_map_result *result, mm_error *err);
 /* The same from vectors already loaded (e.g. several maps of one kind: the grid). */
-mm_status mm_map_make_from(mm_catalog *cat, mm_song_vectors *v, const mm_layout_spec *spec, const char *name,
-                           mm_map_result *result, mm_error *err);
+MM_API mm_status mm_map_make_from(mm_catalog *cat, mm_song_vectors *v, const mm_layout_spec *spec, const char *name,
+                                  mm_map_result *result, mm_error *err);
+
+/* ---- training from the catalog ------------------------------------------------------------------- */
+/* What to train (docs/pipeline.md). mm_train_request_init fills the defaults; fields marked "kind"
+ * are -1 there, meaning the default of the kind of training: a classifier's, or the self-supervised
+ * one's (whose held-out loss dips in the first epochs and recovers only after ~30, docs/network.md, so
+ * early stopping and the plateau schedule are off, and its batch holds two views of each song). */
+typedef struct mm_train_request {
+    size_t size;                  /* sizeof the struct, set by mm_train_request_init (docs/api.md: option structs) */
+    int self_supervised;          /* 0: a genre classifier from labels; 1: contrastive, no labels (NT-Xent) */
+    /* labels (classifiers only) */
+    mm_label_source labels;       /* MM_LABELS_TAGS */
+    const char *labels_file;      /* the CSV of MM_LABELS_CSV / MM_LABELS_FMA */
+    const char *const *genres;    /* only these genres (normalised like the tags); NULL: all */
+    size_t n_genres;
+    int min_count;                /* 10: genres with fewer tracks are left out */
+    /* the model */
+    const char *preset;           /* "crnn4" (mm_preset_find) */
+    const char *name;             /* its name in the catalog; NULL: PRESET-SOURCE ("crnn4-tags"), PRESET-ssl */
+    const char *path;             /* the model file; NULL: models/NAME.mmm beside the catalog */
+    const char *init;             /* a trained model file to start from (same preset, genres, head); NULL */
+    /* training */
+    int epochs;                   /* 40: the most */
+    int patience;                 /* kind: 5; self-supervised 0 (never stop early) */
+    int batch;                    /* kind: 16; self-supervised 32 (16 songs x 2 views; even, >= 4) */
+    double learning_rate;         /* 1e-3 */
+    double lr_decay;              /* kind: 0.5; self-supervised 1 (constant) */
+    int lr_patience;              /* 2 */
+    int augment;                  /* kind: 0; self-supervised 1 */
+    double train_frac, val_frac;  /* kind: 0.6 / 0.2 (the rest tests); self-supervised 0.9 / 0.1 */
+    uint64_t seed;                /* 1: split, shuffling, initialisation */
+    int threads;                  /* 0: all cores */
+    int resume;                   /* continue from the checkpoint (PATH.ckpt) when there is one */
+    /* self-supervised */
+    double temperature;           /* 0.1 */
+    int projection;               /* 32: the projection head's size */
+    double view_seconds;          /* -1: half the clip; 0: the whole clip, shifted */
+    /* reporting */
+    const mm_logger *log;         /* what was chosen (tracks, genres, split); NULL: nothing */
+    mm_train_progress_fn progress; /* every batch and epoch; non-zero stops (MM_ERR_CANCELLED; --resume) */
+    void *progress_ctx;
+} mm_train_request;
+
+MM_API void mm_train_request_init(mm_train_request *req);
+
+typedef struct mm_train_outcome {
+    char name[256];               /* the model's name in the catalog */
+    char path[4096];              /* its file */
+    int64_t model_id, label_set;  /* label_set 0 when self-supervised */
+    char preset[32];
+    char source[8];               /* "tags", "folders", "fma", "csv"; "" when self-supervised */
+    int self_supervised;
+    int n_classes;
+    char **classes;               /* the output names, in order (self-supervised: p1, p2, ...) */
+    size_t tracks_used;           /* labelled tracks of the chosen genres (self-supervised: all tracks) */
+    size_t tracks_dropped;        /* labelled tracks of rarer or unchosen genres */
+    double view_seconds, temperature; /* self-supervised: as trained */
+    mm_train_result result;       /* epochs, best epoch, train / validation / test scores, confusion */
+} mm_train_outcome;
+
+/* Collects the labels (or takes every track), chooses the genres (at least min_count tracks, among
+ * `genres` when given; alphabetical), creates and initialises the model (or starts from `init`),
+ * trains it with a checkpoint after every epoch, saves it, and registers it in the catalog with its
+ * label set (and split) and metrics; the finished checkpoint is removed. Fewer than two genres, a bad
+ * request or an `init` of another network: MM_ERR_ARG saying why; what was chosen before a failure
+ * stays in out (e.g. the one genre that qualified). Free out with mm_train_outcome_free (also after a
+ * failure). */
+MM_API mm_status mm_pipeline_train(mm_catalog *cat, const mm_train_request *req, mm_train_outcome *out,
+                                   mm_error *err);
+MM_API void mm_train_outcome_free(mm_train_outcome *out);
+
+/* ---- embedding: a model's vectors for every song --------------------------------------------------- */
+typedef struct mm_embed_progress {
+    size_t done, total;           /* tracks */
+    double elapsed;               /* seconds since the first batch began */
+} mm_embed_progress;
+
+typedef struct mm_embed_request {
+    size_t size;                  /* sizeof the struct, set by mm_embed_request_init (docs/api.md: option structs) */
+    const char *model;            /* a model's name in the catalog (NULL: the newest), or a model file, which
+                                   * is then registered under its file name without extension */
+    int batch;                    /* 16 clips per inference batch (1 .. 1024) */
+    int threads;                  /* 0: all cores */
+    const mm_logger *log;         /* "embed: N tracks embedded ..." ; NULL: nothing */
+    /* After every batch (and once before the first); non-zero stops: MM_ERR_CANCELLED, what was stored
+     * is kept. May be NULL. */
+    int (*progress)(const mm_embed_progress *progress, void *user);
+    /* A track whose stored spectrogram can't be read (a damaged record): reported and skipped. May be NULL. */
+    void (*failure)(int64_t track_id, const char *message, void *user);
+    void *user;
+} mm_embed_request;
+
+MM_API void mm_embed_request_init(mm_embed_request *req);
+
+typedef struct mm_embed_outcome {
+    int64_t model_id;
+    char model_name[256];
+    size_t needed;                /* tracks that had no vectors under the model (0: nothing to do) */
+    size_t embedded, failed;
+    double seconds;
+} mm_embed_outcome;
+
+/* Runs the model over every ok track with a spectrogram and no vectors under it yet, storing its output
+ * vector and hidden state. An unknown name that is no file: MM_ERR_NOT_FOUND; a damaged model file or
+ * one of another front-end than the catalog's: MM_ERR_FORMAT. */
+MM_API mm_status mm_pipeline_embed(mm_catalog *cat, const mm_embed_request *req, mm_embed_outcome *out,
+                                   mm_error *err);
+
+/* ---- whether the genre tags are worth a model -------------------------------------------------------- */
+typedef struct mm_genre_census {
+    int min_count;                /* as asked */
+    size_t songs;                 /* ok tracks with a spectrogram, tagged or not */
+    size_t tagged;                /* of those, with a genre tag */
+    int genres;                   /* distinct normalised genre tags among them */
+    int learnable;                /* genres with at least min_count songs */
+    size_t covered;               /* songs tagged with one of the learnable genres */
+} mm_genre_census;
+
+/* Counts the songs' normalised genre tags. */
+MM_API mm_status mm_tag_census(mm_catalog *cat, int min_count, mm_genre_census *out, mm_error *err);
+
+typedef enum mm_tags_verdict {
+    MM_TAGS_ENOUGH = 0,           /* >= 2 learnable genres covering at least half the songs: train on them */
+    MM_TAGS_TOO_FEW_GENRES,       /* fewer than 2 genres with min_count songs */
+    MM_TAGS_MINORITY              /* learnable genres, but on fewer than half the songs: a model trained on a
+                                   * minority's genres would map everyone else by guesswork */
+} mm_tags_verdict;
+
+/* 1 when a genre model should be trained on the tags, else 0; *why (may be NULL) says which case. */
+MM_API int mm_tags_worth_training(const mm_genre_census *census, mm_tags_verdict *why);
+
+/* ---- run: a folder of music to maps in one call ------------------------------------------------------ */
+typedef enum mm_run_step {
+    MM_RUN_SCANNED = 0,           /* out->scan is filled */
+    MM_RUN_TRAINED,               /* out->train is filled */
+    MM_RUN_EMBEDDED,              /* out->embed is filled */
+    MM_RUN_MAPPED                 /* out->maps[out->n_maps - 1] is new */
+} mm_run_step;
+
+#define MM_RUN_MODEL "run"        /* the name of the model run trains */
+#define MM_RUN_MAPS 3             /* UMAP, t-SNE, PCA */
+
+typedef struct mm_run_outcome mm_run_outcome;
+
+typedef struct mm_run_request {
+    size_t size;                  /* sizeof the struct, set by mm_run_request_init (docs/api.md: option structs) */
+    const char *const *folders;   /* scanned first (incrementally), any number; 0: the catalog as it is */
+    size_t n_folders;
+    const mm_scan_options *scan;  /* the scan's options and callbacks; NULL: defaults, jobs = threads */
+    const char *preset;           /* "small" (minutes on a laptop) */
+    int epochs;                   /* 20 */
+    int min_count;                /* 10: songs a genre needs to be learnt */
+    int retrain;                  /* 1: train again even when a model from an earlier run exists */
+    int threads;                  /* 0: all cores */
+    const mm_logger *log;         /* what was chosen and why; NULL: nothing */
+    /* May be NULL; each gets user (as mm_train_request's and mm_embed_request's do). */
+    mm_train_progress_fn train_progress;
+    int (*embed_progress)(const mm_embed_progress *progress, void *user);
+    void (*embed_failure)(int64_t track_id, const char *message, void *user);
+    void (*step)(mm_run_step step, const mm_run_outcome *so_far, void *user); /* after each step */
+    void *user;
+} mm_run_request;
+
+MM_API void mm_run_request_init(mm_run_request *req);
+
+struct mm_run_outcome {
+    mm_scan_result scan;          /* zeros without folders */
+    mm_genre_census tags;
+    mm_tags_verdict verdict;
+    int trained;                  /* a model was trained in this run: train is filled */
+    mm_train_outcome train;
+    int have_model;               /* MM_RUN_MODEL exists (trained now or by an earlier run) */
+    int embedded;                 /* the model ran over the new songs: embed is filled */
+    mm_embed_outcome embed;
+    mm_vector_kind features;      /* what the maps are made of */
+    size_t n_maps;
+    mm_map_result maps[MM_RUN_MAPS];
+};
+
+/* Scans the folders, takes the tag census, trains MM_RUN_MODEL on the tags when they are worth it
+ * (mm_tags_worth_training) and there is no such model yet (or retrain), embeds the songs with it when
+ * there is one, and makes the UMAP, t-SNE and PCA maps of the chosen features, saying through the
+ * logger what it chose and why. A failed file is counted, not an error; a scan that could not run or
+ * was stopped is. Free out with mm_run_outcome_free (also after a failure). */
+MM_API mm_status mm_pipeline_run(mm_catalog *cat, const mm_run_request *req, mm_run_outcome *out, mm_error *err);
+MM_API void mm_run_outcome_free(mm_run_outcome *out);
 
 #ifdef __cplusplus
 }

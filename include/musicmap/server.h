@@ -3,7 +3,12 @@
  * binary, and each catalogued track's audio by id with HTTP Range (transcoded when a browser can't play
  * the file's codec). Also writes the same page and data as a static site. Requests never name files:
  * audio is found by track id in the catalog, and the page's files are compiled in.
- * The API and the points format are documented in docs/server.md. */
+ * The API and the points format are documented in docs/server.md.
+ *
+ * Thread safety: start and stop a server from one thread; it then serves from threads of its own,
+ * which log through the options' logger concurrently (a logger callback must allow that). Several
+ * servers (on different ports) and exports may run in one process; each opens its own catalog
+ * connections, so they may share a database with other users of it. */
 #ifndef MUSICMAP_SERVER_H
 #define MUSICMAP_SERVER_H
 
@@ -31,10 +36,10 @@ typedef struct mm_server_options {
 
 /* Opens the catalog at db_path (read-only use: it never writes) and starts serving in background
  * threads. Fails if the catalog can't be opened or the address can't be bound. */
-mm_status mm_server_start(mm_server **out, const char *db_path, const mm_server_options *options, mm_error *err);
-int mm_server_port(const mm_server *server);
+MM_API mm_status mm_server_start(mm_server **out, const char *db_path, const mm_server_options *options, mm_error *err);
+MM_API int mm_server_port(const mm_server *server);
 /* Stops accepting, finishes nothing that is in flight, frees everything. */
-void mm_server_stop(mm_server *server);
+MM_API void mm_server_stop(mm_server *server);
 
 typedef struct mm_export_options {
     int audio;                 /* 1: put each track's audio in the site (copied, or transcoded) */
@@ -45,10 +50,11 @@ typedef struct mm_export_options {
 /* Writes the page and its data as files under dir (created if missing): index.html, app.js, style.css
  * and data/ (maps, points, tracks, a search index, precomputed similar tracks, and audio when asked).
  * Any static file server (or file://, except for audio in some browsers) can then show the map. */
-mm_status mm_server_export(const char *db_path, const char *dir, const mm_export_options *options, mm_error *err);
+MM_API mm_status mm_server_export(const char *db_path, const char *dir, const mm_export_options *options,
+                                  mm_error *err);
 
 /* Whether the page was built with its Three.js front-end (0: the fallback page that says it wasn't). */
-int mm_server_has_web_ui(void);
+MM_API int mm_server_has_web_ui(void);
 
 #ifdef __cplusplus
 }

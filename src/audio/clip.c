@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/shared.h"
 #include "musicmap/features.h"
 
 /* Decoded before the clip and after it, then dropped: the resampler's filter needs this context to
@@ -45,7 +46,7 @@ typedef struct range_sink {
     int oom;
 } range_sink;
 
-static int range_sink_take(void *ctx, const float *mono, int count, int64_t first)
+static int range_sink_take(const float *mono, int count, int64_t first, void *ctx)
 {
     range_sink *rs = ctx;
     int64_t lo = first > rs->begin ? first : rs->begin;
@@ -109,7 +110,7 @@ static mm_status check_length(const mm_audio *audio, const mm_clip_options *opti
     return MM_OK;
 }
 
-static int discard_sink(void *ctx, const float *mono, int count, int64_t first)
+static int discard_sink(const float *mono, int count, int64_t first, void *ctx)
 {
     (void)ctx;
     (void)mono;
@@ -335,14 +336,21 @@ static mm_status clip_by_seeking(mm_audio *audio, const mm_clip_options *options
     return MM_OK;
 }
 
+void mm_clip_options_init(mm_clip_options *options)
+{
+    memset(options, 0, sizeof *options);
+    options->size = sizeof *options;
+}
+
 mm_status mm_audio_read_clip(mm_audio *audio, const mm_clip_options *options, float *clip,
                              mm_clip_report *report, mm_error *err)
 {
-    static const mm_clip_options defaults = {0};
+    mm_clip_options given;
+    mm_clip_options_init(&given);
+    util_options_copy(&given, sizeof given, options, UTIL_OPTIONS_END(mm_clip_options, loudness));
+    options = &given;
     mm_clip_report local;
     mm_clip_options placed;
-    if (!options)
-        options = &defaults;
     if (options->position > 0) {
         /* another excerpt: a crop shift from the centre, in the song's (exact) length */
         const mm_audio_info *in = &audio->info;

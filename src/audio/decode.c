@@ -188,7 +188,7 @@ typedef struct decode_state {
     int64_t next;       /* position of the next sample, once anchored */
     float *mono;
     int mono_cap;
-    mm_pcm_sink sink;
+    audio_pcm_sink sink;
     void *ctx;
     decode_stats *stats;
     int stop;
@@ -245,14 +245,14 @@ static int drain_frames(decode_state *ds, mm_error *err)
         ds->stats->samples += count;
         int64_t first = ds->next;
         ds->next += count;
-        if (ds->sink(ds->ctx, ds->mono, count, first)) {
+        if (ds->sink(ds->mono, count, first, ds->ctx)) {
             ds->stop = 1;
             return 0;
         }
     }
 }
 
-mm_status audio_decode_from(mm_audio *audio, int64_t position, mm_pcm_sink sink, void *ctx,
+mm_status audio_decode_from(mm_audio *audio, int64_t position, audio_pcm_sink sink, void *ctx,
                             loudness_meter *meter, decode_stats *stats, mm_error *err)
 {
     memset(stats, 0, sizeof *stats);

@@ -12,6 +12,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "../util/shared.h"
+
 typedef struct write_format {
     const char *name;    /* as given in options->format or the extension */
     const char *muxer;   /* FFmpeg's output format */
@@ -258,6 +260,12 @@ static mm_status encode_all(writer *w, mm_error *err)
     return encode_frame(w, NULL, err);
 }
 
+void mm_audio_write_options_init(mm_audio_write_options *options)
+{
+    memset(options, 0, sizeof *options);
+    options->size = sizeof *options;
+}
+
 mm_status mm_audio_write(const char *path, const float *interleaved, int64_t frames, int channels,
                          int sample_rate, const mm_audio_write_options *options, mm_error *err)
 {
@@ -265,9 +273,10 @@ mm_status mm_audio_write(const char *path, const float *interleaved, int64_t fra
         sample_rate < 1000 || sample_rate > 384000)
         return mm_error_set(err, MM_ERR_ARG, "%s: invalid audio to write (%lld frames, %d channels, %d Hz)",
                             path ? path : "(null)", (long long)frames, channels, sample_rate);
-    mm_audio_write_options defaults = {0};
-    if (!options)
-        options = &defaults;
+    mm_audio_write_options given;
+    mm_audio_write_options_init(&given);
+    util_options_copy(&given, sizeof given, options, UTIL_OPTIONS_END(mm_audio_write_options, tags));
+    options = &given;
     const write_format *wf = find_format(path, options->format);
     if (!wf)
         return mm_error_set(err, MM_ERR_UNSUPPORTED, "%s: unknown output format '%s'", path,

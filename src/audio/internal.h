@@ -24,7 +24,7 @@ struct mm_audio {
 
 /* Receives decoded audio as mono float at the native rate; first = index of mono[0] in the file.
  * Returns non-zero to stop decoding. */
-typedef int (*mm_pcm_sink)(void *ctx, const float *mono, int count, int64_t first);
+typedef int (*audio_pcm_sink)(const float *mono, int count, int64_t first, void *ctx);
 
 typedef struct decode_stats {
     int64_t packets;
@@ -54,7 +54,7 @@ void loudness_meter_close(loudness_meter *meter);
 
 /* Rewinds to native sample `position` (0 = the start; a seek goes to or before it) and decodes until
  * the sink stops or the file ends. */
-mm_status audio_decode_from(mm_audio *audio, int64_t position, mm_pcm_sink sink, void *ctx,
+mm_status audio_decode_from(mm_audio *audio, int64_t position, audio_pcm_sink sink, void *ctx,
                             loudness_meter *meter, decode_stats *stats, mm_error *err);
 
 /* Resamples a whole mono float buffer with libsoxr at HQ (flushing its tail).

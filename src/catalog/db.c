@@ -104,7 +104,7 @@ static const char *const MIGRATIONS[MM_CATALOG_SCHEMA_VERSION] = {
     ");",
 };
 
-mm_status mm_cat_sql_error(mm_catalog *cat, mm_error *err, const char *what)
+mm_status cat_sql_error(mm_catalog *cat, mm_error *err, const char *what)
 {
     int code = sqlite3_errcode(cat->db);
     mm_status st = (code == SQLITE_NOMEM) ? MM_ERR_NOMEM
@@ -118,11 +118,11 @@ mm_status mm_cat_sql_error(mm_catalog *cat, mm_error *err, const char *what)
     return mm_error_set(err, st, "%s: %s: %s", cat->path, what, sqlite3_errmsg(cat->db));
 }
 
-mm_status mm_cat_exec(mm_catalog *cat, const char *sql, mm_error *err)
+mm_status cat_exec(mm_catalog *cat, const char *sql, mm_error *err)
 {
     char *msg = NULL;
     if (sqlite3_exec(cat->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        mm_status st = mm_cat_sql_error(cat, err, NULL);
+        mm_status st = cat_sql_error(cat, err, NULL);
         sqlite3_free(msg);
         return st;
     }
@@ -209,7 +209,7 @@ static mm_status migrate(mm_catalog *cat, mm_error *err)
 {
     int v = user_version(cat);
     if (v < 0)
-        return mm_cat_sql_error(cat, err, "not a readable musicmap database");
+        return cat_sql_error(cat, err, "not a readable musicmap database");
     if (v > MM_CATALOG_SCHEMA_VERSION)
         return mm_error_set(err, MM_ERR_UNSUPPORTED,
                             "%s: database schema version %d is newer than this musicmap understands (%d); "
@@ -227,21 +227,21 @@ static mm_status migrate(mm_catalog *cat, mm_error *err)
             return mm_error_set(err, MM_ERR_FORMAT, "%s: a SQLite database, but not a musicmap catalog", cat->path);
     }
     for (; v < MM_CATALOG_SCHEMA_VERSION; v++) {
-        mm_status s = mm_cat_exec(cat, "BEGIN IMMEDIATE", err);
+        mm_status s = cat_exec(cat, "BEGIN IMMEDIATE", err);
         if (s != MM_OK)
             return s;
         /* another process may have migrated meanwhile */
         int now = user_version(cat);
         if (now != v) {
-            mm_cat_exec(cat, "ROLLBACK", NULL);
+            cat_exec(cat, "ROLLBACK", NULL);
             v = now - 1;
             continue;
         }
         char bump[64];
         snprintf(bump, sizeof bump, "PRAGMA user_version = %d", v + 1);
-        if ((s = mm_cat_exec(cat, MIGRATIONS[v], err)) != MM_OK || (s = mm_cat_exec(cat, bump, err)) != MM_OK ||
-            (s = mm_cat_exec(cat, "COMMIT", err)) != MM_OK) {
-            mm_cat_exec(cat, "ROLLBACK", NULL);
+        if ((s = cat_exec(cat, MIGRATIONS[v], err)) != MM_OK || (s = cat_exec(cat, bump, err)) != MM_OK ||
+            (s = cat_exec(cat, "COMMIT", err)) != MM_OK) {
+            cat_exec(cat, "ROLLBACK", NULL);
             return s;
         }
     }
@@ -285,7 +285,7 @@ mm_status mm_catalog_open(mm_catalog **out, const char *path, int flags, mm_erro
 
     int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
     if (sqlite3_open_v2(path, &cat->db, oflags, NULL) != SQLITE_OK) {
-        mm_status s = cat->db ? mm_cat_sql_error(cat, err, "cannot open")
+        mm_status s = cat->db ? cat_sql_error(cat, err, "cannot open")
                               : mm_error_set(err, MM_ERR_NOMEM, "%s: cannot open: out of memory", path);
         mm_catalog_close(cat);
         return s;
@@ -297,13 +297,13 @@ mm_status mm_catalog_open(mm_catalog **out, const char *path, int flags, mm_erro
     /* WAL: readers never block the writer, and a killed process leaves a consistent database (a
      * transaction is in the WAL whole or not at all). NORMAL: commits are not fsync'd, only
      * checkpoints; after a power loss the last transactions may be lost, never half of one. */
-    mm_status s = mm_cat_exec(cat, "PRAGMA journal_mode = WAL", err);
+    mm_status s = cat_exec(cat, "PRAGMA journal_mode = WAL", err);
     if (s == MM_OK)
-        s = mm_cat_exec(cat, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON", err);
+        s = cat_exec(cat, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON", err);
     if (s == MM_OK)
         s = migrate(cat, err);
     if (s == MM_OK)
-        s = mm_features_open(cat, create, err);
+        s = cat_features_open(cat, create, err);
     if (s != MM_OK) {
         mm_catalog_close(cat);
         return s;
@@ -356,7 +356,7 @@ static const char *text_or_empty(sqlite3_stmt *st, int col)
     return t ? (const char *)t : "";
 }
 
-int mm_cat_row_to_track(sqlite3_stmt *st, mm_track *out)
+int cat_row_to_track(sqlite3_stmt *st, mm_track *out)
 {
     mm_track t;
     memset(&t, 0, sizeof t);
@@ -395,14 +395,14 @@ int mm_cat_row_to_track(sqlite3_stmt *st, mm_track *out)
     return t.path ? 0 : -1;
 }
 
-mm_status mm_cat_each_track_stmt(mm_catalog *cat, sqlite3_stmt *st, mm_track_fn fn, void *user, size_t *found,
-                                 mm_error *err)
+mm_status cat_each_track_stmt(mm_catalog *cat, sqlite3_stmt *st, mm_track_fn fn, void *user, size_t *found,
+                              mm_error *err)
 {
     int rc;
     size_t n = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         mm_track t;
-        if (mm_cat_row_to_track(st, &t) != 0)
+        if (cat_row_to_track(st, &t) != 0)
             return mm_error_set(err, MM_ERR_NOMEM, "listing tracks: out of memory");
         n++;
         if (fn(&t, user))
@@ -410,19 +410,19 @@ mm_status mm_cat_each_track_stmt(mm_catalog *cat, sqlite3_stmt *st, mm_track_fn 
     }
     if (found)
         *found = n;
-    return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? MM_OK : mm_cat_sql_error(cat, err, "listing tracks");
+    return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? MM_OK : cat_sql_error(cat, err, "listing tracks");
 }
 
 mm_status mm_catalog_each_track(mm_catalog *cat, int status, mm_track_fn fn, void *user, mm_error *err)
 {
-    static const char *const SQL = "SELECT " MM_CAT_TRACK_COLUMNS " FROM tracks t LEFT JOIN features f ON f.track_id = t.id"
+    static const char *const SQL = "SELECT " CAT_TRACK_COLUMNS " FROM tracks t LEFT JOIN features f ON f.track_id = t.id"
                                    " WHERE ?1 IS NULL OR t.status = ?1 ORDER BY t.id";
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(cat->db, SQL, -1, &st, NULL) != SQLITE_OK)
-        return mm_cat_sql_error(cat, err, "listing tracks");
+        return cat_sql_error(cat, err, "listing tracks");
     if (status >= 0)
         sqlite3_bind_text(st, 1, mm_track_status_name((mm_track_status)status), -1, SQLITE_STATIC);
-    mm_status s = mm_cat_each_track_stmt(cat, st, fn, user, NULL, err);
+    mm_status s = cat_each_track_stmt(cat, st, fn, user, NULL, err);
     sqlite3_finalize(st);
     return s;
 }
@@ -433,7 +433,7 @@ static mm_status count_by(mm_catalog *cat, const char *sql, mm_catalog_count **o
     *out = NULL;
     *n = 0;
     if (sqlite3_prepare_v2(cat->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return mm_cat_sql_error(cat, err, "counting");
+        return cat_sql_error(cat, err, "counting");
     size_t cap = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -454,7 +454,7 @@ static mm_status count_by(mm_catalog *cat, const char *sql, mm_catalog_count **o
     if (rc == SQLITE_ROW)
         return mm_error_set(err, MM_ERR_NOMEM, "counting: out of memory");
     if (rc != SQLITE_DONE)
-        return mm_cat_sql_error(cat, err, "counting");
+        return cat_sql_error(cat, err, "counting");
     return MM_OK;
 }
 
@@ -472,7 +472,7 @@ mm_status mm_catalog_get_stats(mm_catalog *cat, mm_catalog_stats *out, mm_error 
     out->schema_version = cat->schema_version;
     sqlite3_stmt *st = NULL;
     /* one read transaction, so the numbers agree with each other while a scan writes */
-    mm_status s = mm_cat_exec(cat, "BEGIN", err);
+    mm_status s = cat_exec(cat, "BEGIN", err);
     if (s != MM_OK)
         return s;
     if (sqlite3_prepare_v2(cat->db,
@@ -483,9 +483,9 @@ mm_status mm_catalog_get_stats(mm_catalog *cat, mm_catalog_stats *out, mm_error 
                            " (SELECT total(duration) FROM tracks WHERE status = 'ok')",
                            -1, &st, NULL) != SQLITE_OK ||
         sqlite3_step(st) != SQLITE_ROW) {
-        s = mm_cat_sql_error(cat, err, "counting tracks");
+        s = cat_sql_error(cat, err, "counting tracks");
         sqlite3_finalize(st);
-        mm_cat_exec(cat, "ROLLBACK", NULL);
+        cat_exec(cat, "ROLLBACK", NULL);
         return s;
     }
     out->ok = sqlite3_column_int64(st, 0);
@@ -504,7 +504,7 @@ mm_status mm_catalog_get_stats(mm_catalog *cat, mm_catalog_stats *out, mm_error 
                      "SELECT coalesce(genre, ''), count(*) FROM tracks WHERE status = 'ok'"
                      " GROUP BY 1 ORDER BY 2 DESC, 1",
                      &out->genres, &out->n_genres, err);
-    mm_cat_exec(cat, "COMMIT", NULL);
+    cat_exec(cat, "COMMIT", NULL);
     out->db_bytes = file_bytes(cat->path, "") + file_bytes(cat->path, "-wal");
     out->features_bytes = file_bytes(cat->features_path, "");
     if (s != MM_OK)
@@ -528,7 +528,7 @@ mm_status mm_catalog_frontend(mm_catalog *cat, mm_frontend_params *out, mm_error
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(cat->db, "SELECT key, value FROM meta WHERE key LIKE 'frontend.%'", -1, &st, NULL) != SQLITE_OK)
-        return mm_cat_sql_error(cat, err, "reading the front-end parameters");
+        return cat_sql_error(cat, err, "reading the front-end parameters");
     memset(out, 0, sizeof *out);
     int found = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {

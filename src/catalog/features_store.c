@@ -69,7 +69,7 @@ static mm_status read_all(int fd, void *data, size_t n, int64_t offset, const ch
     return MM_OK;
 }
 
-mm_status mm_features_open(mm_catalog *cat, int create, mm_error *err)
+mm_status cat_features_open(mm_catalog *cat, int create, mm_error *err)
 {
     const char *path = cat->features_path;
     int fd = open(path, O_RDWR | O_CLOEXEC);
@@ -110,15 +110,15 @@ mm_status mm_features_open(mm_catalog *cat, int create, mm_error *err)
     return MM_OK;
 }
 
-mm_status mm_features_write(mm_catalog *cat, int64_t slot, const uint16_t *halves, mm_error *err)
+mm_status cat_features_write(mm_catalog *cat, int64_t slot, const uint16_t *halves, mm_error *err)
 {
     if (cat->features_fd < 0 || !cat->features_writable)
         return mm_error_set(err, MM_ERR_IO, "%s: the feature file is not writable", cat->features_path);
-    return write_all(cat->features_fd, halves, MM_FEATURE_RECORD_BYTES, mm_features_offset(slot), cat->features_path,
+    return write_all(cat->features_fd, halves, MM_FEATURE_RECORD_BYTES, cat_features_offset(slot), cat->features_path,
                      err);
 }
 
-mm_status mm_features_sync(mm_catalog *cat, mm_error *err)
+mm_status cat_features_sync(mm_catalog *cat, mm_error *err)
 {
     if (cat->features_fd >= 0 && fdatasync(cat->features_fd) != 0)
         return mm_error_set(err, MM_ERR_IO, "%s: sync failed: %s", cat->features_path, strerror(errno));
@@ -132,18 +132,18 @@ mm_status mm_catalog_read_features_half(mm_catalog *cat, int64_t track_id, uint1
     if (!cat->read_stmt &&
         sqlite3_prepare_v2(cat->db, "SELECT slot, checksum FROM features WHERE track_id = ?", -1, &cat->read_stmt,
                            NULL) != SQLITE_OK) {
-        s = mm_cat_sql_error(cat, err, "reading features");
+        s = cat_sql_error(cat, err, "reading features");
         goto done;
     }
     sqlite3_reset(cat->read_stmt);
     sqlite3_bind_int64(cat->read_stmt, 1, track_id);
     int rc = sqlite3_step(cat->read_stmt);
     if (rc == SQLITE_DONE) {
-        s = mm_error_set(err, MM_ERR_ARG, "%s: track %lld has no features", cat->path, (long long)track_id);
+        s = mm_error_set(err, MM_ERR_NOT_FOUND, "%s: track %lld has no features", cat->path, (long long)track_id);
         goto done;
     }
     if (rc != SQLITE_ROW) {
-        s = mm_cat_sql_error(cat, err, "reading features");
+        s = cat_sql_error(cat, err, "reading features");
         goto done;
     }
     int64_t slot = sqlite3_column_int64(cat->read_stmt, 0);
@@ -153,7 +153,7 @@ mm_status mm_catalog_read_features_half(mm_catalog *cat, int64_t track_id, uint1
         s = mm_error_set(err, MM_ERR_IO, "%s: the feature file is missing", cat->features_path);
         goto done;
     }
-    s = read_all(cat->features_fd, out, MM_FEATURE_RECORD_BYTES, mm_features_offset(slot), cat->features_path, err);
+    s = read_all(cat->features_fd, out, MM_FEATURE_RECORD_BYTES, cat_features_offset(slot), cat->features_path, err);
     if (s == MM_OK && mm_hash64(out, MM_FEATURE_RECORD_BYTES, 0) != checksum)
         s = mm_error_set(err, MM_ERR_FORMAT, "%s: record %lld (track %lld) fails its checksum: damaged feature file",
                          cat->features_path, (long long)slot, (long long)track_id);
@@ -183,7 +183,7 @@ mm_status mm_catalog_feature_ids(mm_catalog *cat, int64_t **ids, size_t *count, 
                            "SELECT f.track_id FROM features f JOIN tracks t ON t.id = f.track_id"
                            " WHERE t.status = 'ok' ORDER BY f.slot",
                            -1, &st, NULL) != SQLITE_OK)
-        return mm_cat_sql_error(cat, err, "listing features");
+        return cat_sql_error(cat, err, "listing features");
     size_t cap = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -201,7 +201,7 @@ mm_status mm_catalog_feature_ids(mm_catalog *cat, int64_t **ids, size_t *count, 
         }
         (*ids)[(*count)++] = sqlite3_column_int64(st, 0);
     }
-    mm_status s = rc == SQLITE_DONE ? MM_OK : mm_cat_sql_error(cat, err, "listing features");
+    mm_status s = rc == SQLITE_DONE ? MM_OK : cat_sql_error(cat, err, "listing features");
     sqlite3_finalize(st);
     return s;
 }

@@ -16,7 +16,7 @@ static char *dup_text(sqlite3_stmt *st, int col)
 static mm_status prepare(mm_catalog *cat, const char *sql, sqlite3_stmt **st, mm_error *err, const char *what)
 {
     if (sqlite3_prepare_v2(cat->db, sql, -1, st, NULL) != SQLITE_OK)
-        return mm_cat_sql_error(cat, err, what);
+        return cat_sql_error(cat, err, what);
     return MM_OK;
 }
 
@@ -24,12 +24,12 @@ static mm_status prepare(mm_catalog *cat, const char *sql, sqlite3_stmt **st, mm
 typedef mm_status (*txn_fn)(mm_catalog *cat, void *ctx, mm_error *err);
 static mm_status in_transaction(mm_catalog *cat, txn_fn fn, void *ctx, mm_error *err)
 {
-    mm_status s = mm_cat_exec(cat, "BEGIN IMMEDIATE", err);
+    mm_status s = cat_exec(cat, "BEGIN IMMEDIATE", err);
     if (s != MM_OK)
         return s;
     s = fn(cat, ctx, err);
     if (s == MM_OK)
-        s = mm_cat_exec(cat, "COMMIT", err);
+        s = cat_exec(cat, "COMMIT", err);
     if (s != MM_OK)
         sqlite3_exec(cat->db, "ROLLBACK", NULL, NULL, NULL);
     return s;
@@ -41,17 +41,17 @@ mm_status mm_catalog_get_track(mm_catalog *cat, int64_t id, mm_track_fn fn, void
 {
     sqlite3_stmt *st;
     mm_status s = prepare(cat,
-                          "SELECT " MM_CAT_TRACK_COLUMNS " FROM tracks t LEFT JOIN features f ON f.track_id = t.id"
+                          "SELECT " CAT_TRACK_COLUMNS " FROM tracks t LEFT JOIN features f ON f.track_id = t.id"
                           " WHERE t.id = ?1",
                           &st, err, "reading a track");
     if (s != MM_OK)
         return s;
     sqlite3_bind_int64(st, 1, id);
     size_t found = 0;
-    s = mm_cat_each_track_stmt(cat, st, fn, user, &found, err);
+    s = cat_each_track_stmt(cat, st, fn, user, &found, err);
     sqlite3_finalize(st);
     if (s == MM_OK && found == 0)
-        s = mm_error_set(err, MM_ERR_ARG, "no track %lld", (long long)id);
+        s = mm_error_set(err, MM_ERR_NOT_FOUND, "no track %lld", (long long)id);
     return s;
 }
 
@@ -85,7 +85,7 @@ mm_status mm_catalog_search(mm_catalog *cat, const char *query, int limit, mm_tr
         return MM_OK;
     char sql[2048];
     int len = snprintf(sql, sizeof sql,
-                       "SELECT " MM_CAT_TRACK_COLUMNS " FROM tracks t LEFT JOIN features f ON f.track_id = t.id"
+                       "SELECT " CAT_TRACK_COLUMNS " FROM tracks t LEFT JOIN features f ON f.track_id = t.id"
                        " WHERE t.status = 'ok'");
     for (int i = 0; i < n_words; i++)
         len += snprintf(sql + len, sizeof sql - (size_t)len,
@@ -99,7 +99,7 @@ mm_status mm_catalog_search(mm_catalog *cat, const char *query, int limit, mm_tr
         return s;
     for (int i = 0; i < n_words; i++)
         sqlite3_bind_text(st, i + 1, words[i], -1, SQLITE_TRANSIENT);
-    s = mm_cat_each_track_stmt(cat, st, fn, user, NULL, err);
+    s = cat_each_track_stmt(cat, st, fn, user, NULL, err);
     sqlite3_finalize(st);
     return s;
 }
@@ -128,7 +128,7 @@ static mm_status put_labels_txn(mm_catalog *cat, void *ctx, mm_error *err)
     sqlite3_bind_text(st, 2, job->source, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, (int64_t)time(NULL));
     if (sqlite3_step(st) != SQLITE_ROW) {
-        s = mm_cat_sql_error(cat, err, "storing labels");
+        s = cat_sql_error(cat, err, "storing labels");
         sqlite3_finalize(st);
         return s;
     }
@@ -136,7 +136,7 @@ static mm_status put_labels_txn(mm_catalog *cat, void *ctx, mm_error *err)
     sqlite3_finalize(st);
     char del[96];
     snprintf(del, sizeof del, "DELETE FROM labels WHERE label_set = %lld", (long long)job->id);
-    if ((s = mm_cat_exec(cat, del, err)) != MM_OK)
+    if ((s = cat_exec(cat, del, err)) != MM_OK)
         return s;
     if ((s = prepare(cat, "INSERT INTO labels(label_set, track_id, label, split) VALUES (?1, ?2, ?3, ?4)", &st, err,
                      "storing labels")) != MM_OK)
@@ -150,7 +150,7 @@ static mm_status put_labels_txn(mm_catalog *cat, void *ctx, mm_error *err)
         else
             sqlite3_bind_null(st, 4);
         if (sqlite3_step(st) != SQLITE_DONE)
-            s = mm_cat_sql_error(cat, err, "storing labels");
+            s = cat_sql_error(cat, err, "storing labels");
         sqlite3_reset(st);
     }
     sqlite3_finalize(st);
@@ -274,7 +274,7 @@ static mm_status put_model_txn(mm_catalog *cat, void *ctx, mm_error *err)
         if (sqlite3_step(st) == SQLITE_ROW)
             job->id = sqlite3_column_int64(st, 0);
         else
-            s = mm_cat_sql_error(cat, err, "storing a model");
+            s = cat_sql_error(cat, err, "storing a model");
         sqlite3_finalize(st);
     }
     free(classes);
@@ -284,7 +284,7 @@ static mm_status put_model_txn(mm_catalog *cat, void *ctx, mm_error *err)
     char sql[160];
     snprintf(sql, sizeof sql, "DELETE FROM vectors WHERE model_id = %lld; DELETE FROM maps WHERE model_id = %lld",
              (long long)job->id, (long long)job->id);
-    return mm_cat_exec(cat, sql, err);
+    return cat_exec(cat, sql, err);
 }
 
 mm_status mm_catalog_put_model(mm_catalog *cat, const mm_model_record *model, int64_t *id, mm_error *err)
@@ -327,12 +327,12 @@ static mm_status get_model_where(mm_catalog *cat, const char *where, const char 
         if (!out->name || !out->file || !out->architecture || n < 0)
             s = mm_error_set(err, MM_ERR_NOMEM, "reading a model: out of memory");
     } else if (rc == SQLITE_DONE) {
-        s = text ? mm_error_set(err, MM_ERR_ARG, "%s: no model named '%s'", cat->path, text)
-                 : num ? mm_error_set(err, MM_ERR_ARG, "%s: no model %lld", cat->path, (long long)num)
-                       : mm_error_set(err, MM_ERR_ARG, "%s: no model yet (train one, or import one with "
-                                                       "import-keras --db)", cat->path);
+        s = text ? mm_error_set(err, MM_ERR_NOT_FOUND, "%s: no model named '%s'", cat->path, text)
+                 : num ? mm_error_set(err, MM_ERR_NOT_FOUND, "%s: no model %lld", cat->path, (long long)num)
+                       : mm_error_set(err, MM_ERR_NOT_FOUND, "%s: no model yet (train one, or import one with "
+                                                             "import-keras --db)", cat->path);
     } else {
-        s = mm_cat_sql_error(cat, err, "reading a model");
+        s = cat_sql_error(cat, err, "reading a model");
     }
     sqlite3_finalize(st);
     if (s != MM_OK)
@@ -395,7 +395,7 @@ static mm_status collect_ids(mm_catalog *cat, sqlite3_stmt *st, int64_t **ids, s
     if (rc != SQLITE_DONE) {
         free(*ids);
         *ids = NULL;
-        return mm_cat_sql_error(cat, err, "listing tracks");
+        return cat_sql_error(cat, err, "listing tracks");
     }
     return MM_OK;
 }
@@ -439,7 +439,7 @@ static mm_status put_vectors_txn(mm_catalog *cat, void *ctx, mm_error *err)
         sqlite3_bind_blob(st, 4, job->embedding + i * (size_t)job->dim, (int)(sizeof(float) * (size_t)job->dim),
                           SQLITE_STATIC);
         if (sqlite3_step(st) != SQLITE_DONE)
-            s = mm_cat_sql_error(cat, err, "storing vectors");
+            s = cat_sql_error(cat, err, "storing vectors");
         sqlite3_reset(st);
     }
     if (st)
@@ -491,7 +491,7 @@ mm_status mm_catalog_get_descriptors(mm_catalog *cat, size_t *n, int64_t **track
         (*n)++;
     }
     if (s == MM_OK && rc != SQLITE_DONE)
-        s = mm_cat_sql_error(cat, err, "reading descriptors");
+        s = cat_sql_error(cat, err, "reading descriptors");
     sqlite3_finalize(st);
     if (s != MM_OK) {
         free(*track_ids), free(*x);
@@ -551,7 +551,7 @@ mm_status mm_catalog_get_vectors(mm_catalog *cat, int64_t model_id, size_t *n, i
         (*n)++;
     }
     if (s == MM_OK && rc != SQLITE_DONE)
-        s = mm_cat_sql_error(cat, err, "reading vectors");
+        s = cat_sql_error(cat, err, "reading vectors");
     sqlite3_finalize(st);
     if (s != MM_OK) {
         free(*track_ids);
@@ -584,7 +584,7 @@ static mm_status put_map_txn(mm_catalog *cat, void *ctx, mm_error *err)
         return s;
     sqlite3_bind_text(st, 1, m->name, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE)
-        s = mm_cat_sql_error(cat, err, "storing a map");
+        s = cat_sql_error(cat, err, "storing a map");
     sqlite3_finalize(st);
     if (s != MM_OK || (s = prepare(cat,
                                    "INSERT INTO maps(name, model_id, source, method, dims, params, created_at, n_points)"
@@ -601,7 +601,7 @@ static mm_status put_map_txn(mm_catalog *cat, void *ctx, mm_error *err)
     sqlite3_bind_int64(st, 7, (int64_t)time(NULL));
     sqlite3_bind_int64(st, 8, (int64_t)job->n);
     if (sqlite3_step(st) != SQLITE_DONE)
-        s = mm_cat_sql_error(cat, err, "storing a map");
+        s = cat_sql_error(cat, err, "storing a map");
     sqlite3_finalize(st);
     if (s != MM_OK)
         return s;
@@ -620,7 +620,7 @@ static mm_status put_map_txn(mm_catalog *cat, void *ctx, mm_error *err)
         else
             sqlite3_bind_null(st, 5);
         if (sqlite3_step(st) != SQLITE_DONE)
-            s = mm_cat_sql_error(cat, err, "storing a map");
+            s = cat_sql_error(cat, err, "storing a map");
         sqlite3_reset(st);
     }
     sqlite3_finalize(st);
@@ -690,7 +690,7 @@ mm_status mm_catalog_list_maps(mm_catalog *cat, mm_map_record **maps, size_t *n,
         }
     }
     if (s == MM_OK && rc != SQLITE_DONE)
-        s = mm_cat_sql_error(cat, err, "listing maps");
+        s = cat_sql_error(cat, err, "listing maps");
     sqlite3_finalize(st);
     if (s != MM_OK) {
         mm_map_records_free(*maps, *n);
@@ -715,7 +715,7 @@ mm_status mm_catalog_get_map_points(mm_catalog *cat, int64_t map_id, size_t *n, 
     *dims = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
     sqlite3_finalize(st);
     if (rc != SQLITE_ROW)
-        return mm_error_set(err, MM_ERR_ARG, "no map %lld", (long long)map_id);
+        return mm_error_set(err, MM_ERR_NOT_FOUND, "no map %lld", (long long)map_id);
     if ((s = prepare(cat,
                      "SELECT p.track_id, p.x, p.y, p.z FROM map_points p JOIN tracks t ON t.id = p.track_id"
                      " WHERE p.map_id = ?1 AND t.status = 'ok' ORDER BY p.track_id",
@@ -743,7 +743,7 @@ mm_status mm_catalog_get_map_points(mm_catalog *cat, int64_t map_id, size_t *n, 
         (*n)++;
     }
     if (s == MM_OK && rc != SQLITE_DONE)
-        s = mm_cat_sql_error(cat, err, "reading a map");
+        s = cat_sql_error(cat, err, "reading a map");
     sqlite3_finalize(st);
     if (s != MM_OK) {
         free(*track_ids);

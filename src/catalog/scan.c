@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../util/shared.h"
 #include "musicmap/audio.h"
 
 /* ---------------------------------------------------------------- small containers */
@@ -480,7 +481,7 @@ static mm_status load_catalog(scan *s, mm_error *err)
     if (sqlite3_prepare_v2(cat->db, "SELECT count(*) FROM tracks", -1, &st, NULL) != SQLITE_OK ||
         sqlite3_step(st) != SQLITE_ROW) {
         sqlite3_finalize(st);
-        return mm_cat_sql_error(cat, err, "reading the catalog");
+        return cat_sql_error(cat, err, "reading the catalog");
     }
     size_t expect = (size_t)sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
@@ -493,7 +494,7 @@ static mm_status load_catalog(scan *s, mm_error *err)
                            " FROM tracks t LEFT JOIN features f ON f.track_id = t.id"
                            " LEFT JOIN descriptors d ON d.track_id = t.id",
                            -1, &st, NULL) != SQLITE_OK)
-        return mm_cat_sql_error(cat, err, "reading the catalog");
+        return cat_sql_error(cat, err, "reading the catalog");
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW && s->n_entries < expect) {
         db_entry *e = &s->entries[s->n_entries];
@@ -539,7 +540,7 @@ static mm_status load_catalog(scan *s, mm_error *err)
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        return mm_cat_sql_error(cat, err, "reading the catalog");
+        return cat_sql_error(cat, err, "reading the catalog");
     return MM_OK;
 }
 
@@ -634,11 +635,16 @@ static db_entry *claim_moved(scan *s, uint64_t hash, int64_t size)
 static double clip_position(int i, int n) { return n > 1 ? 0.2 + 0.6 * i / (n - 1) : 0.5; }
 
 /* With several clips a song's descriptors are the mean over its excerpts (the centre one is already in
- * desc: a song no longer than a clip has only that one). An excerpt that can't be read is left out. */
+ * desc: a song shorter than two clips has only that one). An excerpt that can't be read is left out. */
 static void more_clips(scan *s, int worker, mm_audio *audio, size_t centre_valid, float *desc)
 {
     const int n = scan_clips(s->opt);
     if (n == 1 || centre_valid < MM_CLIP_SAMPLES)
+        return;
+    /* excerpts of a song shorter than two clips overlap the centre one by most of their length: they
+     * would cost a decode each and add little (a 30 s demo song would be described three times over) */
+    const mm_audio_info *info = mm_audio_get_info(audio);
+    if (info && info->duration > 0 && info->duration < 2.0 * MM_CLIP_SAMPLES / 12000.0)
         return;
     float extra[MM_DESCRIPTOR_DIM];
     int used = 1;
@@ -646,7 +652,7 @@ static void more_clips(scan *s, int worker, mm_audio *audio, size_t centre_valid
         double at = clip_position(i, n);
         if (at == 0.5)
             continue; /* the centre */
-        mm_clip_options copt = {.position = at};
+        mm_clip_options copt = {.size = sizeof copt, .position = at};
         mm_clip_report rep;
         mm_error err;
         if (mm_audio_read_clip(audio, &copt, s->clips[worker], &rep, &err) != MM_OK)
@@ -723,7 +729,8 @@ static void process_file(size_t index, int worker, void *arg)
     if (st == MM_OK) {
         it->info = *mm_audio_get_info(audio);
         it->have_info = 1;
-        mm_clip_options copt = {.min_seconds = 1.0,
+        mm_clip_options copt = {.size = sizeof copt,
+                                .min_seconds = 1.0,
                                 .loudness = s->opt->full_loudness ? MM_LOUDNESS_SONG : MM_LOUDNESS_CLIP};
         mm_clip_report report;
         st = mm_audio_read_clip(audio, &copt, s->clips[worker], &report, &err);
@@ -772,7 +779,7 @@ push:
 static mm_status prepare(scan *s, sqlite3_stmt **st, const char *sql, mm_error *err)
 {
     if (sqlite3_prepare_v3(s->cat->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
-        return mm_cat_sql_error(s->cat, err, "preparing the scan");
+        return cat_sql_error(s->cat, err, "preparing the scan");
     return MM_OK;
 }
 
@@ -1042,16 +1049,16 @@ static void flush(scan *s, scan_item **batch, size_t n)
             goto done;
         }
         it->checksum = mm_hash64(it->halves, MM_FEATURE_RECORD_BYTES, 0);
-        mm_status st = mm_features_write(cat, it->slot, it->halves, &err);
+        mm_status st = cat_features_write(cat, it->slot, it->halves, &err);
         if (st != MM_OK) {
             set_fatal(s, st, &err);
             goto done;
         }
         wrote = 1;
     }
-    mm_status st = wrote ? mm_features_sync(cat, &err) : MM_OK;
+    mm_status st = wrote ? cat_features_sync(cat, &err) : MM_OK;
     if (st == MM_OK)
-        st = mm_cat_exec(cat, "BEGIN IMMEDIATE", &err);
+        st = cat_exec(cat, "BEGIN IMMEDIATE", &err);
     if (st != MM_OK) {
         set_fatal(s, st, &err);
         goto done;
@@ -1060,14 +1067,14 @@ static void flush(scan *s, scan_item **batch, size_t n)
     int64_t now = (int64_t)time(NULL);
     for (size_t i = 0; i < n; i++) {
         if (batch[i]->kind != ITEM_SKIPPED && apply_item(s, batch[i], now) != 0) {
-            st = mm_cat_sql_error(cat, &err, "storing a track");
-            mm_cat_exec(cat, "ROLLBACK", NULL);
+            st = cat_sql_error(cat, &err, "storing a track");
+            cat_exec(cat, "ROLLBACK", NULL);
             set_fatal(s, st, &err);
             goto done;
         }
     }
-    if ((st = mm_cat_exec(cat, "COMMIT", &err)) != MM_OK) {
-        mm_cat_exec(cat, "ROLLBACK", NULL);
+    if ((st = cat_exec(cat, "COMMIT", &err)) != MM_OK) {
+        cat_exec(cat, "ROLLBACK", NULL);
         set_fatal(s, st, &err);
         goto done;
     }
@@ -1148,7 +1155,7 @@ static mm_status finish(scan *s, mm_error *err)
     if (!any)
         return MM_OK;
     sqlite3_stmt *st_back = NULL, *st_missing = NULL, *st_prune = NULL;
-    mm_status st = mm_cat_exec(cat, "BEGIN IMMEDIATE", err);
+    mm_status st = cat_exec(cat, "BEGIN IMMEDIATE", err);
     if (st != MM_OK)
         return st;
     if (sqlite3_prepare_v2(cat->db, "UPDATE tracks SET status = 'ok', ctime_ns = ?2 WHERE id = ?1", -1, &st_back, NULL) != SQLITE_OK ||
@@ -1187,8 +1194,8 @@ static mm_status finish(scan *s, mm_error *err)
     sqlite3_finalize(st_missing);
     sqlite3_finalize(st_prune);
     st_back = st_missing = st_prune = NULL;
-    if ((st = mm_cat_exec(cat, "COMMIT", err)) != MM_OK) {
-        mm_cat_exec(cat, "ROLLBACK", NULL);
+    if ((st = cat_exec(cat, "COMMIT", err)) != MM_OK) {
+        cat_exec(cat, "ROLLBACK", NULL);
         return st;
     }
     s->res->moved += returned;
@@ -1196,11 +1203,11 @@ static mm_status finish(scan *s, mm_error *err)
     s->res->pruned += pruned;
     return MM_OK;
 fail:
-    st = mm_cat_sql_error(cat, err, "marking missing tracks");
+    st = cat_sql_error(cat, err, "marking missing tracks");
     sqlite3_finalize(st_back);
     sqlite3_finalize(st_missing);
     sqlite3_finalize(st_prune);
-    mm_cat_exec(cat, "ROLLBACK", NULL);
+    cat_exec(cat, "ROLLBACK", NULL);
     return st;
 }
 
@@ -1248,7 +1255,7 @@ static mm_status run_workers(scan *s, mm_error *err)
     s->powers = calloc((size_t)workers, sizeof *s->powers);
     if (!s->mels || !s->descs || !s->clips || !s->logmels || !s->powers)
         st = mm_error_set(err, MM_ERR_NOMEM, "scan: out of memory");
-    /* FFTW's planner is not thread-safe: every front-end is made here, before the workers start */
+    /* one front-end per worker, made before the workers start: a failure stops the scan before any file */
     for (int w = 0; st == MM_OK && w < workers; w++) {
         s->clips[w] = malloc(sizeof(float) * MM_CLIP_SAMPLES);
         s->logmels[w] = malloc(sizeof(float) * MM_FEATURE_VALUES);
@@ -1294,17 +1301,23 @@ static mm_status run_workers(scan *s, mm_error *err)
     return st;
 }
 
+void mm_scan_options_init(mm_scan_options *options)
+{
+    memset(options, 0, sizeof *options);
+    options->size = sizeof *options;
+}
+
 mm_status mm_catalog_scan(mm_catalog *cat, const char *const *roots, size_t n_roots, const mm_scan_options *options,
                           mm_scan_result *result, mm_error *err)
 {
     mm_scan_result dummy;
-    mm_scan_options defaults;
-    memset(&defaults, 0, sizeof defaults);
+    mm_scan_options given;
+    mm_scan_options_init(&given);
+    util_options_copy(&given, sizeof given, options, UTIL_OPTIONS_END(mm_scan_options, user));
+    options = &given;
     if (!result)
         result = &dummy;
     memset(result, 0, sizeof *result);
-    if (!options)
-        options = &defaults;
     if (!cat || (!roots && n_roots))
         return mm_error_set(err, MM_ERR_ARG, "scan: no catalog");
     if (cat->features_fd < 0 || !cat->features_writable)

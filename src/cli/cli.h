@@ -2,6 +2,7 @@
 #ifndef MM_CLI_H
 #define MM_CLI_H
 
+#include "musicmap/pipeline.h"
 #include "musicmap/util.h"
 
 /* Exit codes, conventional: 0 ok, 1 a failure, 2 bad usage. */
@@ -54,6 +55,21 @@ int mm_cli_parse_int(const char *text, long lo, long hi, long *out);
 int mm_cli_parse_double(const char *text, double lo, double hi, double *out);
 /* Handles the options every subcommand takes (-q/--quiet, -v/--verbose); returns 1 if it did. */
 int mm_cli_common_option(mm_cli *cli, int opt);
+
+/* The progress lines train, embed and run print (cmd_train.c, cmd_embed.c): one line redrawn on a
+ * terminal; otherwise a line per epoch, and embed's every few seconds. */
+typedef struct mm_cli_progress {
+    const mm_cli *cli;
+    int tty;             /* stderr is a terminal */
+    int self_supervised; /* training's accuracy is the pair accuracy */
+    double last;         /* embed: when a line was last printed */
+} mm_cli_progress;
+void mm_cli_progress_init(mm_cli_progress *ui, const mm_cli *cli);
+int mm_cli_train_progress(void *ui, const mm_train_progress *p);
+/* train's result table and confusion matrix (stdout), and where the model went. */
+void mm_cli_train_report(const mm_cli *cli, const mm_train_outcome *o);
+int mm_cli_embed_progress(const mm_embed_progress *p, void *ui);
+void mm_cli_embed_failure(int64_t track_id, const char *message, void *ui);
 
 #define MM_CLI_COMMON_LONGOPTS {"quiet", no_argument, NULL, 'q'}, {"verbose", no_argument, NULL, 'v'}
 

@@ -23,8 +23,9 @@ static void evaluate_help(FILE *out)
             "the share of each song's k nearest neighbours (k = 5, 10) that carry its label, in the vectors'\n"
             "own space (what \"similar songs\" returns) and on the 2-D map, and the map's trustworthiness\n"
             "(k = 10). Chance is what a random neighbour would score.\n\n"
-            "Kinds: descriptors (all groups), mfcc (the descriptors' timbre group alone), mel (the raw\n"
-            "spectrogram baseline) and, for each --model, its softmax output and hidden state.\n\n"
+            "Kinds: descriptors (all groups), mfcc (the descriptors' timbre group alone), mel band profile\n"
+            "(their band group alone), mel (the raw spectrogram baseline) and, for each --model, its\n"
+            "output vector and hidden state.\n\n"
             "Options:\n"
             "      --labels SRC      folders (default: each song's folder), tags, fma:FILE or csv:FILE\n"
             "  -m, --model NAME      also score this model's vectors (repeatable; run `musicmap embed` first)\n"
@@ -161,11 +162,11 @@ done:
 }
 
 /* The timbre group of the descriptors alone (MFCC statistics), standardised the same way. */
-static float *timbre_only(const float *x, size_t n, int *d)
+static float *group_only(const float *x, size_t n, mm_descriptor_group group, int *d)
 {
     int cols[MM_DESCRIPTOR_DIM], k = 0;
     for (int j = 0; j < MM_DESCRIPTOR_DIM; j++)
-        if (mm_descriptor_group_of(j) == MM_DESC_TIMBRE)
+        if (mm_descriptor_group_of(j) == group)
             cols[k++] = j;
     float *out = malloc(sizeof(float) * (n ? n : 1) * (size_t)(k ? k : 1));
     if (!out)
@@ -246,7 +247,7 @@ int mm_cmd_evaluate(mm_cli *cli, int argc, char **argv)
     int64_t *ids = NULL;
     float *x = NULL, *sub = NULL, *probs = NULL, *emb = NULL;
     size_t n = 0;
-    int d = 0;
+    int d = 0, d_bands = 0;
     if (mm_labels_collect(cat, kind, file, &list, &err) != MM_OK)
         goto fail;
     if (build_index(&list, &ix) != 0) {
@@ -263,12 +264,22 @@ int mm_cmd_evaluate(mm_cli *cli, int argc, char **argv)
     if (mm_catalog_get_descriptors(cat, &n, &ids, &x, &err) != MM_OK)
         goto fail;
     if (n) {
-        sub = timbre_only(x, n, &d); /* from the raw values: standardised on its own */
+        /* the groups baselines are made of, from the raw values, each standardised on its own */
+        sub = group_only(x, n, MM_DESC_TIMBRE, &d);
+        float *bands = group_only(x, n, MM_DESC_BANDS, &d_bands);
         mm_descriptors_standardise(x, n);
-        if (!sub || score(&c, "descriptors", ids, x, n, MM_DESCRIPTOR_DIM, &err) != MM_OK)
-            goto fail;
-        mm_vectors_standardise(sub, n, d);
-        if (score(&c, "mfcc (timbre group)", ids, sub, n, d, &err) != MM_OK)
+        mm_status st = !sub || !bands ? mm_error_set(&err, MM_ERR_NOMEM, "evaluate: out of memory")
+                                      : score(&c, "descriptors", ids, x, n, MM_DESCRIPTOR_DIM, &err);
+        if (st == MM_OK) {
+            mm_vectors_standardise(sub, n, d);
+            st = score(&c, "mfcc (timbre group)", ids, sub, n, d, &err);
+        }
+        if (st == MM_OK) {
+            mm_vectors_standardise(bands, n, d_bands);
+            st = score(&c, "mel band profile", ids, bands, n, d_bands, &err);
+        }
+        free(bands);
+        if (st != MM_OK)
             goto fail;
     } else {
         printf("%-22s  (none stored: scan again to compute them)\n", "descriptors");

@@ -43,7 +43,7 @@ typedef struct progress_state {
     double start; /* of the current layout, for the stage times in -v output */
 } progress_state;
 
-static int progress_cb(void *user, const char *stage, size_t done, size_t total)
+static int progress_cb(const char *stage, size_t done, size_t total, void *user)
 {
     progress_state *p = user;
     mm_log(&p->cli->log, MM_LOG_DEBUG, "reduce: %s %zu/%zu (%.2f s)", stage, done, total, mm_now() - p->start);

@@ -1,31 +1,26 @@
-/* musicmap run DIR: one command from a folder of music to a map in the browser. It chains the other
- * commands (scan, train, embed, map, serve) exactly as a user would type them. */
+/* musicmap run DIR...: one command from a folder of music to a map in the browser. The pipeline is the
+ * library's (mm_pipeline_run: scan, decide, train, embed, map); this file parses the options, prints
+ * each step's progress and results as the command of that step does, then serves the page. */
 #include <getopt.h>
-#include <stdarg.h>
+#include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "musicmap/pipeline.h"
-#include "musicmap/catalog.h"
-
-#define RUN_MODEL "run"
-/* What run's maps are made from, chosen by measurement (bench/RESULTS.md, "Map quality"): even on
- * generated music with every song tagged, maps of the descriptors keep genres together better (UMAP
- * k-NN(5) 0.66) than maps of a genre model trained on those tags for the demo's 15 epochs (0.40); on
- * real music without tags there is no model to use. The model still names each song's likely genre. */
-#define RUN_FEATURES "descriptors"
-#define MM_RUN_MAX_GENRES 256
 
 static void run_help(FILE *out)
 {
     fprintf(out,
             "Usage: musicmap run [OPTIONS] DIR...\n\n"
             "The whole pipeline: scans DIR (incrementally), trains a genre model on the files' genre tags when\n"
-            "there are enough (at least two genres with --min-count tracks; otherwise it maps the raw\n"
-            "spectrograms and says so), embeds every song, lays out UMAP, t-SNE and PCA maps, and serves the\n"
-            "page. Run it again after adding music: only new songs are read and embedded.\n\n"
+            "there are enough (at least two genres with --min-count songs, on at least half of the songs;\n"
+            "otherwise it says why not), embeds every song with it, lays out UMAP, t-SNE and PCA maps of the\n"
+            "songs' audio descriptors, and serves the page. Run it again after adding music: only new songs\n"
+            "are read and embedded.\n\n"
             "Options:\n"
             "      --db PATH         the catalog (default ~/.local/share/musicmap/library.db)\n"
             "      --preset NAME     the model: small (default: minutes on a laptop), crnn4 (the original,\n"
@@ -42,80 +37,106 @@ static void run_help(FILE *out)
             "  -h, --help            show this help\n");
 }
 
-/* Runs one subcommand with printf-built arguments (NULL-terminated list of strings). */
-static int run_step(mm_cli *cli, mm_command_fn fn, const char *name, ...)
+typedef struct run_ui {
+    mm_cli_progress progress; /* first: train's and embed's callbacks take the ui as theirs */
+    mm_cli *cli;
+    int drawn;                /* a scan progress line is on the terminal */
+    double last;              /* when it was drawn */
+    int signals;              /* Ctrl-C stops the scan (kept so far), not the program, while set */
+    struct sigaction old_int, old_term;
+} run_ui;
+
+static volatile sig_atomic_t interrupted;
+static void on_signal(int sig)
 {
-    char *argv[64];
-    int argc = 0;
-    argv[argc++] = (char *)name;
-    va_list ap;
-    va_start(ap, name);
-    for (const char *a = va_arg(ap, const char *); a && argc < 63; a = va_arg(ap, const char *))
-        argv[argc++] = (char *)a;
-    va_end(ap);
-    argv[argc] = NULL;
-    return fn(cli, argc, argv);
+    (void)sig;
+    interrupted = 1;
 }
 
-typedef struct tag_count {
-    char genres[MM_RUN_MAX_GENRES][MM_LABEL_NAME_MAX];
-    size_t counts[MM_RUN_MAX_GENRES];
-    int n;
-    size_t songs; /* ok tracks with features, tagged or not */
-} tag_count;
-
-static int count_tag(const mm_track *t, void *user)
+static void catch_signals(run_ui *ui)
 {
-    tag_count *c = user;
-    char norm[MM_LABEL_NAME_MAX];
-    if (!t->has_features)
-        return 0;
-    c->songs++;
-    mm_label_normalise(t->genre, norm, sizeof norm);
-    if (!norm[0])
-        return 0;
-    int i = 0;
-    while (i < c->n && strcmp(c->genres[i], norm) != 0)
-        i++;
-    if (i == c->n) {
-        if (c->n == MM_RUN_MAX_GENRES)
-            return 0;
-        snprintf(c->genres[c->n++], MM_LABEL_NAME_MAX, "%s", norm);
-    }
-    c->counts[i]++;
-    return 0;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, &ui->old_int);
+    sigaction(SIGTERM, &sa, &ui->old_term);
+    ui->signals = 1;
 }
 
-/* Says which genre colours the page will start with, and why (the rule is the library's; maps made
- * without the model, of the descriptors, carry no predictions). */
-static void report_colours(mm_cli *cli, const char *db, int maps_of_model)
+/* After the scan, Ctrl-C ends the program again (training keeps its checkpoint for --resume). */
+static void release_signals(run_ui *ui)
 {
-    mm_catalog *cat = NULL;
-    mm_model_record rec;
-    if (mm_cli_open_catalog(cli, "run", db, 0, &cat) != 0)
+    if (!ui->signals)
         return;
-    if (mm_catalog_get_model(cat, RUN_MODEL, &rec, NULL) == MM_OK) {
-        double acc = mm_model_record_test_accuracy(&rec);
-        if (mm_model_record_colours_by_prediction(&rec) && !maps_of_model)
-            mm_log(&cli->log, MM_LOG_INFO,
-                   "run: the maps are coloured by the files' genre tags: they are maps of the descriptors; the genre "
-                   "model (held-out accuracy %.2f) colours maps made from it (musicmap map -m %s)",
-                   acc, RUN_MODEL);
-        else if (mm_model_record_colours_by_prediction(&rec))
-            mm_log(&cli->log, MM_LOG_INFO,
-                   "run: the map is coloured by the model's predicted genres (held-out accuracy %.2f, at least %.2f)",
-                   acc, MM_PREDICTED_COLOURS_MIN_ACCURACY);
-        else if (acc >= 0)
-            mm_log(&cli->log, MM_LOG_INFO,
-                   "run: the map is coloured by the files' genre tags: the model's held-out accuracy %.2f is below "
-                   "%.2f, too low to trust its predicted genres (the page can still show them)",
-                   acc, MM_PREDICTED_COLOURS_MIN_ACCURACY);
-        else
-            mm_log(&cli->log, MM_LOG_INFO,
-                   "run: the map is coloured by the files' genre tags (the model's accuracy is unknown)");
-        mm_model_record_free(&rec);
+    sigaction(SIGINT, &ui->old_int, NULL);
+    sigaction(SIGTERM, &ui->old_term, NULL);
+    ui->signals = 0;
+}
+
+static void clear_line(run_ui *ui)
+{
+    if (ui->drawn) {
+        fputs("\r\033[K", stderr);
+        ui->drawn = 0;
     }
-    mm_catalog_close(cat);
+}
+
+/* A terminal gets a redrawn count; elsewhere the scan's summary line is enough. */
+static int on_scan_progress(const mm_scan_progress *p, void *user)
+{
+    run_ui *ui = user;
+    double now = mm_now();
+    if (!ui->progress.tty || ui->cli->log.level < MM_LOG_INFO || now - ui->last < 0.1)
+        return interrupted;
+    ui->last = now;
+    if (p->phase == MM_SCAN_WALKING)
+        fprintf(stderr, "\r\033[Kscan: looking for audio files: %lld found", (long long)p->found);
+    else
+        fprintf(stderr, "\r\033[Kscan: %lld/%lld files, %lld failed", (long long)p->done, (long long)p->total,
+                (long long)p->failed);
+    ui->drawn = 1;
+    fflush(stderr);
+    return interrupted;
+}
+
+static void on_scan_failure(const char *path, const char *message, void *user)
+{
+    clear_line(user);
+    /* messages name the file already */
+    if (strstr(message, path))
+        fprintf(stderr, "musicmap scan: %s\n", message);
+    else
+        fprintf(stderr, "musicmap scan: %s: %s\n", path, message);
+}
+
+/* As `musicmap map` prints a map. */
+static void print_map(const mm_cli *cli, const mm_map_result *r)
+{
+    if (cli->log.level < MM_LOG_INFO)
+        return;
+    printf("%-40s %6zu songs %7.2f s", r->name, r->n, r->seconds);
+    if (isnan(r->params.trustworthiness))
+        printf("  (too few songs to measure the map's quality at k = 10)");
+    else
+        printf("  trustworthiness %.4f", r->params.trustworthiness);
+    if (!isnan(r->params.label_agreement))
+        printf("  genre agreement (k=10) %.3f", r->params.label_agreement);
+    printf("\n");
+    fflush(stdout);
+}
+
+static void on_step(mm_run_step step, const mm_run_outcome *o, void *user)
+{
+    run_ui *ui = user;
+    switch (step) {
+    case MM_RUN_SCANNED:
+        clear_line(ui);
+        release_signals(ui);
+        break;
+    case MM_RUN_TRAINED: mm_cli_train_report(ui->cli, &o->train); break;
+    case MM_RUN_EMBEDDED: break;
+    case MM_RUN_MAPPED: print_map(ui->cli, &o->maps[o->n_maps - 1]); break;
+    }
 }
 
 int mm_cmd_run(mm_cli *cli, int argc, char **argv)
@@ -129,9 +150,10 @@ int mm_cmd_run(mm_cli *cli, int argc, char **argv)
         {"help", no_argument, NULL, 'h'},          MM_CLI_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
-    const char *db = NULL, *preset = "small", *epochs = "20", *min_count = "10", *port = "8080", *host = "127.0.0.1";
-    const char *jobs = NULL;
-    int retrain = 0, serve = 1, open_page = 0;
+    const char *db = NULL, *port = "8080", *host = "127.0.0.1";
+    int serve = 1, open_page = 0;
+    mm_run_request req;
+    mm_run_request_init(&req);
     long v;
     optind = 1;
     int o;
@@ -140,26 +162,30 @@ int mm_cmd_run(mm_cli *cli, int argc, char **argv)
             continue;
         switch (o) {
         case 'D': db = optarg; break;
-        case 'P': preset = optarg; break;
+        case 'P': req.preset = optarg; break;
         case 'E':
             if (mm_cli_parse_int(optarg, 1, 100000, &v))
                 return mm_cli_usage_error(cli, "run", "--epochs needs a positive number");
-            epochs = optarg;
+            req.epochs = (int)v;
             break;
         case 'M':
             if (mm_cli_parse_int(optarg, 1, 1000000, &v))
                 return mm_cli_usage_error(cli, "run", "--min-count needs a positive number");
-            min_count = optarg;
+            req.min_count = (int)v;
             break;
-        case 'R': retrain = 1; break;
+        case 'R': req.retrain = 1; break;
         case 'n': serve = 0; break;
-        case 'p': port = optarg; break;
+        case 'p':
+            if (mm_cli_parse_int(optarg, 0, 65535, &v))
+                return mm_cli_usage_error(cli, "run", "--port must be 0..65535");
+            port = optarg;
+            break;
         case 'H': host = optarg; break;
         case 'O': open_page = 1; break;
         case 'j':
             if (mm_cli_parse_int(optarg, 1, 1024, &v))
                 return mm_cli_usage_error(cli, "run", "--jobs needs a number from 1 to 1024");
-            jobs = optarg;
+            req.threads = (int)v;
             break;
         case 'h': run_help(stdout); return MM_EXIT_OK;
         default: return mm_cli_usage_error(cli, "run", "bad option");
@@ -167,108 +193,52 @@ int mm_cmd_run(mm_cli *cli, int argc, char **argv)
     }
     if (optind >= argc)
         return mm_cli_usage_error(cli, "run", "give the folder(s) of music to map");
-    char db_buf[4096];
-    if (!db) {
-        mm_error err;
-        if (mm_catalog_default_path(db_buf, sizeof db_buf, &err) != MM_OK) {
-            fprintf(stderr, "musicmap run: %s\n", err.msg);
-            return MM_EXIT_FAILURE;
-        }
-        db = db_buf;
-    }
-    char jobs_buf[16];
-    snprintf(jobs_buf, sizeof jobs_buf, "%d", jobs ? atoi(jobs) : mm_cpu_count());
+    if (!mm_preset_find(req.preset))
+        return mm_cli_usage_error(cli, "run", "unknown preset '%s' (crnn4, crnn6, small)", req.preset);
 
-    /* 1. scan: failures of single files are reported but don't stop the map */
-    char *scan_argv[1100];
-    int scan_argc = 0;
-    scan_argv[scan_argc++] = "scan";
-    scan_argv[scan_argc++] = "--db";
-    scan_argv[scan_argc++] = (char *)db;
-    scan_argv[scan_argc++] = "-j";
-    scan_argv[scan_argc++] = jobs_buf;
-    for (int i = optind; i < argc && scan_argc < 1099; i++)
-        scan_argv[scan_argc++] = argv[i];
-    scan_argv[scan_argc] = NULL;
-    int rc = mm_cmd_scan(cli, scan_argc, scan_argv);
-    if (rc == MM_EXIT_USAGE)
-        return rc;
-
-    /* 2. a model: trained on the tags when there are enough, kept from an earlier run otherwise */
     mm_catalog *cat = NULL;
-    if (mm_cli_open_catalog(cli, "run", db, 0, &cat) != 0)
+    if (mm_cli_open_catalog(cli, "run", db, 1, &cat) != 0)
         return MM_EXIT_FAILURE;
-    tag_count tags = {0};
+    run_ui ui = {.cli = cli};
+    mm_cli_progress_init(&ui.progress, cli);
+    mm_scan_options scan;
+    mm_scan_options_init(&scan);
+    scan.jobs = req.threads;
+    scan.progress = on_scan_progress;
+    scan.failure = on_scan_failure;
+    scan.user = &ui;
+    req.folders = (const char *const *)(argv + optind);
+    req.n_folders = (size_t)(argc - optind);
+    req.scan = &scan;
+    req.log = &cli->log;
+    req.train_progress = mm_cli_train_progress;
+    req.embed_progress = mm_cli_embed_progress;
+    req.embed_failure = mm_cli_embed_failure;
+    req.step = on_step;
+    req.user = &ui;
+    catch_signals(&ui);
+    mm_run_outcome out;
     mm_error err;
-    mm_model_record existing;
-    int have_model = mm_catalog_get_model(cat, RUN_MODEL, &existing, NULL) == MM_OK;
-    if (have_model)
-        mm_model_record_free(&existing);
-    mm_status st = mm_catalog_each_track(cat, MM_TRACK_OK, count_tag, &tags, &err);
+    mm_status st = mm_pipeline_run(cat, &req, &out, &err);
+    clear_line(&ui);
+    release_signals(&ui);
+    const int embed_failed = out.embed.failed > 0;
+    mm_run_outcome_free(&out);
+    char *path = strdup(mm_catalog_path(cat));
     mm_catalog_close(cat);
-    if (st != MM_OK) {
-        fprintf(stderr, "musicmap run: %s\n", err.msg);
+    if (st != MM_OK || !path) {
+        fprintf(stderr, "musicmap run: %s\n", st != MM_OK ? err.msg : "out of memory");
+        free(path);
         return MM_EXIT_FAILURE;
     }
-    long need = atol(min_count);
-    int learnable = 0;
-    size_t covered = 0;
-    for (int i = 0; i < tags.n; i++)
-        if ((long)tags.counts[i] >= need) {
-            learnable++;
-            covered += tags.counts[i];
-        }
-    /* A classifier is trained only on tags that describe most of the collection: one trained on a
-     * minority's genres maps everyone else by guesswork (bench/RESULTS.md, "Map quality"). */
-    int enough_tags = learnable >= 2 && 2 * covered >= tags.songs;
-    const char *features = RUN_FEATURES, *features_note = "";
-    if (learnable >= 2 && !enough_tags)
-        mm_log(&cli->log, MM_LOG_WARN,
-               "run: only %zu of %zu songs carry one of the %d genre tags with %ld or more songs: too few to train "
-               "a genre model on; the maps use the songs' audio descriptors",
-               covered, tags.songs, learnable, need);
-    if ((!have_model || retrain) && enough_tags) {
-        mm_log(&cli->log, MM_LOG_INFO, "run: %d genres have %ld or more tagged songs: training a %s model on them",
-               learnable, need, preset);
-        rc = run_step(cli, mm_cmd_train, "train", "--db", db, "--preset", preset, "--epochs", epochs, "--min-count",
-                      min_count, "--name", RUN_MODEL, "-j", jobs_buf, (char *)NULL);
-        if (rc != MM_EXIT_OK)
-            return rc;
-        have_model = 1;
-    } else if (!have_model && learnable < 2) {
-        mm_log(&cli->log, MM_LOG_WARN,
-               "run: too few genre tags to learn genres from (%d genres with %ld or more songs; 2 needed): the maps use "
-               "the songs' audio descriptors, and are coloured by nothing but what tags there are. Tag your music, or "
-               "train on folders or a CSV (musicmap train --labels ...), then run again.",
-               learnable, need);
+    if (!serve) {
+        free(path);
+        return embed_failed ? MM_EXIT_FAILURE : MM_EXIT_OK;
     }
-    if (!have_model || !enough_tags)
-        features = "descriptors";
-    if (have_model && strcmp(features, "descriptors") == 0)
-        features_note = " (the genre model names each song's likely genre, in its details)";
-    mm_log(&cli->log, MM_LOG_INFO, "run: the maps are made from the %s%s", strcmp(features, "descriptors") == 0
-           ? "songs' audio descriptors (timbre, spectral shape, rhythm, harmony, dynamics; no model needed)"
-           : "genre model's output vectors", features_note);
-    if (have_model) {
-        rc = run_step(cli, mm_cmd_embed, "embed", "--db", db, "-m", RUN_MODEL, "-j", jobs_buf, (char *)NULL);
-        if (rc != MM_EXIT_OK)
-            return rc;
-        report_colours(cli, db, strcmp(features, "descriptors") != 0);
-    }
-    /* 3. the maps */
-    static const char *const methods[3] = {"umap", "tsne", "pca"};
-    for (int i = 0; i < 3; i++) {
-        rc = have_model ? run_step(cli, mm_cmd_map, "map", "--db", db, "-m", RUN_MODEL, "--method", methods[i],
-                                   "--features", features, "-j", jobs_buf, (char *)NULL)
-                        : run_step(cli, mm_cmd_map, "map", "--db", db, "--method", methods[i], "--features", features,
-                                   "-j", jobs_buf, (char *)NULL);
-        if (rc != MM_EXIT_OK)
-            return rc;
-    }
-    if (!serve)
-        return MM_EXIT_OK;
-    /* 4. serve: prints the address and runs until Ctrl-C */
-    return open_page ? run_step(cli, mm_cmd_serve, "serve", "--db", db, "--port", port, "--host", host, "--open",
-                                (char *)NULL)
-                     : run_step(cli, mm_cmd_serve, "serve", "--db", db, "--port", port, "--host", host, (char *)NULL);
+    /* serve: prints the address and runs until Ctrl-C */
+    char *serve_argv[] = {"serve", "--db", path, "--port", (char *)port, "--host", (char *)host,
+                          open_page ? "--open" : NULL, NULL};
+    int rc = mm_cmd_serve(cli, open_page ? 8 : 7, serve_argv);
+    free(path);
+    return rc;
 }

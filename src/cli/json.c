@@ -4,7 +4,7 @@
 
 #include "cli.h"
 
-static void write_file(void *ctx, const void *bytes, size_t n)
+static void write_file(const void *bytes, size_t n, void *ctx)
 {
     fwrite(bytes, 1, n, (FILE *)ctx);
 }

@@ -42,7 +42,8 @@
 #define LRA_REL_GATE -20.0  /* dB below the gated mean power, ditto */
 
 /* The frame-axis loops are built for AVX2 and AVX-512 too, picked at load time (as in logmel.c). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) && \
+    !defined(__SANITIZE_THREAD__)
 #define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define VECTOR_CLONES
@@ -69,9 +70,18 @@ enum {
     I_KEY_MINOR = I_KEY_MAJOR + 1,
     I_RMS = I_KEY_MINOR + 1, /* mean, std */
     I_LRA = I_RMS + 2,
-    I_END = I_LRA + 1
+    I_BAND_MEAN = I_LRA + 1, /* MM_N_MELS */
+    I_BAND_STD = I_BAND_MEAN + MM_N_MELS,
+    I_END = I_BAND_STD + MM_N_MELS
 };
+_Static_assert(I_BAND_MEAN == MM_DESCRIPTOR_SUMMARY_DIM, "the band profile follows the summary statistics");
 _Static_assert(I_END == MM_DESCRIPTOR_DIM, "MM_DESCRIPTOR_DIM must match the layout");
+
+#define TEN(p, d) p #d "0", p #d "1", p #d "2", p #d "3", p #d "4", p #d "5", p #d "6", p #d "7", p #d "8", p #d "9"
+#define NUM96(p)                                                                                              \
+    p "0", p "1", p "2", p "3", p "4", p "5", p "6", p "7", p "8", p "9", TEN(p, 1), TEN(p, 2), TEN(p, 3),     \
+        TEN(p, 4), TEN(p, 5), TEN(p, 6), TEN(p, 7), TEN(p, 8), p "90", p "91", p "92", p "93", p "94", p "95"
+_Static_assert(MM_N_MELS == 96, "NUM96 names the mel bands");
 
 #define NUM20(p)                                                                                              \
     p "0", p "1", p "2", p "3", p "4", p "5", p "6", p "7", p "8", p "9", p "10", p "11", p "12", p "13",     \
@@ -92,6 +102,8 @@ static const char *const names[] = {
     "chroma_Gs", "chroma_A", "chroma_As", "chroma_B",
     "key_major", "key_minor",
     "rms_db_mean", "rms_db_std", "loudness_range_db",
+    NUM96("band_mean_"),
+    NUM96("band_std_"),
 };
 _Static_assert(sizeof names / sizeof names[0] == MM_DESCRIPTOR_DIM, "one name per dimension");
 
@@ -133,7 +145,9 @@ mm_descriptor_group mm_descriptor_group_of(int i)
         return MM_DESC_RHYTHM;
     if (i < I_RMS)
         return MM_DESC_HARMONY;
-    return MM_DESC_DYNAMICS;
+    if (i < I_BAND_MEAN)
+        return MM_DESC_DYNAMICS;
+    return MM_DESC_BANDS;
 }
 
 void mm_descriptors_close(mm_descriptors *d)
@@ -300,6 +314,15 @@ static void timbre(mm_descriptors *d, const float *logmel, int n, float *out)
         float unused;
         mean_std(delta, n, &unused, &out[I_MFCC_DELTA_STD + k]);
     }
+}
+
+/* --- the mel band profile: the spectral envelope at the network's resolution, and how much each band
+ * moves (MFCC statistics smooth both over 20 cepstral coefficients) --- */
+
+static void band_profile(const float *logmel, int n, float *out)
+{
+    for (int m = 0; m < MM_N_MELS; m++)
+        mean_std(logmel + (size_t)m * N_FRAMES, n, &out[I_BAND_MEAN + m], &out[I_BAND_STD + m]);
 }
 
 /* --- spectral shape --- */
@@ -769,6 +792,7 @@ mm_status mm_descriptors_compute(mm_descriptors *d, const float *clip, size_t va
     harmony(d, power, n, out);
     rhythm(d, logmel, n, out);
     time_domain(d, clip, valid, first, n, out);
+    band_profile(logmel, n, out);
     /* a NaN or infinity in the input would otherwise reach a stored vector */
     for (int i = 0; i < MM_DESCRIPTOR_DIM; i++)
         if (!isfinite(out[i]))

@@ -3,22 +3,23 @@
 
 #include <fftw3.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "../util/shared.h"
 
 /* Frames per block of the mel product: the band sums vectorise across these. */
 #define MEL_BLOCK 16
 
-/* The few hot loops are built for AVX2 and AVX-512 too, picked at load time for the running CPU. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+/* The few hot loops are built for AVX2 and AVX-512 too, picked at load time for the running CPU. Not
+ * under the sanitizers: the loader runs the choosing (ifunc) code before their runtime is up, which
+ * ThreadSanitizer does not survive. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) && \
+    !defined(__SANITIZE_THREAD__)
 #define MEL_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define MEL_VECTOR_CLONES
 #endif
-
-/* FFTW's planner is not thread-safe (its plan execution is); this lock serialises planning only. */
-static pthread_mutex_t fftw_planner_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct mm_mel {
     mm_pad_mode pad;
@@ -98,9 +99,9 @@ mm_status mm_mel_open(mm_mel **out, mm_pad_mode pad, mm_error *err)
     mm_hann_window(mel->window);
 
     /* ESTIMATE keeps planning instant and the chosen algorithm (so the output bits) reproducible. */
-    pthread_mutex_lock(&fftw_planner_lock);
+    util_fftw_lock(); /* FFTW plans under the library's one planner lock */
     mel->plan = fftwf_plan_dft_r2c_1d(MM_N_FFT, mel->frame, mel->spectrum, FFTW_ESTIMATE);
-    pthread_mutex_unlock(&fftw_planner_lock);
+    util_fftw_unlock();
     if (!mel->plan) {
         mm_mel_close(mel);
         return mm_error_set(err, MM_ERR_INTERNAL, "mel front-end: FFTW could not plan a %d-point FFT", MM_N_FFT);
@@ -136,9 +137,9 @@ void mm_mel_close(mm_mel *mel)
     if (!mel)
         return;
     if (mel->plan) {
-        pthread_mutex_lock(&fftw_planner_lock);
+        util_fftw_lock();
         fftwf_destroy_plan(mel->plan);
-        pthread_mutex_unlock(&fftw_planner_lock);
+        util_fftw_unlock();
     }
     fftwf_free(mel->window);
     fftwf_free(mel->frame);

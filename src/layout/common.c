@@ -36,14 +36,14 @@ mm_status mm_layout_check_finite(const float *x, size_t n, size_t d, const char 
     return MM_OK;
 }
 
-int mm_layout_cancelled(mm_layout_progress progress, void *user, const char *stage, size_t done,
-                        size_t total)
+int layout_cancelled(mm_layout_progress progress, void *user, const char *stage, size_t done,
+                     size_t total)
 {
-    return progress && progress(user, stage, done, total) != 0;
+    return progress && progress(stage, done, total, user) != 0;
 }
 
-mm_status mm_layout_prepare(const float *x, size_t n, size_t d, mm_metric metric, const float **out,
-                            float **owned, mm_error *err)
+mm_status layout_prepare(const float *x, size_t n, size_t d, mm_metric metric, const float **out,
+                         float **owned, mm_error *err)
 {
     *owned = NULL;
     if (metric == MM_METRIC_EUCLIDEAN) {
@@ -78,7 +78,7 @@ mm_status mm_layout_prepare(const float *x, size_t n, size_t d, mm_metric metric
     return MM_OK;
 }
 
-void mm_csr_free(mm_csr *m)
+void layout_csr_free(layout_csr *m)
 {
     free(m->rowptr);
     free(m->col);
@@ -104,7 +104,7 @@ typedef struct sym_job {
     size_t *start;
     sym_entry *entries;
     size_t *count; /* merged entries per row */
-    mm_sym_mode mode;
+    layout_sym_mode mode;
 } sym_job;
 
 static void sym_row(size_t i, int worker, void *arg)
@@ -123,7 +123,7 @@ static void sym_row(size_t i, int worker, void *arg)
             else
                 b = e[r].val;
         }
-        float v = job->mode == MM_SYM_MEAN ? 0.5f * (a + b) : a + b - a * b;
+        float v = job->mode == LAYOUT_SYM_MEAN ? 0.5f * (a + b) : a + b - a * b;
         if (v > 0) {
             e[w].col = c;
             e[w].val = v;
@@ -133,8 +133,8 @@ static void sym_row(size_t i, int worker, void *arg)
     job->count[i] = w;
 }
 
-mm_status mm_csr_symmetrize(size_t n, int k, const int32_t *idx, const float *val, mm_sym_mode mode, mm_pool *pool,
-                            mm_csr *out, mm_error *err)
+mm_status layout_csr_symmetrize(size_t n, int k, const int32_t *idx, const float *val, layout_sym_mode mode,
+                                mm_pool *pool, layout_csr *out, mm_error *err)
 {
     memset(out, 0, sizeof *out);
     size_t nk = n * (size_t)k;
@@ -174,7 +174,7 @@ mm_status mm_csr_symmetrize(size_t n, int k, const int32_t *idx, const float *va
     out->val = malloc(sizeof *out->val * (total + 1));
     if (!out->rowptr || !out->col || !out->val) {
         free(start), free(count), free(entries);
-        mm_csr_free(out);
+        layout_csr_free(out);
         return mm_error_set(err, MM_ERR_NOMEM, "layout: out of memory building a %zu-row graph", n);
     }
     out->rowptr[0] = 0;
@@ -191,8 +191,8 @@ mm_status mm_csr_symmetrize(size_t n, int k, const int32_t *idx, const float *va
     return MM_OK;
 }
 
-mm_status mm_layout_pca_init(const float *x, size_t n, size_t d, int dims, double std, int threads,
-                             float *y, mm_error *err)
+mm_status layout_pca_init(const float *x, size_t n, size_t d, int dims, double std, int threads,
+                          float *y, mm_error *err)
 {
     mm_status st = mm_pca(x, n, d, dims, y, NULL, NULL, NULL, threads, err);
     if (st != MM_OK)
@@ -231,8 +231,8 @@ void mm_layout_normalize(float *y, size_t n, int dims)
         }
 }
 
-mm_status mm_layout_order_begin(const float **px, float **owned, size_t n, size_t d, size_t min_n, uint64_t seed,
-                                int32_t **order, mm_error *err)
+mm_status layout_order_begin(const float **px, float **owned, size_t n, size_t d, size_t min_n, uint64_t seed,
+                             int32_t **order, mm_error *err)
 {
     *order = NULL;
     if (n <= min_n)
@@ -243,7 +243,7 @@ mm_status mm_layout_order_begin(const float **px, float **owned, size_t n, size_
         free(o), free(copy);
         return mm_error_set(err, MM_ERR_NOMEM, "layout: out of memory for %zu points", n);
     }
-    mm_status st = mm_layout_locality_order(*px, n, d, seed, o, err);
+    mm_status st = layout_locality_order(*px, n, d, seed, o, err);
     if (st != MM_OK) {
         free(o), free(copy);
         return st;
@@ -257,13 +257,13 @@ mm_status mm_layout_order_begin(const float **px, float **owned, size_t n, size_
     return MM_OK;
 }
 
-void mm_layout_rows_gather(float *dst, const float *src, const int32_t *order, size_t n, int D)
+void layout_rows_gather(float *dst, const float *src, const int32_t *order, size_t n, int D)
 {
     for (size_t i = 0; i < n; i++)
         memcpy(dst + i * (size_t)D, src + (order ? (size_t)order[i] : i) * (size_t)D, sizeof(float) * (size_t)D);
 }
 
-mm_status mm_layout_order_end(float *y, size_t n, int D, const int32_t *order, mm_error *err)
+mm_status layout_order_end(float *y, size_t n, int D, const int32_t *order, mm_error *err)
 {
     if (!order)
         return MM_OK;

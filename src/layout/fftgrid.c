@@ -10,20 +10,15 @@
  * by box: results do not depend on the thread count. */
 #include <fftw3.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/shared.h"
 #include "internal.h"
 
 enum { MAX_P = 8 };
 
-/* FFTW's planner is not thread-safe (the features module plans its own, in another thread at most at
- * start-up): one lock for
- * the process lets several layouts run at once (the one piece of shared state, and it is a lock). */
-static pthread_mutex_t planner_lock = PTHREAD_MUTEX_INITIALIZER;
-
-struct mm_fftgrid {
+struct layout_fftgrid {
     int dims, p, min_boxes;
     int nb;          /* boxes per axis */
     size_t nn;       /* nodes per axis = nb * p */
@@ -50,13 +45,13 @@ struct mm_fftgrid {
     size_t *slab_start; /* nb + 1 */
 };
 
-mm_status mm_fftgrid_open(mm_fftgrid **out, int dims, int interp_points, int min_boxes, mm_error *err)
+mm_status layout_fftgrid_open(layout_fftgrid **out, int dims, int interp_points, int min_boxes, mm_error *err)
 {
     *out = NULL;
     if (dims < 1 || dims > 3 || interp_points < 2 || interp_points > MAX_P || min_boxes < 1)
         return mm_error_set(err, MM_ERR_ARG, "tsne: bad interpolation grid (%d-D, %d points, %d boxes)", dims,
                             interp_points, min_boxes);
-    mm_fftgrid *g = calloc(1, sizeof *g);
+    layout_fftgrid *g = calloc(1, sizeof *g);
     if (!g)
         return mm_error_set(err, MM_ERR_NOMEM, "tsne: out of memory");
     g->dims = dims;
@@ -74,9 +69,9 @@ mm_status mm_fftgrid_open(mm_fftgrid **out, int dims, int interp_points, int min
     return MM_OK;
 }
 
-static void free_arrays(mm_fftgrid *g)
+static void free_arrays(layout_fftgrid *g)
 {
-    pthread_mutex_lock(&planner_lock);
+    util_fftw_lock();
     if (g->fwd)
         fftwf_destroy_plan(g->fwd);
     if (g->inv)
@@ -89,14 +84,14 @@ static void free_arrays(mm_fftgrid *g)
             fftwf_destroy_plan(split[i]);
     g->fwd = g->inv = g->kfwd = NULL;
     g->row_fwd = g->col_fwd = g->col_inv = g->row_inv = NULL;
-    pthread_mutex_unlock(&planner_lock);
+    util_fftw_unlock();
     fftwf_free(g->grid), fftwf_free(g->pad), fftwf_free(g->hat), fftwf_free(g->kpad), fftwf_free(g->khat);
     g->grid = NULL;
     g->pad = g->kpad = NULL;
     g->hat = g->khat = NULL;
 }
 
-void mm_fftgrid_close(mm_fftgrid *g)
+void layout_fftgrid_close(layout_fftgrid *g)
 {
     if (!g)
         return;
@@ -135,7 +130,7 @@ static int fast_box_count(int nb, int p, int dims)
     return nb;
 }
 
-static mm_status resize(mm_fftgrid *g, int nb, mm_error *err)
+static mm_status resize(layout_fftgrid *g, int nb, mm_error *err)
 {
     if (nb == g->nb && g->grid)
         return MM_OK;
@@ -163,7 +158,7 @@ static mm_status resize(mm_fftgrid *g, int nb, mm_error *err)
         return mm_error_set(err, MM_ERR_NOMEM, "tsne: out of memory for a %zu^%d interpolation grid", g->m, g->dims);
     }
     int n[3] = {(int)g->m, (int)g->m, (int)g->m};
-    pthread_mutex_lock(&planner_lock);
+    util_fftw_lock();
     g->kfwd = fftwf_plan_dft_r2c(g->dims, n, g->kpad, g->khat, FFTW_ESTIMATE);
     int plans_ok;
     if (g->dims != 2) {
@@ -180,7 +175,7 @@ static mm_status resize(mm_fftgrid *g, int nb, mm_error *err)
         g->row_inv = fftwf_plan_many_dft_c2r(1, &len, nn, g->hat, NULL, 1, half, g->pad, NULL, 1, len, FFTW_ESTIMATE);
         plans_ok = g->row_fwd && g->col_fwd && g->col_inv && g->row_inv;
     }
-    pthread_mutex_unlock(&planner_lock);
+    util_fftw_unlock();
     if (!g->kfwd || !plans_ok) {
         free_arrays(g);
         g->nb = 0;
@@ -190,7 +185,7 @@ static mm_status resize(mm_fftgrid *g, int nb, mm_error *err)
 }
 
 /* Box index along one axis and the Lagrange weights of the p nodes of that box. */
-static inline int locate(const mm_fftgrid *g, int a, double v, double *w)
+static inline int locate(const layout_fftgrid *g, int a, double v, double *w)
 {
     double u = (v - g->lo[a]) / g->h;
     int b = (int)floor(u);
@@ -210,7 +205,7 @@ static inline int locate(const mm_fftgrid *g, int a, double v, double *w)
 }
 
 typedef struct spread_job {
-    mm_fftgrid *g;
+    layout_fftgrid *g;
     const float *y;
 } spread_job;
 
@@ -218,7 +213,7 @@ typedef struct spread_job {
 static void spread_slab(size_t s, int worker, void *arg)
 {
     spread_job *job = arg;
-    mm_fftgrid *g = job->g;
+    layout_fftgrid *g = job->g;
     int D = g->dims, p = g->p;
     size_t nn = g->nn;
     double w[3][MAX_P];
@@ -263,11 +258,11 @@ static void spread_slab(size_t s, int worker, void *arg)
 }
 
 typedef struct conv_job {
-    mm_fftgrid *g;
+    layout_fftgrid *g;
 } conv_job;
 
 /* Copies a node grid into the zero-padded array (or back), for 1-3 dims. */
-static void pad_copy(const mm_fftgrid *g, float *pad, double *nodes, int to_pad, double scale)
+static void pad_copy(const layout_fftgrid *g, float *pad, double *nodes, int to_pad, double scale)
 {
     size_t nn = g->nn, m = g->m;
     size_t n1 = g->dims >= 2 ? nn : 1, n2 = g->dims >= 3 ? nn : 1;
@@ -286,7 +281,7 @@ static void pad_copy(const mm_fftgrid *g, float *pad, double *nodes, int to_pad,
 static void convolve_channel(size_t c, int worker, void *arg)
 {
     conv_job *job = arg;
-    mm_fftgrid *g = job->g;
+    layout_fftgrid *g = job->g;
     float *pad = g->pad + c * g->padded;
     fftwf_complex *hat = g->hat + c * g->cplx;
     /* in 2-D only the first nn rows are read by the row transforms */
@@ -317,7 +312,7 @@ static void convolve_channel(size_t c, int worker, void *arg)
 }
 
 typedef struct kernel_job {
-    mm_fftgrid *g;
+    layout_fftgrid *g;
     double step; /* node spacing */
 } kernel_job;
 
@@ -332,7 +327,7 @@ static void kernel_row(size_t a, int worker, void *arg)
 {
     (void)worker;
     kernel_job *job = arg;
-    const mm_fftgrid *g = job->g;
+    const layout_fftgrid *g = job->g;
     const int D = g->dims;
     const size_t m = g->m, m1 = D >= 2 ? m : 1, m2 = D >= 3 ? m : 1;
     const double da = lag(a, m) * job->step, da2 = da * da;
@@ -347,8 +342,8 @@ static void kernel_row(size_t a, int worker, void *arg)
     }
 }
 
-mm_status mm_fftgrid_compute(mm_fftgrid *g, const float *y, size_t n, const double *lo, const double *hi,
-                             mm_pool *pool, mm_error *err)
+mm_status layout_fftgrid_compute(layout_fftgrid *g, const float *y, size_t n, const double *lo, const double *hi,
+                                 mm_pool *pool, mm_error *err)
 {
     int D = g->dims;
     double range = 0;
@@ -419,7 +414,7 @@ mm_status mm_fftgrid_compute(mm_fftgrid *g, const float *y, size_t n, const doub
 }
 
 typedef struct gather_job {
-    mm_fftgrid *g;
+    layout_fftgrid *g;
     const float *t;
     double *pot;
 } gather_job;
@@ -427,7 +422,7 @@ typedef struct gather_job {
 static void gather_point(size_t i, int worker, void *arg)
 {
     gather_job *job = arg;
-    mm_fftgrid *g = job->g;
+    layout_fftgrid *g = job->g;
     int D = g->dims, p = g->p, C = g->channels;
     size_t nn = g->nn;
     double w[3][MAX_P];
@@ -474,7 +469,7 @@ static void gather_chunk(size_t c, int worker, void *arg)
         gather_point(i, worker, gb->job);
 }
 
-void mm_fftgrid_gather(mm_fftgrid *g, const float *t, size_t m, double *pot, mm_pool *pool)
+void layout_fftgrid_gather(layout_fftgrid *g, const float *t, size_t m, double *pot, mm_pool *pool)
 {
     gather_job job = {g, t, pot};
     gather_block gb = {&job, m};

@@ -8,11 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/shared.h"
 #include "internal.h"
 
-void mm_knn_defaults(mm_knn_options *opt)
+void mm_knn_options_init(mm_knn_options *opt)
 {
     memset(opt, 0, sizeof *opt);
+    opt->size = sizeof *opt;
     opt->metric = MM_METRIC_EUCLIDEAN;
     opt->method = MM_KNN_AUTO;
     opt->exact_max = 10000;
@@ -146,7 +148,7 @@ typedef struct exact_job {
 } exact_job;
 
 /* |q|^2 + |b|^2 - 2 q.b for a row of products, in place; a plain loop the compiler vectorises. */
-__attribute__((target_clones("avx512f", "avx2", "default"))) static void
+LAYOUT_CLONES static void
 row_distances(float *restrict g, const float *restrict bnorm, float qn, size_t m)
 {
     for (size_t c = 0; c < m; c++) {
@@ -205,8 +207,8 @@ static void exact_finish(size_t r, int worker, void *arg)
     memcpy(f->sq + (f->q0 + r) * (size_t)k, hd, sizeof *hd * (size_t)k);
 }
 
-mm_status mm_knn_exact_sq(const float *base, size_t nb, const float *query, size_t nq, size_t d, int k,
-                          int exclude_self, mm_pool *pool, int32_t *idx, float *sq, mm_error *err)
+mm_status layout_knn_exact_sq(const float *base, size_t nb, const float *query, size_t nq, size_t d, int k,
+                              int exclude_self, mm_pool *pool, int32_t *idx, float *sq, mm_error *err)
 {
     float *bnorm = malloc(sizeof(float) * nb);
     float *qnorm = malloc(sizeof(float) * QBLOCK);
@@ -362,7 +364,7 @@ static void build_tree(size_t ti, int worker, void *arg)
 
 /* A locality order for large layouts: the points as the leaves of one random-projection tree list them,
  * left to right, so that points close in space are mostly close in memory. */
-mm_status mm_layout_locality_order(const float *x, size_t n, size_t d, uint64_t seed, int32_t *perm, mm_error *err)
+mm_status layout_locality_order(const float *x, size_t n, size_t d, uint64_t seed, int32_t *perm, mm_error *err)
 {
     rp_tree tree = {.perm = perm};
     float *side = malloc(sizeof(float) * (n ? n : 1));
@@ -542,8 +544,8 @@ static void fill_random(size_t ui, int worker, void *arg)
     s->thresh[ui] = s->hd[ui * k];
 }
 
-mm_status mm_knn_approx_sq(const float *x, size_t n, size_t d, int k, const mm_knn_options *opt,
-                           mm_pool *pool, int32_t *idx, float *sq, mm_error *err)
+mm_status layout_knn_approx_sq(const float *x, size_t n, size_t d, int k, const mm_knn_options *opt,
+                               mm_pool *pool, int32_t *idx, float *sq, mm_error *err)
 {
     mm_status st = MM_OK;
     /* For large k (t-SNE's 3 x perplexity neighbours) NN-descent's local joins grow as k x candidates: start
@@ -605,8 +607,8 @@ mm_status mm_knn_approx_sq(const float *x, size_t n, size_t d, int k, const mm_k
         mm_pool_for(pool, trees[t].n_leaves, leaf_join, &s);
         free(trees[t].perm);
         trees[t].perm = NULL;
-        if (mm_layout_cancelled(opt->progress, opt->progress_user, "knn", (size_t)t + 1, (size_t)(n_trees + max_iters))) {
-            st = mm_error_set(err, MM_ERR_ARG, "knn: cancelled");
+        if (layout_cancelled(opt->progress, opt->progress_user, "knn", (size_t)t + 1, (size_t)(n_trees + max_iters))) {
+            st = mm_error_set(err, MM_ERR_CANCELLED, "knn: cancelled");
             goto out;
         }
     }
@@ -621,8 +623,8 @@ mm_status mm_knn_approx_sq(const float *x, size_t n, size_t d, int k, const mm_k
         size_t changed = 0;
         for (size_t i = 0; i < nk; i++)
             changed += s.hf[i];
-        if (mm_layout_cancelled(opt->progress, opt->progress_user, "knn", (size_t)(n_trees + it + 1), (size_t)(n_trees + max_iters))) {
-            st = mm_error_set(err, MM_ERR_ARG, "knn: cancelled");
+        if (layout_cancelled(opt->progress, opt->progress_user, "knn", (size_t)(n_trees + it + 1), (size_t)(n_trees + max_iters))) {
+            st = mm_error_set(err, MM_ERR_CANCELLED, "knn: cancelled");
             goto out;
         }
         if ((double)changed < opt->delta * (double)nk)
@@ -650,28 +652,26 @@ out:
 
 /* ---- public entry points -------------------------------------------------------------------------------- */
 
-mm_status mm_knn_prepared(const float *px, size_t n, size_t d, int k, mm_knn_method method, uint64_t seed,
-                          mm_pool *pool, mm_layout_progress progress, void *user, int32_t *idx, float *sq,
-                          mm_error *err)
+mm_status layout_knn_prepared(const float *px, size_t n, size_t d, int k, mm_knn_method method, uint64_t seed,
+                              mm_pool *pool, mm_layout_progress progress, void *user, int32_t *idx, float *sq,
+                              mm_error *err)
 {
     mm_knn_options o;
-    mm_knn_defaults(&o);
+    mm_knn_options_init(&o);
     o.seed = seed;
     o.progress = progress;
     o.progress_user = user;
     if (method == MM_KNN_EXACT || (method == MM_KNN_AUTO && n <= o.exact_max))
-        return mm_knn_exact_sq(px, n, px, n, d, k, 1, pool, idx, sq, err);
-    return mm_knn_approx_sq(px, n, d, k, &o, pool, idx, sq, err);
+        return layout_knn_exact_sq(px, n, px, n, d, k, 1, pool, idx, sq, err);
+    return layout_knn_approx_sq(px, n, d, k, &o, pool, idx, sq, err);
 }
 
 mm_status mm_knn(const float *x, size_t n, size_t d, int k, const mm_knn_options *opt_in, int32_t *idx,
                  float *dist, mm_error *err)
 {
     mm_knn_options opt;
-    if (opt_in)
-        opt = *opt_in;
-    else
-        mm_knn_defaults(&opt);
+    mm_knn_options_init(&opt);
+    util_options_copy(&opt, sizeof opt, opt_in, UTIL_OPTIONS_END(mm_knn_options, progress_user));
     if (!x || !idx || d == 0)
         return mm_error_set(err, MM_ERR_ARG, "knn: no data");
     if (k < 1 || (size_t)k >= n)
@@ -681,7 +681,7 @@ mm_status mm_knn(const float *x, size_t n, size_t d, int k, const mm_knn_options
         return st;
     const float *px;
     float *owned;
-    if ((st = mm_layout_prepare(x, n, d, opt.metric, &px, &owned, err)) != MM_OK)
+    if ((st = layout_prepare(x, n, d, opt.metric, &px, &owned, err)) != MM_OK)
         return st;
     mm_pool *pool = NULL;
     float *sq = malloc(sizeof(float) * n * (size_t)k);
@@ -691,13 +691,13 @@ mm_status mm_knn(const float *x, size_t n, size_t d, int k, const mm_knn_options
         st = mm_pool_open(&pool, opt.threads, err);
     if (st == MM_OK) {
         if (opt.method == MM_KNN_EXACT || (opt.method == MM_KNN_AUTO && n <= opt.exact_max))
-            st = mm_knn_exact_sq(px, n, px, n, d, k, 1, pool, idx, sq, err);
+            st = layout_knn_exact_sq(px, n, px, n, d, k, 1, pool, idx, sq, err);
         else
-            st = mm_knn_approx_sq(px, n, d, k, &opt, pool, idx, sq, err);
+            st = layout_knn_approx_sq(px, n, d, k, &opt, pool, idx, sq, err);
     }
     if (st == MM_OK && dist)
         for (size_t i = 0; i < n * (size_t)k; i++)
-            dist[i] = mm_metric_from_sq(opt.metric, sq[i]);
+            dist[i] = layout_metric_from_sq(opt.metric, sq[i]);
     mm_pool_close(pool);
     free(sq);
     free(owned);
@@ -719,9 +719,9 @@ mm_status mm_knn_query(const float *base, size_t nb, const float *query, size_t 
     const float *pb, *pq;
     float *ob = NULL, *oq = NULL, *sq = NULL;
     mm_pool *pool = NULL;
-    if ((st = mm_layout_prepare(base, nb, d, metric, &pb, &ob, err)) != MM_OK)
+    if ((st = layout_prepare(base, nb, d, metric, &pb, &ob, err)) != MM_OK)
         return st;
-    if ((st = mm_layout_prepare(query, nq, d, metric, &pq, &oq, err)) != MM_OK)
+    if ((st = layout_prepare(query, nq, d, metric, &pq, &oq, err)) != MM_OK)
         goto out;
     if (!(sq = malloc(sizeof(float) * (nq * (size_t)k + 1)))) {
         st = mm_error_set(err, MM_ERR_NOMEM, "knn: out of memory");
@@ -729,10 +729,10 @@ mm_status mm_knn_query(const float *base, size_t nb, const float *query, size_t 
     }
     if ((st = mm_pool_open(&pool, threads, err)) != MM_OK)
         goto out;
-    st = mm_knn_exact_sq(pb, nb, pq, nq, d, k, 0, pool, idx, sq, err);
+    st = layout_knn_exact_sq(pb, nb, pq, nq, d, k, 0, pool, idx, sq, err);
     if (st == MM_OK && dist)
         for (size_t i = 0; i < nq * (size_t)k; i++)
-            dist[i] = mm_metric_from_sq(metric, sq[i]);
+            dist[i] = layout_metric_from_sq(metric, sq[i]);
 out:
     mm_pool_close(pool);
     free(ob), free(oq), free(sq);

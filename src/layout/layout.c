@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../util/shared.h"
 #include "internal.h"
 
 const char *mm_layout_method_name(mm_layout_method method)
@@ -25,9 +26,10 @@ int mm_layout_method_parse(const char *name, mm_layout_method *out)
     return -1;
 }
 
-void mm_layout_spec_defaults(mm_layout_spec *spec)
+void mm_layout_spec_init(mm_layout_spec *spec)
 {
     memset(spec, 0, sizeof *spec);
+    spec->size = sizeof *spec;
     spec->method = MM_LAYOUT_UMAP;
     spec->dims = 2;
     spec->metric = MM_METRIC_EUCLIDEAN;
@@ -37,8 +39,25 @@ void mm_layout_spec_defaults(mm_layout_spec *spec)
     spec->seed = 42;
 }
 
-void mm_layout_spec_name(const mm_layout_spec *spec, char *buf, size_t size)
+/* The 0.1 layout of mm_layout_spec (a size of 0 means it), and its sizeof: the stride of the arrays
+ * that mm_layout_grid fills for such callers. */
+#define SPEC_FIRST_SIZE UTIL_OPTIONS_END(mm_layout_spec, progress_user)
+#define SPEC_FIRST_STRIDE                                                                                     \
+    ((SPEC_FIRST_SIZE + _Alignof(mm_layout_spec) - 1) / _Alignof(mm_layout_spec) * _Alignof(mm_layout_spec))
+
+/* The caller's spec, read by its size into a full one with defaults beyond it. */
+static mm_layout_spec spec_read(const mm_layout_spec *given)
 {
+    mm_layout_spec spec;
+    mm_layout_spec_init(&spec);
+    util_options_copy(&spec, sizeof spec, given, SPEC_FIRST_SIZE);
+    return spec;
+}
+
+void mm_layout_spec_name(const mm_layout_spec *given, char *buf, size_t size)
+{
+    mm_layout_spec s = spec_read(given);
+    const mm_layout_spec *spec = &s;
     const char *suffix = spec->dims == 3 ? "-3d" : "";
     switch (spec->method) {
     case MM_LAYOUT_PCA: snprintf(buf, size, "pca%s", suffix); break;
@@ -48,34 +67,50 @@ void mm_layout_spec_name(const mm_layout_spec *spec, char *buf, size_t size)
     }
 }
 
+/* Writes spec as out[i] of the caller's array, whose elements are the caller's size: a newer
+ * caller's fields beyond ours are carried over from base. */
+static void grid_put(mm_layout_spec *out, size_t i, const mm_layout_spec *spec, const mm_layout_spec *base)
+{
+    size_t stride = base->size ? base->size : SPEC_FIRST_STRIDE;
+    unsigned char *slot = (unsigned char *)out + i * stride;
+    memcpy(slot, spec, stride < sizeof *spec ? stride : sizeof *spec);
+    if (stride > sizeof *spec)
+        memcpy(slot + sizeof *spec, (const unsigned char *)base + sizeof *spec, stride - sizeof *spec);
+    memcpy(slot, &stride, sizeof stride); /* each element says its own size, as base did */
+}
+
 size_t mm_layout_grid(const mm_layout_spec *base, mm_layout_spec *out, size_t max)
 {
     static const double perplexities[] = {5, 30, 50, 100};
     static const int neighbors[] = {5, 30, 50};
     static const double min_dists[] = {0.01, 0.1, 0.5};
+    const mm_layout_spec given = spec_read(base);
     size_t count = 0;
     for (size_t i = 0; i < 4; i++, count++)
         if (count < max) {
-            out[count] = *base;
-            out[count].method = MM_LAYOUT_TSNE;
-            out[count].perplexity = perplexities[i];
+            mm_layout_spec s = given;
+            s.method = MM_LAYOUT_TSNE;
+            s.perplexity = perplexities[i];
+            grid_put(out, count, &s, base);
         }
     for (size_t i = 0; i < 3; i++)
         for (size_t j = 0; j < 3; j++, count++)
             if (count < max) {
-                out[count] = *base;
-                out[count].method = MM_LAYOUT_UMAP;
-                out[count].n_neighbors = neighbors[i];
-                out[count].min_dist = min_dists[j];
+                mm_layout_spec s = given;
+                s.method = MM_LAYOUT_UMAP;
+                s.n_neighbors = neighbors[i];
+                s.min_dist = min_dists[j];
+                grid_put(out, count, &s, base);
             }
     return count;
 }
 
-mm_status mm_layout_compute(const float *x, size_t n, size_t d, const mm_layout_spec *spec, float *y,
+mm_status mm_layout_compute(const float *x, size_t n, size_t d, const mm_layout_spec *given, float *y,
                             mm_error *err)
 {
-    if (!spec)
+    if (!given)
         return mm_error_set(err, MM_ERR_ARG, "layout: no spec");
+    const mm_layout_spec s = spec_read(given), *spec = &s;
     switch (spec->method) {
     case MM_LAYOUT_PCA: {
         /* PCA is linear: the metric's row normalisation (cosine, correlation) is applied first. */
@@ -83,7 +118,7 @@ mm_status mm_layout_compute(const float *x, size_t n, size_t d, const mm_layout_
         float *owned;
         mm_status st = mm_layout_check_finite(x, n, d, "pca: input", err);
         if (st == MM_OK)
-            st = mm_layout_prepare(x, n, d, spec->metric, &px, &owned, err);
+            st = layout_prepare(x, n, d, spec->metric, &px, &owned, err);
         if (st != MM_OK)
             return st;
         st = mm_pca(px, n, d, spec->dims, y, NULL, NULL, NULL, spec->threads, err);
@@ -92,7 +127,7 @@ mm_status mm_layout_compute(const float *x, size_t n, size_t d, const mm_layout_
     }
     case MM_LAYOUT_TSNE: {
         mm_tsne_options o;
-        mm_tsne_defaults(&o);
+        mm_tsne_options_init(&o);
         o.dims = spec->dims;
         o.metric = spec->metric;
         o.perplexity = spec->perplexity;
@@ -109,7 +144,7 @@ mm_status mm_layout_compute(const float *x, size_t n, size_t d, const mm_layout_
     }
     case MM_LAYOUT_UMAP: {
         mm_umap_options o;
-        mm_umap_defaults(&o);
+        mm_umap_options_init(&o);
         o.dims = spec->dims;
         o.metric = spec->metric;
         o.n_neighbors = spec->n_neighbors;

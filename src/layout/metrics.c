@@ -4,11 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/shared.h"
 #include "internal.h"
 
-void mm_quality_defaults(mm_quality_options *opt)
+void mm_quality_options_init(mm_quality_options *opt)
 {
     memset(opt, 0, sizeof *opt);
+    opt->size = sizeof *opt;
     opt->k = 10;
     opt->metric = MM_METRIC_EUCLIDEAN;
     opt->sample = 5000;
@@ -37,7 +39,7 @@ static void trust_row(size_t i, int worker, void *arg)
     for (size_t j = 0; j < n; j++) {
         if (j == i)
             continue;
-        float dd = mm_sqdist(yi, job->y + j * (size_t)D, (size_t)D);
+        float dd = layout_sqdist(yi, job->y + j * (size_t)D, (size_t)D);
         if (have == k && dd >= ld[k - 1])
             continue;
         int pos = have < k ? have++ : k - 1;
@@ -53,14 +55,14 @@ static void trust_row(size_t i, int worker, void *arg)
     const float *xi = job->px + i * d;
     float hd[64];
     for (int t = 0; t < have; t++)
-        hd[t] = mm_sqdist(xi, job->px + (size_t)li[t] * d, d);
+        hd[t] = layout_sqdist(xi, job->px + (size_t)li[t] * d, d);
     size_t rank[64];
     for (int t = 0; t < have; t++)
         rank[t] = 1;
     for (size_t j = 0; j < n; j++) {
         if (j == i)
             continue;
-        float dj = mm_sqdist(xi, job->px + j * d, d);
+        float dj = layout_sqdist(xi, job->px + j * d, d);
         for (int t = 0; t < have; t++)
             if (dj < hd[t] || (dj == hd[t] && (int32_t)j < li[t]))
                 rank[t]++;
@@ -97,7 +99,7 @@ mm_status mm_trustworthiness(const float *x, size_t n, size_t d, const float *y,
     const float *px;
     float *owned;
     mm_pool *pool = NULL;
-    mm_status st = mm_layout_prepare(x, n, d, metric, &px, &owned, err);
+    mm_status st = layout_prepare(x, n, d, metric, &px, &owned, err);
     if (st != MM_OK)
         return st;
     if ((st = mm_pool_open(&pool, threads, err)) == MM_OK)
@@ -150,7 +152,7 @@ static mm_status knn_of_sample(const float *base, size_t n, size_t d, const size
     }
     for (size_t i = 0; i < m; i++)
         memcpy(qx + i * d, base + q[i] * d, sizeof(float) * d);
-    if ((st = mm_knn_exact_sq(base, n, qx, m, d, k + 1, 0, pool, idx, sq, err)) != MM_OK)
+    if ((st = layout_knn_exact_sq(base, n, qx, m, d, k + 1, 0, pool, idx, sq, err)) != MM_OK)
         goto out;
     for (size_t i = 0; i < m; i++) {
         int w = 0;
@@ -168,10 +170,8 @@ mm_status mm_layout_quality_compute(const float *x, size_t n, size_t d, const fl
                                     mm_layout_quality *out, mm_error *err)
 {
     mm_quality_options opt;
-    if (opt_in)
-        opt = *opt_in;
-    else
-        mm_quality_defaults(&opt);
+    mm_quality_options_init(&opt);
+    util_options_copy(&opt, sizeof opt, opt_in, UTIL_OPTIONS_END(mm_quality_options, seed));
     out->trustworthiness = out->knn_preservation = out->label_agreement = NAN;
     int k = opt.k;
     if (!x || !y || n == 0 || d == 0 || dims < 1 || dims > 3)
@@ -183,7 +183,7 @@ mm_status mm_layout_quality_compute(const float *x, size_t n, size_t d, const fl
     size_t *samp = NULL, *qs = NULL;
     int32_t *hi = NULL, *lo = NULL;
     mm_pool *pool = NULL;
-    mm_status st = mm_layout_prepare(x, n, d, opt.metric, &px, &owned, err);
+    mm_status st = layout_prepare(x, n, d, opt.metric, &px, &owned, err);
     if (st != MM_OK)
         return st;
     if ((st = mm_pool_open(&pool, opt.threads, err)) != MM_OK)

@@ -9,11 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/shared.h"
 #include "internal.h"
 
-void mm_tsne_defaults(mm_tsne_options *opt)
+void mm_tsne_options_init(mm_tsne_options *opt)
 {
     memset(opt, 0, sizeof *opt);
+    opt->size = sizeof *opt;
     opt->dims = 2;
     opt->perplexity = 30;
     opt->metric = MM_METRIC_EUCLIDEAN;
@@ -103,7 +105,7 @@ static void calib_row(size_t i, int worker, void *arg)
 /* ---- gradient pieces ------------------------------------------------------------------------------------- */
 
 typedef struct grad_job {
-    const mm_csr *P;
+    const layout_csr *P;
     const float *y;
     size_t n;
     int dims;
@@ -118,7 +120,7 @@ typedef struct grad_job {
 
 /* Attraction over the sparse P rows lo..hi: float, 2-D specialised so it vectorises (with gathers where
  * the CPU has them). */
-__attribute__((target_clones("avx512f", "avx2", "default"))) static void
+LAYOUT_CLONES static void
 attr_rows(const size_t *restrict rowptr, const int32_t *restrict col, const float *restrict val,
           const float *restrict y, int D, size_t lo, size_t hi, double *restrict attr)
 {
@@ -162,7 +164,7 @@ static void attr_chunk(size_t c, int worker, void *arg)
 
 /* Exact mode: attraction (dense P) and repulsion in one pass over all points; the layout by axis so
  * the loop vectorises. The self term adds w = 1 and no force, taken off z after the loop. */
-__attribute__((target_clones("avx512f", "avx2", "default"))) static void exact_row(size_t i, int worker, void *arg)
+LAYOUT_CLONES static void exact_row(size_t i, int worker, void *arg)
 {
     grad_job *job = arg;
     int D = job->dims;
@@ -282,10 +284,8 @@ mm_status mm_tsne(const float *x, size_t n, size_t d, const mm_tsne_options *opt
                   mm_error *err)
 {
     mm_tsne_options opt;
-    if (opt_in)
-        opt = *opt_in;
-    else
-        mm_tsne_defaults(&opt);
+    mm_tsne_options_init(&opt);
+    util_options_copy(&opt, sizeof opt, opt_in, UTIL_OPTIONS_END(mm_tsne_options, progress_user));
     if (kl)
         *kl = NAN;
     mm_status st = check_common(&opt, "tsne", err);
@@ -314,13 +314,13 @@ mm_status mm_tsne(const float *x, size_t n, size_t d, const mm_tsne_options *opt
     float *owned = NULL, *sq = NULL, *pc = NULL, *uy = NULL, *gains = NULL;
     int32_t *idx = NULL, *order = NULL;
     double *attr = NULL, *rep = NULL, *zrow = NULL, *pot = NULL;
-    mm_csr P = {0};
+    layout_csr P = {0};
     mm_pool *pool = NULL;
-    mm_fftgrid *grid = NULL;
-    if ((st = mm_layout_prepare(x, n, d, opt.metric, &px, &owned, err)) != MM_OK)
+    layout_fftgrid *grid = NULL;
+    if ((st = layout_prepare(x, n, d, opt.metric, &px, &owned, err)) != MM_OK)
         return st;
-    /* large inputs in locality order, put back at the end (see mm_layout_order_begin) */
-    if ((st = mm_layout_order_begin(&px, &owned, n, d, opt.locality_min ? opt.locality_min : LAYOUT_LOCALITY_MIN, opt.seed, &order, err)) != MM_OK)
+    /* large inputs in locality order, put back at the end (see layout_order_begin) */
+    if ((st = layout_order_begin(&px, &owned, n, d, opt.locality_min ? opt.locality_min : LAYOUT_LOCALITY_MIN, opt.seed, &order, err)) != MM_OK)
         goto out;
     size_t nk = n * (size_t)k;
     sq = malloc(sizeof(float) * nk);
@@ -337,22 +337,22 @@ mm_status mm_tsne(const float *x, size_t n, size_t d, const mm_tsne_options *opt
     }
     if ((st = mm_pool_open(&pool, opt.threads, err)) != MM_OK)
         goto out;
-    st = mm_knn_prepared(px, n, d, k, exact ? MM_KNN_EXACT : opt.knn, opt.seed, pool, opt.progress,
-                         opt.progress_user, idx, sq, err);
+    st = layout_knn_prepared(px, n, d, k, exact ? MM_KNN_EXACT : opt.knn, opt.seed, pool, opt.progress,
+                             opt.progress_user, idx, sq, err);
     if (st != MM_OK)
         goto out;
     calib_job cj = {sq, pc, k, perp};
     mm_pool_for(pool, n, calib_row, &cj);
     free(sq);
     sq = NULL;
-    if ((st = mm_csr_symmetrize(n, k, idx, pc, MM_SYM_MEAN, pool, &P, err)) != MM_OK)
+    if ((st = layout_csr_symmetrize(n, k, idx, pc, LAYOUT_SYM_MEAN, pool, &P, err)) != MM_OK)
         goto out;
     free(pc), free(idx);
     pc = NULL, idx = NULL;
     for (size_t t = 0; t < P.rowptr[n]; t++)
         P.val[t] /= (float)n;
-    if (mm_layout_cancelled(opt.progress, opt.progress_user, "affinities", 1, 1)) {
-        st = mm_error_set(err, MM_ERR_ARG, "tsne: cancelled");
+    if (layout_cancelled(opt.progress, opt.progress_user, "affinities", 1, 1)) {
+        st = mm_error_set(err, MM_ERR_CANCELLED, "tsne: cancelled");
         goto out;
     }
 
@@ -366,9 +366,9 @@ mm_status mm_tsne(const float *x, size_t n, size_t d, const mm_tsne_options *opt
         /* checked in the caller's order, so that an error names the caller's row */
         if ((st = mm_layout_check_finite(opt.init_y, n, (size_t)D, "tsne: initial layout", err)) != MM_OK)
             goto out;
-        mm_layout_rows_gather(y, opt.init_y, order, n, D);
+        layout_rows_gather(y, opt.init_y, order, n, D);
     } else if (!random_init) {
-        if ((st = mm_layout_pca_init(px, n, d, D, 1e-4, opt.threads, y, err)) != MM_OK)
+        if ((st = layout_pca_init(px, n, d, D, 1e-4, opt.threads, y, err)) != MM_OK)
             goto out;
         double s = 0;
         for (size_t i = 0; i < n; i++)
@@ -387,7 +387,7 @@ mm_status mm_tsne(const float *x, size_t n, size_t d, const mm_tsne_options *opt
 
     double lr = opt.learning_rate > 0 ? opt.learning_rate : fmax((double)n / opt.early_exaggeration, 200.0);
     if (!exact) {
-        if ((st = mm_fftgrid_open(&grid, D, opt.interp_points, opt.min_boxes > 0 ? opt.min_boxes : default_min_boxes(D), err)) != MM_OK)
+        if ((st = layout_fftgrid_open(&grid, D, opt.interp_points, opt.min_boxes > 0 ? opt.min_boxes : default_min_boxes(D), err)) != MM_OK)
             goto out;
         if (!(pot = malloc(sizeof(double) * n * (size_t)(D + 2)))) {
             st = mm_error_set(err, MM_ERR_NOMEM, "tsne: out of memory");
@@ -421,9 +421,9 @@ mm_status mm_tsne(const float *x, size_t n, size_t d, const mm_tsne_options *opt
             mm_pool_for(pool, (n + 255) / 256, attr_chunk, &gj);
             double lo[3], hi[3];
             bounds(y, n, D, lo, hi);
-            if ((st = mm_fftgrid_compute(grid, y, n, lo, hi, pool, err)) != MM_OK)
+            if ((st = layout_fftgrid_compute(grid, y, n, lo, hi, pool, err)) != MM_OK)
                 goto out;
-            mm_fftgrid_gather(grid, y, n, pot, pool);
+            layout_fftgrid_gather(grid, y, n, pot, pool);
             mm_pool_for(pool, (n + 1023) / 1024, rows_chunk_fft, &gj);
         }
         double z = 0;
@@ -440,8 +440,8 @@ mm_status mm_tsne(const float *x, size_t n, size_t d, const mm_tsne_options *opt
             y[i] += uy[i];
         }
         if ((it + 1) % 50 == 0 || it + 1 == n_iter) {
-            if (mm_layout_cancelled(opt.progress, opt.progress_user, "optimize", it + 1, n_iter)) {
-                st = mm_error_set(err, MM_ERR_ARG, "tsne: cancelled");
+            if (layout_cancelled(opt.progress, opt.progress_user, "optimize", it + 1, n_iter)) {
+                st = mm_error_set(err, MM_ERR_CANCELLED, "tsne: cancelled");
                 free(dense), free(soa);
                 goto out;
             }
@@ -477,11 +477,11 @@ mm_status mm_tsne(const float *x, size_t n, size_t d, const mm_tsne_options *opt
                               "learning rate", order ? (size_t)order[row] : row);
             goto out;
         }
-    st = mm_layout_order_end(y, n, D, order, err);
+    st = layout_order_end(y, n, D, order, err);
 out:
-    mm_fftgrid_close(grid);
+    layout_fftgrid_close(grid);
     mm_pool_close(pool);
-    mm_csr_free(&P);
+    layout_csr_free(&P);
     free(owned), free(sq), free(pc), free(idx), free(uy), free(gains), free(attr), free(rep), free(zrow), free(pot);
     free(order);
     return st;
@@ -536,10 +536,8 @@ mm_status mm_tsne_transform(const float *x_old, size_t n_old, size_t d, const fl
                             mm_error *err)
 {
     mm_tsne_options opt;
-    if (opt_in)
-        opt = *opt_in;
-    else
-        mm_tsne_defaults(&opt);
+    mm_tsne_options_init(&opt);
+    util_options_copy(&opt, sizeof opt, opt_in, UTIL_OPTIONS_END(mm_tsne_options, progress_user));
     mm_status st = check_common(&opt, "tsne transform", err);
     if (st != MM_OK)
         return st;
@@ -569,16 +567,16 @@ mm_status mm_tsne_transform(const float *x_old, size_t n_old, size_t d, const fl
     float *ob = NULL, *oq = NULL;
     const float *pb, *pq;
     mm_pool *pool = NULL;
-    mm_fftgrid *grid = NULL;
+    layout_fftgrid *grid = NULL;
     if (!idx || !sq || !p || !pot || !grad || !uy || !gains || !tpos) {
         st = mm_error_set(err, MM_ERR_NOMEM, "tsne transform: out of memory");
         goto out;
     }
-    if ((st = mm_layout_prepare(x_old, n_old, d, opt.metric, &pb, &ob, err)) != MM_OK ||
-        (st = mm_layout_prepare(x_new, n_new, d, opt.metric, &pq, &oq, err)) != MM_OK ||
+    if ((st = layout_prepare(x_old, n_old, d, opt.metric, &pb, &ob, err)) != MM_OK ||
+        (st = layout_prepare(x_new, n_new, d, opt.metric, &pq, &oq, err)) != MM_OK ||
         (st = mm_pool_open(&pool, opt.threads, err)) != MM_OK)
         goto out;
-    if ((st = mm_knn_exact_sq(pb, n_old, pq, n_new, d, k, 0, pool, idx, sq, err)) != MM_OK)
+    if ((st = layout_knn_exact_sq(pb, n_old, pq, n_new, d, k, 0, pool, idx, sq, err)) != MM_OK)
         goto out;
     calib_job cj = {sq, p, k, perp};
     mm_pool_for(pool, n_new, calib_row, &cj);
@@ -600,8 +598,8 @@ mm_status mm_tsne_transform(const float *x_old, size_t n_old, size_t d, const fl
         lo[a] -= 0.1 * range + 1;
         hi[a] += 0.1 * range + 1;
     }
-    if ((st = mm_fftgrid_open(&grid, D, opt.interp_points, opt.min_boxes > 0 ? opt.min_boxes : default_min_boxes(D), err)) != MM_OK ||
-        (st = mm_fftgrid_compute(grid, y_old, n_old, lo, hi, pool, err)) != MM_OK)
+    if ((st = layout_fftgrid_open(&grid, D, opt.interp_points, opt.min_boxes > 0 ? opt.min_boxes : default_min_boxes(D), err)) != MM_OK ||
+        (st = layout_fftgrid_compute(grid, y_old, n_old, lo, hi, pool, err)) != MM_OK)
         goto out;
     double glo[3], ghi[3], grange = 0;
     for (int a = 0; a < D; a++)
@@ -622,7 +620,7 @@ mm_status mm_tsne_transform(const float *x_old, size_t n_old, size_t d, const fl
                 float v = y_new[i * (size_t)D + (size_t)a];
                 tpos[i * (size_t)D + (size_t)a] = (float)fmin(fmax(v, glo[a]), ghi[a]);
             }
-        mm_fftgrid_gather(grid, tpos, n_new, pot, pool);
+        layout_fftgrid_gather(grid, tpos, n_new, pot, pool);
         mm_pool_for(pool, n_new, place_grad, &pj);
         double mom = it < 100 ? 0.5 : 0.8;
         for (size_t i = 0; i < n_new * (size_t)D; i++) {
@@ -639,7 +637,7 @@ mm_status mm_tsne_transform(const float *x_old, size_t n_old, size_t d, const fl
             goto out;
         }
 out:
-    mm_fftgrid_close(grid);
+    layout_fftgrid_close(grid);
     mm_pool_close(pool);
     free(idx), free(sq), free(p), free(pot), free(grad), free(uy), free(gains), free(tpos), free(ob), free(oq);
     return st;

@@ -14,11 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/shared.h"
 #include "internal.h"
 
-void mm_umap_defaults(mm_umap_options *opt)
+void mm_umap_options_init(mm_umap_options *opt)
 {
     memset(opt, 0, sizeof *opt);
+    opt->size = sizeof *opt;
     opt->dims = 2;
     opt->n_neighbors = 15;
     opt->min_dist = 0.1;
@@ -166,7 +168,7 @@ static void smooth_row(size_t i, int worker, void *arg)
 /* ---- SGD ------------------------------------------------------------------------------------------------- */
 
 typedef struct sgd {
-    const mm_csr *G;   /* rows: heads; columns: points of tail */
+    const layout_csr *G;   /* rows: heads; columns: points of tail */
     float *head;       /* n_head x D, moved */
     const float *tail; /* n_tail x D, read (the snapshot for a fit, the fixed map for a transform) */
     size_t n_head, n_tail;
@@ -417,7 +419,7 @@ static inline __attribute__((always_inline)) void sgd_chunk_d(size_t c, sgd *s, 
     }
 }
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 /* AVX2 where the CPU has it (chosen at load time), else SSE: the same IEEE single operations either way
  * (no FMA contraction, no reassociation in this file), so a seed gives the same layout on both. */
 __attribute__((target_clones("avx2", "default")))
@@ -450,15 +452,15 @@ static mm_status run_sgd(sgd *s, int n_epochs, double lr, float *snapshot, mm_po
             s->tail = snapshot;
         }
         mm_pool_for(pool, (s->n_head + SGD_CHUNK - 1) / SGD_CHUNK, sgd_chunk, s);
-        if ((ep + 1) % 10 == 0 && mm_layout_cancelled(progress, user, "optimize", (size_t)ep + 1, (size_t)n_epochs))
-            return mm_error_set(err, MM_ERR_ARG, "umap: cancelled");
+        if ((ep + 1) % 10 == 0 && layout_cancelled(progress, user, "optimize", (size_t)ep + 1, (size_t)n_epochs))
+            return mm_error_set(err, MM_ERR_CANCELLED, "umap: cancelled");
     }
     return MM_OK;
 }
 
 /* Edge weights below max / n_epochs would never be sampled: drop them (umap-learn); the rest get their
  * epochs-per-sample. */
-static mm_status make_eps(mm_csr *G, int n_epochs, float **eps_out, mm_error *err)
+static mm_status make_eps(layout_csr *G, int n_epochs, float **eps_out, mm_error *err)
 {
     size_t n = G->n, nnz = G->rowptr[n];
     float mx = 0;
@@ -490,7 +492,7 @@ static mm_status make_eps(mm_csr *G, int n_epochs, float **eps_out, mm_error *er
 /* ---- spectral initialisation --------------------------------------------------------------------------- */
 
 typedef struct spec_job {
-    const mm_csr *G;
+    const layout_csr *G;
     const double *dinv; /* D^-1/2 */
     const float *wn;    /* per edge: w_ij d_j^-1/2, so that the loop gathers only the neighbour's row */
     const double *v;    /* n x b */
@@ -589,7 +591,7 @@ static int orthonormalize(spec_job *job, mm_pool *pool, int passes)
 
 /* Subspace iteration with a Rayleigh-Ritz step at the end, started from PCA coordinates (already a
  * good guess). Returns non-zero when it can't give a usable layout (caller falls back to PCA). */
-static int spectral_init(const mm_csr *G, const float *pca, int D, uint64_t seed, mm_pool *pool, float *y)
+static int spectral_init(const layout_csr *G, const float *pca, int D, uint64_t seed, mm_pool *pool, float *y)
 {
     size_t n = G->n;
     int b = D + 3;
@@ -708,10 +710,8 @@ static mm_status check_opts(const mm_umap_options *o, const char *what, double *
 mm_status mm_umap(const float *x, size_t n, size_t d, const mm_umap_options *opt_in, float *y, mm_error *err)
 {
     mm_umap_options opt;
-    if (opt_in)
-        opt = *opt_in;
-    else
-        mm_umap_defaults(&opt);
+    mm_umap_options_init(&opt);
+    util_options_copy(&opt, sizeof opt, opt_in, UTIL_OPTIONS_END(mm_umap_options, progress_user));
     double a, b;
     mm_status st = check_opts(&opt, "umap", &a, &b, err);
     if (st != MM_OK)
@@ -734,14 +734,14 @@ mm_status mm_umap(const float *x, size_t n, size_t d, const mm_umap_options *opt
     float *owned = NULL, *sq = NULL, *dist = NULL, *w = NULL, *eps = NULL, *next = NULL, *next_neg = NULL,
           *snap = NULL, *pca = NULL;
     int32_t *idx = NULL, *order = NULL;
-    mm_csr G = {0};
+    layout_csr G = {0};
     mm_pool *pool = NULL;
-    if ((st = mm_layout_prepare(x, n, d, opt.metric, &px, &owned, err)) != MM_OK)
+    if ((st = layout_prepare(x, n, d, opt.metric, &px, &owned, err)) != MM_OK)
         return st;
     /* Large inputs are laid out in a locality order (one random-projection tree's leaves) and put back
      * at the end: at a million points the spectral initialisation's gathers were bound by memory latency
      * (33 of its 47 s). */
-    if ((st = mm_layout_order_begin(&px, &owned, n, d, opt.locality_min ? opt.locality_min : LAYOUT_LOCALITY_MIN, opt.seed, &order, err)) != MM_OK)
+    if ((st = layout_order_begin(&px, &owned, n, d, opt.locality_min ? opt.locality_min : LAYOUT_LOCALITY_MIN, opt.seed, &order, err)) != MM_OK)
         goto out;
     size_t nk = n * (size_t)k;
     sq = malloc(sizeof(float) * nk);
@@ -754,16 +754,16 @@ mm_status mm_umap(const float *x, size_t n, size_t d, const mm_umap_options *opt
     if ((st = mm_pool_open(&pool, opt.threads, err)) != MM_OK)
         goto out;
     /* above 10k points NN-descent (recall ~0.99 for 15 neighbours) is several times faster than the exact
-     * n^2 scan (23k: 0.3 vs 1.7 s) with the same trustworthiness: mm_knn_prepared decides */
-    if ((st = mm_knn_prepared(px, n, d, k, opt.knn, opt.seed, pool, opt.progress, opt.progress_user, idx, sq, err)) != MM_OK)
+     * n^2 scan (23k: 0.3 vs 1.7 s) with the same trustworthiness: layout_knn_prepared decides */
+    if ((st = layout_knn_prepared(px, n, d, k, opt.knn, opt.seed, pool, opt.progress, opt.progress_user, idx, sq, err)) != MM_OK)
         goto out;
     for (size_t i = 0; i < nk; i++)
-        sq[i] = mm_metric_from_sq(opt.metric, sq[i]);
+        sq[i] = layout_metric_from_sq(opt.metric, sq[i]);
     dist = sq;
     sq = NULL;
     smooth_job sj = {dist, w, k, log2((double)k + 1), 1};
     mm_pool_for(pool, n, smooth_row, &sj);
-    if ((st = mm_csr_symmetrize(n, k, idx, w, MM_SYM_FUZZY_UNION, pool, &G, err)) != MM_OK)
+    if ((st = layout_csr_symmetrize(n, k, idx, w, LAYOUT_SYM_FUZZY_UNION, pool, &G, err)) != MM_OK)
         goto out;
     free(dist), free(idx), free(w);
     dist = NULL, idx = NULL, w = NULL;
@@ -779,7 +779,7 @@ mm_status mm_umap(const float *x, size_t n, size_t d, const mm_umap_options *opt
         /* checked in the caller's order, so that an error names the caller's row */
         if ((st = mm_layout_check_finite(opt.init_y, n, (size_t)D, "umap: initial layout", err)) != MM_OK)
             goto out;
-        mm_layout_rows_gather(y, opt.init_y, order, n, D);
+        layout_rows_gather(y, opt.init_y, order, n, D);
     } else if (opt.init == MM_INIT_RANDOM) {
         for (size_t i = 0; i < n; i++) {
             layout_rng r = layout_rng_make(opt.seed, 17, i);
@@ -797,8 +797,8 @@ mm_status mm_umap(const float *x, size_t n, size_t d, const mm_umap_options *opt
             memcpy(y, pca, sizeof(float) * n * (size_t)D);
         scale_init(y, n, D, opt.seed);
     }
-    if (mm_layout_cancelled(opt.progress, opt.progress_user, "init", 1, 1)) {
-        st = mm_error_set(err, MM_ERR_ARG, "umap: cancelled");
+    if (layout_cancelled(opt.progress, opt.progress_user, "init", 1, 1)) {
+        st = mm_error_set(err, MM_ERR_CANCELLED, "umap: cancelled");
         goto out;
     }
     size_t nnz = G.rowptr[n];
@@ -820,10 +820,10 @@ mm_status mm_umap(const float *x, size_t n, size_t d, const mm_umap_options *opt
             st = mm_error_set(err, MM_ERR_INTERNAL, "umap: the optimisation diverged");
             goto out;
         }
-    st = mm_layout_order_end(y, n, D, order, err);
+    st = layout_order_end(y, n, D, order, err);
 out:
     mm_pool_close(pool);
-    mm_csr_free(&G);
+    layout_csr_free(&G);
     free(owned), free(sq), free(dist), free(w), free(eps), free(next), free(next_neg), free(snap), free(pca), free(idx);
     free(order);
     return st;
@@ -834,10 +834,8 @@ mm_status mm_umap_transform(const float *x_old, size_t n_old, size_t d, const fl
                             mm_error *err)
 {
     mm_umap_options opt;
-    if (opt_in)
-        opt = *opt_in;
-    else
-        mm_umap_defaults(&opt);
+    mm_umap_options_init(&opt);
+    util_options_copy(&opt, sizeof opt, opt_in, UTIL_OPTIONS_END(mm_umap_options, progress_user));
     double a, b;
     mm_status st = check_opts(&opt, "umap transform", &a, &b, err);
     if (st != MM_OK)
@@ -859,7 +857,7 @@ mm_status mm_umap_transform(const float *x_old, size_t n_old, size_t d, const fl
     int32_t *idx = malloc(sizeof(int32_t) * nk);
     float *dist = malloc(sizeof(float) * nk);
     float *w = malloc(sizeof(float) * nk);
-    mm_csr G = {0};
+    layout_csr G = {0};
     float *eps = NULL, *next = NULL, *next_neg = NULL;
     mm_pool *pool = NULL;
     if (!idx || !dist || !w) {
@@ -920,7 +918,7 @@ mm_status mm_umap_transform(const float *x_old, size_t n_old, size_t d, const fl
         }
 out:
     mm_pool_close(pool);
-    mm_csr_free(&G);
+    layout_csr_free(&G);
     free(idx), free(dist), free(w), free(eps), free(next), free(next_neg);
     return st;
 }

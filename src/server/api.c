@@ -6,58 +6,58 @@
 
 #include "internal.h"
 
-int mm_api_error(mm_buf *out, int status, const char *message)
+int srv_api_error(srv_buf *out, int status, const char *message)
 {
     out->len = 0;
-    mm_buf_puts(out, "{\"error\": ");
-    mm_buf_json_string(out, message);
-    mm_buf_puts(out, "}");
+    srv_buf_puts(out, "{\"error\": ");
+    srv_buf_json_string(out, message);
+    srv_buf_puts(out, "}");
     return status;
 }
 
 static int status_of(mm_status s)
 {
-    return s == MM_ERR_ARG ? 404 : s == MM_ERR_NOMEM ? 503 : 500;
+    return s == MM_ERR_NOT_FOUND ? 404 : s == MM_ERR_ARG ? 400 : s == MM_ERR_NOMEM ? 503 : 500;
 }
 
-static void json_g(mm_buf *out, double v)
+static void json_g(srv_buf *out, double v)
 {
     if (isfinite(v))
-        mm_buf_printf(out, "%g", v);
+        srv_buf_printf(out, "%g", v);
     else
-        mm_buf_puts(out, "null");
+        srv_buf_puts(out, "null");
 }
 
 /* A map's parameters as the page reads them: what shaped the map, then its quality (null: not measured). */
-static void write_params(mm_buf *out, const mm_map_params *p)
+static void write_params(srv_buf *out, const mm_map_params *p)
 {
-    mm_buf_puts(out, "{\"features\": ");
-    mm_buf_json_string(out, mm_vector_kind_name(p->features));
+    srv_buf_puts(out, "{\"features\": ");
+    srv_buf_json_string(out, mm_vector_kind_name(p->features));
     if (p->method == MM_LAYOUT_TSNE) {
-        mm_buf_puts(out, ", \"perplexity\": ");
+        srv_buf_puts(out, ", \"perplexity\": ");
         json_g(out, p->perplexity);
     } else if (p->method == MM_LAYOUT_UMAP) {
-        mm_buf_printf(out, ", \"n_neighbors\": %d, \"min_dist\": ", p->n_neighbors);
+        srv_buf_printf(out, ", \"n_neighbors\": %d, \"min_dist\": ", p->n_neighbors);
         json_g(out, p->min_dist);
     }
-    mm_buf_puts(out, ", \"metric\": ");
-    mm_buf_json_string(out, mm_metric_name(p->metric));
-    mm_buf_printf(out, ", \"seed\": %llu, \"trustworthiness\": ", (unsigned long long)p->seed);
-    mm_buf_json_number(out, p->trustworthiness, 4);
-    mm_buf_puts(out, ", \"label_agreement\": ");
-    mm_buf_json_number(out, p->label_agreement, 4);
-    mm_buf_puts(out, "}");
+    srv_buf_puts(out, ", \"metric\": ");
+    srv_buf_json_string(out, mm_metric_name(p->metric));
+    srv_buf_printf(out, ", \"seed\": %llu, \"trustworthiness\": ", (unsigned long long)p->seed);
+    srv_buf_json_number(out, p->trustworthiness, 4);
+    srv_buf_puts(out, ", \"label_agreement\": ");
+    srv_buf_json_number(out, p->label_agreement, 4);
+    srv_buf_puts(out, "}");
 }
 
-int mm_api_maps(mm_srv *srv, mm_catalog *cat, mm_buf *out)
+int srv_api_maps(srv_state *srv, mm_catalog *cat, srv_buf *out)
 {
     (void)srv;
     mm_map_record *maps = NULL;
     size_t n = 0;
     mm_error err;
     if (mm_catalog_list_maps(cat, &maps, &n, &err) != MM_OK)
-        return mm_api_error(out, 500, err.msg);
-    mm_buf_puts(out, "{\"maps\": [");
+        return srv_api_error(out, 500, err.msg);
+    srv_buf_puts(out, "{\"maps\": [");
     int64_t cached_model = 0;
     char *model_name = NULL;
     double accuracy = -1.0;
@@ -75,15 +75,15 @@ int mm_api_maps(mm_srv *srv, mm_catalog *cat, mm_buf *out)
             }
             cached_model = m->model_id;
         }
-        mm_buf_printf(out, "%s\n  {\"id\": %lld, \"name\": ", i ? "," : "", (long long)m->id);
-        mm_buf_json_string(out, m->name);
-        mm_buf_printf(out, ", \"model_id\": %lld, \"model\": ", (long long)m->model_id);
-        mm_buf_json_string(out, model_name);
-        mm_buf_puts(out, ", \"source\": ");
-        mm_buf_json_string(out, m->source);
-        mm_buf_puts(out, ", \"method\": ");
-        mm_buf_json_string(out, m->method);
-        mm_buf_printf(out, ", \"dims\": %d, \"params\": ", m->dims);
+        srv_buf_printf(out, "%s\n  {\"id\": %lld, \"name\": ", i ? "," : "", (long long)m->id);
+        srv_buf_json_string(out, m->name);
+        srv_buf_printf(out, ", \"model_id\": %lld, \"model\": ", (long long)m->model_id);
+        srv_buf_json_string(out, model_name);
+        srv_buf_puts(out, ", \"source\": ");
+        srv_buf_json_string(out, m->source);
+        srv_buf_puts(out, ", \"method\": ");
+        srv_buf_json_string(out, m->method);
+        srv_buf_printf(out, ", \"dims\": %d, \"params\": ", m->dims);
         /* written from the parsed parameters, never passed through: a damaged or foreign params text
          * becomes null */
         mm_map_params p;
@@ -91,98 +91,98 @@ int mm_api_maps(mm_srv *srv, mm_catalog *cat, mm_buf *out)
         if (parsed && m->params)
             write_params(out, &p);
         else
-            mm_buf_puts(out, "null");
+            srv_buf_puts(out, "null");
         /* which colouring the page starts with: predictions only from a model that is sure enough */
-        mm_buf_printf(out, ", \"colors\": {\"default\": \"%s\", \"model_accuracy\": ",
+        srv_buf_printf(out, ", \"colors\": {\"default\": \"%s\", \"model_accuracy\": ",
                       accuracy >= MM_PREDICTED_COLOURS_MIN_ACCURACY ? "predicted" : "tagged");
         if (accuracy >= 0)
-            mm_buf_printf(out, "%.4f", accuracy);
+            srv_buf_printf(out, "%.4f", accuracy);
         else
-            mm_buf_puts(out, "null");
-        mm_buf_printf(out, ", \"bound\": %.2f, \"features\": ", MM_PREDICTED_COLOURS_MIN_ACCURACY);
-        mm_buf_json_string(out, mm_vector_kind_name(parsed ? p.features : MM_VECTORS_HIDDEN));
-        mm_buf_printf(out, "}, \"created_at\": %lld, \"points\": %zu}", (long long)m->created_at, m->n_points);
+            srv_buf_puts(out, "null");
+        srv_buf_printf(out, ", \"bound\": %.2f, \"features\": ", MM_PREDICTED_COLOURS_MIN_ACCURACY);
+        srv_buf_json_string(out, mm_vector_kind_name(parsed ? p.features : MM_VECTORS_HIDDEN));
+        srv_buf_printf(out, "}, \"created_at\": %lld, \"points\": %zu}", (long long)m->created_at, m->n_points);
     }
-    mm_buf_puts(out, n ? "\n]}" : "]}");
+    srv_buf_puts(out, n ? "\n]}" : "]}");
     free(model_name);
     mm_map_records_free(maps, n);
-    return out->failed ? mm_api_error(out, 503, "out of memory") : 200;
+    return out->failed ? srv_api_error(out, 503, "out of memory") : 200;
 }
 
 typedef struct track_out {
-    mm_buf *out;
+    srv_buf *out;
     int found;
 } track_out;
 
 static int write_track(const mm_track *t, void *user)
 {
     track_out *to = user;
-    mm_buf *b = to->out;
+    srv_buf *b = to->out;
     if (t->status != MM_TRACK_OK)
         return 1; /* failed and missing tracks are not served */
     to->found = 1;
-    mm_buf_track_head(b, t->id, t->title, t->artist, t->album, t->genre);
-    mm_buf_puts(b, ", \"date\": ");
-    mm_buf_json_string(b, t->date);
-    mm_buf_puts(b, ", \"track_no\": ");
-    mm_buf_json_string(b, t->track_no);
+    srv_buf_track_head(b, t->id, t->title, t->artist, t->album, t->genre);
+    srv_buf_puts(b, ", \"date\": ");
+    srv_buf_json_string(b, t->date);
+    srv_buf_puts(b, ", \"track_no\": ");
+    srv_buf_json_string(b, t->track_no);
     if (t->year)
-        mm_buf_printf(b, ", \"year\": %d", t->year);
+        srv_buf_printf(b, ", \"year\": %d", t->year);
     else
-        mm_buf_puts(b, ", \"year\": null");
+        srv_buf_puts(b, ", \"year\": null");
     /* the file name only (never the folder): a title for untagged songs */
     const char *slash = strrchr(t->path, '/');
-    mm_buf_puts(b, ", \"file\": ");
-    mm_buf_json_string(b, slash ? slash + 1 : t->path);
-    mm_buf_puts(b, ", \"duration\": ");
-    mm_buf_json_number(b, t->duration, 3);
-    mm_buf_puts(b, ", \"codec\": ");
-    mm_buf_json_string(b, t->codec);
-    mm_buf_puts(b, ", \"container\": ");
-    mm_buf_json_string(b, t->container);
-    mm_buf_printf(b, ", \"sample_rate\": %d, \"channels\": %d, \"bit_rate\": %lld", t->sample_rate, t->channels,
+    srv_buf_puts(b, ", \"file\": ");
+    srv_buf_json_string(b, slash ? slash + 1 : t->path);
+    srv_buf_puts(b, ", \"duration\": ");
+    srv_buf_json_number(b, t->duration, 3);
+    srv_buf_puts(b, ", \"codec\": ");
+    srv_buf_json_string(b, t->codec);
+    srv_buf_puts(b, ", \"container\": ");
+    srv_buf_json_string(b, t->container);
+    srv_buf_printf(b, ", \"sample_rate\": %d, \"channels\": %d, \"bit_rate\": %lld", t->sample_rate, t->channels,
                   (long long)t->bit_rate);
     /* loudness: null is either silence or not measured; "silent" tells them apart */
-    mm_buf_puts(b, ", \"loudness\": ");
-    mm_buf_json_number(b, t->loudness, 2);
-    mm_buf_printf(b, ", \"silent\": %s, \"loudness_span\": \"%s\"", isinf(t->loudness) ? "true" : "false",
+    srv_buf_puts(b, ", \"loudness\": ");
+    srv_buf_json_number(b, t->loudness, 2);
+    srv_buf_printf(b, ", \"silent\": %s, \"loudness_span\": \"%s\"", isinf(t->loudness) ? "true" : "false",
                   t->loudness_song ? "song" : "clip");
-    const char *ct = mm_browser_content_type(t->container, t->codec);
-    mm_buf_printf(b, ", \"audio\": {\"content_type\": \"%s\", \"transcoded\": %s}", ct ? ct : "audio/mpeg",
+    const char *ct = srv_browser_content_type(t->container, t->codec);
+    srv_buf_printf(b, ", \"audio\": {\"content_type\": \"%s\", \"transcoded\": %s}", ct ? ct : "audio/mpeg",
                   ct ? "false" : "true");
     return 0;
 }
 
-int mm_api_track(mm_srv *srv, mm_catalog *cat, int64_t id, mm_buf *out)
+int srv_api_track(srv_state *srv, mm_catalog *cat, int64_t id, srv_buf *out)
 {
     track_out to = {out, 0};
     mm_error err;
     mm_status s = mm_catalog_get_track(cat, id, write_track, &to, &err);
     if (s != MM_OK)
-        return mm_api_error(out, status_of(s), err.msg);
+        return srv_api_error(out, status_of(s), err.msg);
     if (!to.found)
-        return mm_api_error(out, 404, "no such track");
+        return srv_api_error(out, 404, "no such track");
     /* the newest model's output for the track, when it has one */
-    mm_vectors *v = mm_vectors_get(srv, cat, 0, &err);
-    long i = v ? mm_vectors_find(v, id) : -1;
+    srv_vectors *v = srv_vectors_get(srv, cat, 0, &err);
+    long i = v ? srv_vectors_find(v, id) : -1;
     if (i >= 0) {
-        mm_buf_puts(out, ", \"predicted\": {\"model\": ");
-        mm_buf_json_string(out, v->model_name);
-        mm_buf_puts(out, ", \"labels\": [");
+        srv_buf_puts(out, ", \"predicted\": {\"model\": ");
+        srv_buf_json_string(out, v->model_name);
+        srv_buf_puts(out, ", \"labels\": [");
         for (int c = 0; c < v->k; c++) {
-            mm_buf_puts(out, c ? ", " : "");
-            mm_buf_json_string(out, v->classes[c]);
+            srv_buf_puts(out, c ? ", " : "");
+            srv_buf_json_string(out, v->classes[c]);
         }
-        mm_buf_puts(out, "], \"probs\": [");
+        srv_buf_puts(out, "], \"probs\": [");
         for (int c = 0; c < v->k; c++)
-            mm_buf_printf(out, "%s%.4f", c ? ", " : "", (double)v->probs[(size_t)i * (size_t)v->k + (size_t)c]);
-        mm_buf_puts(out, "]}");
+            srv_buf_printf(out, "%s%.4f", c ? ", " : "", (double)v->probs[(size_t)i * (size_t)v->k + (size_t)c]);
+        srv_buf_puts(out, "]}");
     } else {
-        mm_buf_puts(out, ", \"predicted\": null");
+        srv_buf_puts(out, ", \"predicted\": null");
     }
-    mm_vectors_release(srv, v);
-    mm_buf_puts(out, "}");
-    return out->failed ? mm_api_error(out, 503, "out of memory") : 200;
+    srv_vectors_release(srv, v);
+    srv_buf_puts(out, "}");
+    return out->failed ? srv_api_error(out, 503, "out of memory") : 200;
 }
 
 /* A short form of a track for lists (similar, search). */
@@ -191,33 +191,33 @@ static int write_brief(const mm_track *t, void *user)
     track_out *to = user;
     if (t->status != MM_TRACK_OK)
         return 0;
-    mm_buf *b = to->out;
-    mm_buf_puts(b, to->found ? ",\n  " : "\n  ");
-    mm_buf_track_head(b, t->id, t->title, t->artist, t->album, t->genre);
+    srv_buf *b = to->out;
+    srv_buf_puts(b, to->found ? ",\n  " : "\n  ");
+    srv_buf_track_head(b, t->id, t->title, t->artist, t->album, t->genre);
     const char *slash = strrchr(t->path, '/');
-    mm_buf_puts(b, ", \"file\": ");
-    mm_buf_json_string(b, slash ? slash + 1 : t->path);
-    mm_buf_puts(b, "}");
+    srv_buf_puts(b, ", \"file\": ");
+    srv_buf_json_string(b, slash ? slash + 1 : t->path);
+    srv_buf_puts(b, "}");
     to->found++;
     return 0;
 }
 
-int mm_api_similar(mm_srv *srv, mm_catalog *cat, int64_t id, int k, int64_t model_id, mm_buf *out)
+int srv_api_similar(srv_state *srv, mm_catalog *cat, int64_t id, int k, int64_t model_id, srv_buf *out)
 {
     mm_error err;
-    mm_vectors *v = mm_vectors_get(srv, cat, model_id, &err);
+    srv_vectors *v = srv_vectors_get(srv, cat, model_id, &err);
     if (!v)
-        return mm_api_error(out, 404, err.msg);
-    long i = mm_vectors_find(v, id);
+        return srv_api_error(out, 404, err.msg);
+    long i = srv_vectors_find(v, id);
     if (i < 0) {
-        mm_vectors_release(srv, v);
-        return mm_api_error(out, 404, "the track has no vectors under this model");
+        srv_vectors_release(srv, v);
+        return srv_api_error(out, 404, "the track has no vectors under this model");
     }
     mm_similar_song near[100];
-    size_t n = mm_similar_indices(v, (size_t)i, k < 100 ? k : 100, near);
-    mm_buf_printf(out, "{\"id\": %lld, \"model\": ", (long long)id);
-    mm_buf_json_string(out, v->model_name);
-    mm_buf_printf(out, ", \"space\": \"%s\", \"similar\": [",
+    size_t n = srv_similar_indices(v, (size_t)i, k < 100 ? k : 100, near);
+    srv_buf_printf(out, "{\"id\": %lld, \"model\": ", (long long)id);
+    srv_buf_json_string(out, v->model_name);
+    srv_buf_printf(out, ", \"space\": \"%s\", \"similar\": [",
                   v->k == 0 && v->dim ? "descriptors" : v->dim ? "embedding" : "probs");
     track_out to = {out, 0};
     for (size_t j = 0; j < n; j++) {
@@ -225,27 +225,27 @@ int mm_api_similar(mm_srv *srv, mm_catalog *cat, int64_t id, int k, int64_t mode
         if (mm_catalog_get_track(cat, near[j].id, write_brief, &to, NULL) == MM_OK && to.found > before) {
             /* append the distance inside the object just written */
             out->len--;
-            mm_buf_puts(out, ", \"distance\": ");
-            mm_buf_json_number(out, near[j].distance, 4);
-            mm_buf_puts(out, "}");
+            srv_buf_puts(out, ", \"distance\": ");
+            srv_buf_json_number(out, near[j].distance, 4);
+            srv_buf_puts(out, "}");
         }
     }
-    mm_buf_puts(out, to.found ? "\n]}" : "]}");
-    mm_vectors_release(srv, v);
-    return out->failed ? mm_api_error(out, 503, "out of memory") : 200;
+    srv_buf_puts(out, to.found ? "\n]}" : "]}");
+    srv_vectors_release(srv, v);
+    return out->failed ? srv_api_error(out, 503, "out of memory") : 200;
 }
 
-int mm_api_search(mm_srv *srv, mm_catalog *cat, const char *query, int limit, mm_buf *out)
+int srv_api_search(srv_state *srv, mm_catalog *cat, const char *query, int limit, srv_buf *out)
 {
     (void)srv;
-    mm_buf_puts(out, "{\"query\": ");
-    mm_buf_json_string(out, query);
-    mm_buf_puts(out, ", \"results\": [");
+    srv_buf_puts(out, "{\"query\": ");
+    srv_buf_json_string(out, query);
+    srv_buf_puts(out, ", \"results\": [");
     track_out to = {out, 0};
     mm_error err;
     mm_status s = mm_catalog_search(cat, query, limit, write_brief, &to, &err);
     if (s != MM_OK)
-        return mm_api_error(out, 500, err.msg);
-    mm_buf_puts(out, to.found ? "\n]}" : "]}");
-    return out->failed ? mm_api_error(out, 503, "out of memory") : 200;
+        return srv_api_error(out, 500, err.msg);
+    srv_buf_puts(out, to.found ? "\n]}" : "]}");
+    return out->failed ? srv_api_error(out, 503, "out of memory") : 200;
 }

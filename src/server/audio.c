@@ -24,7 +24,7 @@
 /* Decoded PCM is held whole before encoding; this caps it (about 40 minutes of 48 kHz stereo). */
 #define TRANSCODE_MAX_SAMPLES (240000000LL / 2)
 
-const char *mm_browser_content_type(const char *container, const char *codec)
+const char *srv_browser_content_type(const char *container, const char *codec)
 {
     if (!container || !codec)
         return NULL;
@@ -51,7 +51,7 @@ const char *mm_browser_content_type(const char *container, const char *codec)
     return NULL;
 }
 
-int mm_parse_range(const char *h, int64_t size, int64_t *start, int64_t *end)
+int srv_parse_range(const char *h, int64_t size, int64_t *start, int64_t *end)
 {
     if (!h)
         return 0;
@@ -226,7 +226,7 @@ static int mkdirs(const char *path)
     return mkdir(tmp, 0700) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-static mm_status transcode(mm_srv *srv, const char *src, const char *dst, mm_error *err)
+static mm_status transcode(srv_state *srv, const char *src, const char *dst, mm_error *err)
 {
     float *pcm = NULL;
     int64_t frames = 0;
@@ -286,7 +286,7 @@ static int open_regular(const char *path, int64_t *size)
     return fd;
 }
 
-int mm_audio_source_open(mm_srv *srv, mm_catalog *cat, int64_t id, mm_audio_source *src, mm_error *err)
+int srv_audio_source_open(srv_state *srv, mm_catalog *cat, int64_t id, srv_audio_source *src, mm_error *err)
 {
     track_file tf = {0};
     memset(src, 0, sizeof *src);
@@ -294,15 +294,15 @@ int mm_audio_source_open(mm_srv *srv, mm_catalog *cat, int64_t id, mm_audio_sour
     mm_status s = mm_catalog_get_track(cat, id, take_track, &tf, err);
     if (s != MM_OK || !tf.found) {
         free(tf.path);
-        if (s == MM_OK || s == MM_ERR_ARG)
-            mm_error_set(err, MM_ERR_ARG, "no such track");
-        return s == MM_OK || s == MM_ERR_ARG ? 404 : 500;
+        if (s == MM_OK || s == MM_ERR_NOT_FOUND)
+            mm_error_set(err, MM_ERR_NOT_FOUND, "no such track");
+        return s == MM_OK || s == MM_ERR_NOT_FOUND ? 404 : 500;
     }
     if (!tf.path) {
         mm_error_set(err, MM_ERR_NOMEM, "out of memory");
         return 503;
     }
-    const char *ct = mm_browser_content_type(tf.container, tf.codec);
+    const char *ct = srv_browser_content_type(tf.container, tf.codec);
     int status = 200;
     if (ct) {
         src->fd = open_regular(tf.path, &src->size);

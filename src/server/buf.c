@@ -7,7 +7,7 @@
 
 #include "internal.h"
 
-static int grow(mm_buf *b, size_t extra)
+static int grow(srv_buf *b, size_t extra)
 {
     if (b->failed)
         return -1;
@@ -26,7 +26,7 @@ static int grow(mm_buf *b, size_t extra)
     return 0;
 }
 
-void mm_buf_put(mm_buf *b, const void *data, size_t n)
+void srv_buf_put(srv_buf *b, const void *data, size_t n)
 {
     if (grow(b, n) != 0)
         return;
@@ -35,9 +35,9 @@ void mm_buf_put(mm_buf *b, const void *data, size_t n)
     b->data[b->len] = '\0';
 }
 
-void mm_buf_puts(mm_buf *b, const char *s) { mm_buf_put(b, s, strlen(s)); }
+void srv_buf_puts(srv_buf *b, const char *s) { srv_buf_put(b, s, strlen(s)); }
 
-void mm_buf_printf(mm_buf *b, const char *fmt, ...)
+void srv_buf_printf(srv_buf *b, const char *fmt, ...)
 {
     char small[256];
     va_list ap;
@@ -47,7 +47,7 @@ void mm_buf_printf(mm_buf *b, const char *fmt, ...)
     if (n < 0)
         return;
     if ((size_t)n < sizeof small) {
-        mm_buf_put(b, small, (size_t)n);
+        srv_buf_put(b, small, (size_t)n);
         return;
     }
     if (grow(b, (size_t)n) != 0)
@@ -58,42 +58,42 @@ void mm_buf_printf(mm_buf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
-void mm_buf_free(mm_buf *b)
+void srv_buf_free(srv_buf *b)
 {
     free(b->data);
     memset(b, 0, sizeof *b);
 }
 
-static void write_buf(void *ctx, const void *bytes, size_t n)
+static void write_buf(const void *bytes, size_t n, void *ctx)
 {
-    mm_buf_put(ctx, bytes, n);
+    srv_buf_put(ctx, bytes, n);
 }
 
-void mm_buf_json_string(mm_buf *b, const char *s)
+void srv_buf_json_string(srv_buf *b, const char *s)
 {
     if (!s)
-        mm_buf_puts(b, "null");
+        srv_buf_puts(b, "null");
     else
         mm_json_write_string(s, write_buf, b);
 }
 
-void mm_buf_json_number(mm_buf *b, double v, int decimals)
+void srv_buf_json_number(srv_buf *b, double v, int decimals)
 {
     if (isfinite(v))
-        mm_buf_printf(b, "%.*f", decimals, v);
+        srv_buf_printf(b, "%.*f", decimals, v);
     else
-        mm_buf_puts(b, "null");
+        srv_buf_puts(b, "null");
 }
 
-void mm_buf_track_head(mm_buf *b, int64_t id, const char *title, const char *artist, const char *album,
+void srv_buf_track_head(srv_buf *b, int64_t id, const char *title, const char *artist, const char *album,
                        const char *genre)
 {
-    mm_buf_printf(b, "{\"id\": %lld, \"title\": ", (long long)id);
-    mm_buf_json_string(b, title);
-    mm_buf_puts(b, ", \"artist\": ");
-    mm_buf_json_string(b, artist);
-    mm_buf_puts(b, ", \"album\": ");
-    mm_buf_json_string(b, album);
-    mm_buf_puts(b, ", \"genre\": ");
-    mm_buf_json_string(b, genre);
+    srv_buf_printf(b, "{\"id\": %lld, \"title\": ", (long long)id);
+    srv_buf_json_string(b, title);
+    srv_buf_puts(b, ", \"artist\": ");
+    srv_buf_json_string(b, artist);
+    srv_buf_puts(b, ", \"album\": ");
+    srv_buf_json_string(b, album);
+    srv_buf_puts(b, ", \"genre\": ");
+    srv_buf_json_string(b, genre);
 }

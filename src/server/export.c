@@ -111,12 +111,12 @@ static const brief *find_brief(const briefs *bs, int64_t id)
     return lo < bs->n && bs->b[lo].id == id ? &bs->b[lo] : NULL;
 }
 
-static void brief_json(mm_buf *o, const brief *b)
+static void brief_json(srv_buf *o, const brief *b)
 {
-    mm_buf_track_head(o, b->id, b->title, b->artist, b->album, b->genre);
-    mm_buf_puts(o, ", \"file\": ");
-    mm_buf_json_string(o, b->file);
-    mm_buf_puts(o, "}");
+    srv_buf_track_head(o, b->id, b->title, b->artist, b->album, b->genre);
+    srv_buf_puts(o, ", \"file\": ");
+    srv_buf_json_string(o, b->file);
+    srv_buf_puts(o, "}");
 }
 
 static const char *extension_of(const char *content_type)
@@ -164,12 +164,12 @@ static mm_status copy_fd(int in, const char *path, mm_error *err)
 }
 
 /* data/tracks/ID.similar.json for every track with vectors under the newest model. */
-static mm_status export_similar(mm_srv *srv, mm_catalog *cat, const char *dir, const briefs *bs, mm_error *err)
+static mm_status export_similar(srv_state *srv, mm_catalog *cat, const char *dir, const briefs *bs, mm_error *err)
 {
     mm_error verr;
-    mm_vectors *v = mm_vectors_get(srv, cat, 0, &verr);
+    srv_vectors *v = srv_vectors_get(srv, cat, 0, &verr);
     if (!v || v->n < 2) {
-        mm_vectors_release(srv, v);
+        srv_vectors_release(srv, v);
         mm_log(srv->log, MM_LOG_INFO, "export: no model vectors: no similar-song lists");
         return MM_OK;
     }
@@ -184,69 +184,69 @@ static mm_status export_similar(mm_srv *srv, mm_catalog *cat, const char *dir, c
     if (s == MM_OK)
         s = mm_knn(v->dim ? v->embedding : v->probs, v->n, (size_t)(v->dim ? v->dim : v->k), k, &ko, idx, dist, err);
     for (size_t i = 0; s == MM_OK && i < v->n; i++) {
-        mm_buf o = {0};
-        mm_buf_printf(&o, "{\"id\": %lld, \"model\": ", (long long)v->ids[i]);
-        mm_buf_json_string(&o, v->model_name);
-        mm_buf_printf(&o, ", \"space\": \"%s\", \"similar\": [", v->dim ? "embedding" : "probs");
+        srv_buf o = {0};
+        srv_buf_printf(&o, "{\"id\": %lld, \"model\": ", (long long)v->ids[i]);
+        srv_buf_json_string(&o, v->model_name);
+        srv_buf_printf(&o, ", \"space\": \"%s\", \"similar\": [", v->dim ? "embedding" : "probs");
         int written = 0;
         for (int j = 0; j < k; j++) {
             const brief *b = find_brief(bs, v->ids[idx[i * (size_t)k + (size_t)j]]);
             if (!b)
                 continue;
-            mm_buf_puts(&o, written++ ? ",\n  " : "\n  ");
+            srv_buf_puts(&o, written++ ? ",\n  " : "\n  ");
             brief_json(&o, b);
             o.len--;
-            mm_buf_puts(&o, ", \"distance\": ");
-            mm_buf_json_number(&o, (double)dist[i * (size_t)k + (size_t)j], 4);
-            mm_buf_puts(&o, "}");
+            srv_buf_puts(&o, ", \"distance\": ");
+            srv_buf_json_number(&o, (double)dist[i * (size_t)k + (size_t)j], 4);
+            srv_buf_puts(&o, "}");
         }
-        mm_buf_puts(&o, "\n]}");
+        srv_buf_puts(&o, "\n]}");
         char name[64];
         snprintf(name, sizeof name, "data/tracks/%lld.similar.json", (long long)v->ids[i]);
         s = o.failed ? mm_error_set(err, MM_ERR_NOMEM, "out of memory") : write_file(dir, name, o.data, o.len, err);
-        mm_buf_free(&o);
+        srv_buf_free(&o);
     }
     free(idx);
     free(dist);
-    mm_vectors_release(srv, v);
+    srv_vectors_release(srv, v);
     return s;
 }
 
-static mm_status export_all(mm_srv *srv, mm_catalog *cat, const char *dir, const mm_export_options *o, mm_error *err)
+static mm_status export_all(srv_state *srv, mm_catalog *cat, const char *dir, const mm_export_options *o, mm_error *err)
 {
     mm_status s;
     if ((s = make_dir(dir, NULL, err)) != MM_OK || (s = make_dir(dir, "data/maps", err)) != MM_OK ||
         (s = make_dir(dir, "data/tracks", err)) != MM_OK || (o->audio && (s = make_dir(dir, "data/audio", err)) != MM_OK))
         return s;
     /* the page, with its mode switched to static */
-    for (size_t i = 0; mm_asset_at(i); i++) {
-        const mm_asset *a = mm_asset_at(i);
+    for (size_t i = 0; srv_asset_at(i); i++) {
+        const srv_asset *a = srv_asset_at(i);
         const char *name = strcmp(a->path, "/") == 0 ? "index.html" : a->path + 1;
         if (strcmp(name, "index.html") == 0) {
             const char *mark = "content=\"server\"";
             const char *at = strstr((const char *)a->data, mark);
-            mm_buf page = {0};
+            srv_buf page = {0};
             if (at) {
-                mm_buf_put(&page, a->data, (size_t)(at - (const char *)a->data));
-                mm_buf_puts(&page, "content=\"static\"");
-                mm_buf_puts(&page, at + strlen(mark));
+                srv_buf_put(&page, a->data, (size_t)(at - (const char *)a->data));
+                srv_buf_puts(&page, "content=\"static\"");
+                srv_buf_puts(&page, at + strlen(mark));
             } else {
-                mm_buf_put(&page, a->data, a->size);
+                srv_buf_put(&page, a->data, a->size);
             }
             s = page.failed ? mm_error_set(err, MM_ERR_NOMEM, "out of memory")
                             : write_file(dir, name, page.data, page.len, err);
-            mm_buf_free(&page);
+            srv_buf_free(&page);
         } else {
             s = write_file(dir, name, a->data, a->size, err);
         }
         if (s != MM_OK)
             return s;
     }
-    mm_buf b = {0};
-    int status = mm_api_maps(srv, cat, &b);
+    srv_buf b = {0};
+    int status = srv_api_maps(srv, cat, &b);
     s = status != 200 ? mm_error_set(err, MM_ERR_INTERNAL, "listing maps: %s", b.data ? b.data : "")
                       : write_file(dir, "data/maps.json", b.data, b.len, err);
-    mm_buf_free(&b);
+    srv_buf_free(&b);
     if (s != MM_OK)
         return s;
     mm_map_record *maps = NULL;
@@ -254,13 +254,13 @@ static mm_status export_all(mm_srv *srv, mm_catalog *cat, const char *dir, const
     if ((s = mm_catalog_list_maps(cat, &maps, &n_maps, err)) != MM_OK)
         return s;
     for (size_t i = 0; s == MM_OK && i < n_maps; i++) {
-        mm_points *p = mm_points_get(srv, cat, maps[i].id, &s, err);
+        srv_points *p = srv_points_get(srv, cat, maps[i].id, &s, err);
         if (!p)
             break;
         char name[64];
         snprintf(name, sizeof name, "data/maps/%lld.bin", (long long)maps[i].id);
         s = write_file(dir, name, p->data, p->size, err);
-        mm_points_release(srv, p);
+        srv_points_release(srv, p);
     }
     mm_map_records_free(maps, n_maps);
     if (s != MM_OK)
@@ -270,22 +270,22 @@ static mm_status export_all(mm_srv *srv, mm_catalog *cat, const char *dir, const
     s = mm_catalog_each_track(cat, MM_TRACK_OK, collect_brief, &bs, err);
     if (s == MM_OK && bs.failed)
         s = mm_error_set(err, MM_ERR_NOMEM, "out of memory");
-    mm_buf idx = {0};
-    mm_buf_puts(&idx, "[");
+    srv_buf idx = {0};
+    srv_buf_puts(&idx, "[");
     for (size_t i = 0; s == MM_OK && i < bs.n; i++) {
-        mm_buf_puts(&idx, i ? ",\n" : "\n");
+        srv_buf_puts(&idx, i ? ",\n" : "\n");
         brief_json(&idx, &bs.b[i]);
-        mm_buf t = {0};
-        status = mm_api_track(srv, cat, bs.b[i].id, &t);
+        srv_buf t = {0};
+        status = srv_api_track(srv, cat, bs.b[i].id, &t);
         char name[64];
         snprintf(name, sizeof name, "data/tracks/%lld.json", (long long)bs.b[i].id);
         if (status == 200)
             s = t.failed ? mm_error_set(err, MM_ERR_NOMEM, "out of memory") : write_file(dir, name, t.data, t.len, err);
-        mm_buf_free(&t);
+        srv_buf_free(&t);
         if (s == MM_OK && o->audio) {
-            mm_audio_source src;
+            srv_audio_source src;
             mm_error aerr;
-            if (mm_audio_source_open(srv, cat, bs.b[i].id, &src, &aerr) == 200) {
+            if (srv_audio_source_open(srv, cat, bs.b[i].id, &src, &aerr) == 200) {
                 char path[PATH_MAX];
                 snprintf(path, sizeof path, "%s/data/audio/%lld.%s", dir, (long long)bs.b[i].id,
                          extension_of(src.content_type));
@@ -296,11 +296,11 @@ static mm_status export_all(mm_srv *srv, mm_catalog *cat, const char *dir, const
             }
         }
     }
-    mm_buf_puts(&idx, "\n]\n");
+    srv_buf_puts(&idx, "\n]\n");
     if (s == MM_OK)
         s = idx.failed ? mm_error_set(err, MM_ERR_NOMEM, "out of memory")
                        : write_file(dir, "data/search.json", idx.data, idx.len, err);
-    mm_buf_free(&idx);
+    srv_buf_free(&idx);
     if (s == MM_OK)
         s = export_similar(srv, cat, dir, &bs, err);
     briefs_free(&bs);
@@ -310,13 +310,13 @@ static mm_status export_all(mm_srv *srv, mm_catalog *cat, const char *dir, const
 mm_status mm_server_export(const char *db_path, const char *dir, const mm_export_options *options, mm_error *err)
 {
     mm_export_options o = options ? *options : (mm_export_options){0};
-    mm_srv srv;
-    mm_status s = mm_srv_init(&srv, db_path, 1, o.transcode_dir, o.log, err);
+    srv_state srv;
+    mm_status s = srv_state_init(&srv, db_path, 1, o.transcode_dir, o.log, err);
     if (s != MM_OK)
         return s;
-    mm_catalog *cat = mm_cat_pool_get(&srv.cats);
+    mm_catalog *cat = srv_cat_pool_get(&srv.cats);
     s = export_all(&srv, cat, dir, &o, err);
-    mm_cat_pool_put(&srv.cats, cat);
-    mm_srv_free(&srv);
+    srv_cat_pool_put(&srv.cats, cat);
+    srv_state_free(&srv);
     return s;
 }

@@ -21,7 +21,7 @@
 #define MAX_JSON_POINTS 200000
 
 struct mm_server {
-    mm_srv srv;
+    srv_state srv;
     struct MHD_Daemon *daemon;
     int port;
     int check_host; /* bound to loopback: only loopback Host headers (defeats DNS rebinding) */
@@ -34,13 +34,13 @@ static void add_common_headers(struct MHD_Response *r, const char *content_type)
     MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
 }
 
-static enum MHD_Result send_buffer(struct MHD_Connection *c, int status, mm_buf *body, const char *content_type,
+static enum MHD_Result send_buffer(struct MHD_Connection *c, int status, srv_buf *body, const char *content_type,
                                    const char *cache)
 {
     /* ownership of the buffer moves to MHD, which frees it after sending */
     struct MHD_Response *r = MHD_create_response_from_buffer(body->len, body->data, MHD_RESPMEM_MUST_FREE);
     if (!r) {
-        mm_buf_free(body);
+        srv_buf_free(body);
         return MHD_NO;
     }
     body->data = NULL;
@@ -52,11 +52,11 @@ static enum MHD_Result send_buffer(struct MHD_Connection *c, int status, mm_buf 
     return ret;
 }
 
-static enum MHD_Result send_json(struct MHD_Connection *c, int status, mm_buf *body)
+static enum MHD_Result send_json(struct MHD_Connection *c, int status, srv_buf *body)
 {
     if (body->failed) {
-        mm_buf_free(body);
-        mm_api_error(body, 503, "out of memory");
+        srv_buf_free(body);
+        srv_api_error(body, 503, "out of memory");
         status = 503;
     }
     return send_buffer(c, status, body, "application/json; charset=utf-8", NULL);
@@ -64,22 +64,22 @@ static enum MHD_Result send_json(struct MHD_Connection *c, int status, mm_buf *b
 
 static enum MHD_Result send_error(struct MHD_Connection *c, int status, const char *message)
 {
-    mm_buf b = {0};
-    mm_api_error(&b, status, message);
+    srv_buf b = {0};
+    srv_api_error(&b, status, message);
     return send_json(c, status, &b);
 }
 
 /* --- points ---------------------------------------------------------------------------------------- */
 
 typedef struct points_ref {
-    mm_srv *srv;
-    mm_points *points;
+    srv_state *srv;
+    srv_points *points;
 } points_ref;
 
 static void release_points(void *cls)
 {
     points_ref *ref = cls;
-    mm_points_release(ref->srv, ref->points);
+    srv_points_release(ref->srv, ref->points);
     free(ref);
 }
 
@@ -91,14 +91,15 @@ static enum MHD_Result serve_points(mm_server *s, struct MHD_Connection *c, mm_c
         return send_error(c, 400, "format is binary or json");
     mm_error err;
     mm_status st;
-    mm_points *p = mm_points_get(&s->srv, cat, map_id, &st, &err);
+    srv_points *p = srv_points_get(&s->srv, cat, map_id, &st, &err);
     if (!p)
-        return send_error(c, st == MM_ERR_ARG ? 404 : st == MM_ERR_NOMEM ? 503 : 500, err.msg);
+        return send_error(c, st == MM_ERR_NOT_FOUND ? 404 : st == MM_ERR_ARG ? 400 : st == MM_ERR_NOMEM ? 503 : 500,
+                          err.msg);
     char etag[64];
     snprintf(etag, sizeof etag, "\"%lld-%lld-%s\"", (long long)p->map_id, (long long)p->created_at, json ? "j" : "b");
     const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
     if (inm && strcmp(inm, etag) == 0) {
-        mm_points_release(&s->srv, p);
+        srv_points_release(&s->srv, p);
         struct MHD_Response *r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
         if (!r)
             return MHD_NO;
@@ -111,12 +112,12 @@ static enum MHD_Result serve_points(mm_server *s, struct MHD_Connection *c, mm_c
         uint32_t n;
         memcpy(&n, p->data + 8, 4);
         if (n > MAX_JSON_POINTS) {
-            mm_points_release(&s->srv, p);
+            srv_points_release(&s->srv, p);
             return send_error(c, 413, "map too large for format=json; use the binary points");
         }
-        mm_buf b = {0};
-        mm_points_json(p, &b);
-        mm_points_release(&s->srv, p);
+        srv_buf b = {0};
+        srv_points_json(p, &b);
+        srv_points_release(&s->srv, p);
         return send_json(c, 200, &b);
     }
     points_ref *ref = malloc(sizeof *ref);
@@ -128,7 +129,7 @@ static enum MHD_Result serve_points(mm_server *s, struct MHD_Connection *c, mm_c
     }
     if (!r) {
         free(ref);
-        mm_points_release(&s->srv, p);
+        srv_points_release(&s->srv, p);
         return MHD_NO;
     }
     add_common_headers(r, "application/octet-stream");
@@ -143,14 +144,14 @@ static enum MHD_Result serve_points(mm_server *s, struct MHD_Connection *c, mm_c
 
 static enum MHD_Result serve_audio(mm_server *s, struct MHD_Connection *c, mm_catalog *cat, int64_t id)
 {
-    mm_audio_source src;
+    srv_audio_source src;
     mm_error err;
-    int status = mm_audio_source_open(&s->srv, cat, id, &src, &err);
+    int status = srv_audio_source_open(&s->srv, cat, id, &src, &err);
     if (status != 200)
         return send_error(c, status, err.msg);
     const char *range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
     int64_t start = 0, end = src.size - 1;
-    int r = mm_parse_range(range, src.size, &start, &end);
+    int r = srv_parse_range(range, src.size, &start, &end);
     struct MHD_Response *resp;
     char cr[96];
     if (r < 0) {
@@ -216,7 +217,7 @@ static int id_route(const char *url, const char *prefix, int64_t *id, const char
     const char *p = url + n, *q = p;
     while (*q && *q != '/')
         q++;
-    if (mm_parse_id(p, (size_t)(q - p), id) != 0)
+    if (srv_parse_id(p, (size_t)(q - p), id) != 0)
         return -2;
     *rest = q;
     return 0;
@@ -224,12 +225,12 @@ static int id_route(const char *url, const char *prefix, int64_t *id, const char
 
 static enum MHD_Result route_api(mm_server *s, struct MHD_Connection *c, const char *url, mm_catalog *cat)
 {
-    mm_buf b = {0};
+    srv_buf b = {0};
     int64_t id;
     const char *rest;
     int r;
     if (strcmp(url, "/api/maps") == 0)
-        return send_json(c, mm_api_maps(&s->srv, cat, &b), &b);
+        return send_json(c, srv_api_maps(&s->srv, cat, &b), &b);
     if (strcmp(url, "/api/search") == 0) {
         const char *q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "q");
         long limit;
@@ -239,7 +240,7 @@ static enum MHD_Result route_api(mm_server *s, struct MHD_Connection *c, const c
             return send_error(c, 414, "query too long");
         if (query_int(c, "limit", 1, 200, 20, &limit) != 0)
             return send_error(c, 400, "limit is 1..200");
-        return send_json(c, mm_api_search(&s->srv, cat, q, (int)limit, &b), &b);
+        return send_json(c, srv_api_search(&s->srv, cat, q, (int)limit, &b), &b);
     }
     if ((r = id_route(url, "/api/maps/", &id, &rest)) != -1) {
         if (r == 0 && strcmp(rest, "/points") == 0)
@@ -250,14 +251,14 @@ static enum MHD_Result route_api(mm_server *s, struct MHD_Connection *c, const c
         if (r == -2)
             return send_error(c, 400, "bad track id");
         if (!*rest)
-            return send_json(c, mm_api_track(&s->srv, cat, id, &b), &b);
+            return send_json(c, srv_api_track(&s->srv, cat, id, &b), &b);
         if (strcmp(rest, "/audio") == 0)
             return serve_audio(s, c, cat, id);
         if (strcmp(rest, "/similar") == 0) {
             long k, model;
             if (query_int(c, "k", 1, 100, 12, &k) != 0 || query_int(c, "model", 1, 1L << 40, 0, &model) != 0)
                 return send_error(c, 400, "k is 1..100, model an id");
-            return send_json(c, mm_api_similar(&s->srv, cat, id, (int)k, model, &b), &b);
+            return send_json(c, srv_api_similar(&s->srv, cat, id, (int)k, model, &b), &b);
         }
     }
     return send_error(c, 404, "no such endpoint");
@@ -347,11 +348,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return send_error(c, 414, "URL too long");
     enum MHD_Result ret;
     if (strncmp(url, "/api/", 5) == 0) {
-        mm_catalog *cat = mm_cat_pool_get(&s->srv.cats);
+        mm_catalog *cat = srv_cat_pool_get(&s->srv.cats);
         ret = route_api(s, c, url, cat);
-        mm_cat_pool_put(&s->srv.cats, cat);
+        srv_cat_pool_put(&s->srv.cats, cat);
     } else {
-        const mm_asset *a = mm_asset_find(url);
+        const srv_asset *a = srv_asset_find(url);
         if (!a)
             return send_error(c, 404, "not found");
         struct MHD_Response *r = MHD_create_response_from_buffer(a->size, (void *)a->data, MHD_RESPMEM_PERSISTENT);
@@ -396,7 +397,7 @@ mm_status mm_server_start(mm_server **out, const char *db_path, const mm_server_
         freeaddrinfo(ai);
         return mm_error_set(err, MM_ERR_NOMEM, "out of memory");
     }
-    mm_status st = mm_srv_init(&s->srv, db_path, (size_t)threads, o.transcode_dir, o.log, err);
+    mm_status st = srv_state_init(&s->srv, db_path, (size_t)threads, o.transcode_dir, o.log, err);
     if (st != MM_OK) {
         freeaddrinfo(ai);
         free(s);
@@ -421,7 +422,7 @@ mm_status mm_server_start(mm_server **out, const char *db_path, const mm_server_
         MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!s->daemon) {
-        mm_srv_free(&s->srv);
+        srv_state_free(&s->srv);
         free(s);
         return mm_error_set(err, MM_ERR_IO, "can't listen on %s port %d (in use, or not allowed)", host, o.port);
     }
@@ -438,6 +439,6 @@ void mm_server_stop(mm_server *server)
     if (!server)
         return;
     MHD_stop_daemon(server->daemon);
-    mm_srv_free(&server->srv);
+    srv_state_free(&server->srv);
     free(server);
 }

@@ -175,7 +175,7 @@ static int tag_of(const tag_table *t, int64_t id)
 
 /* --- encoding ------------------------------------------------------------------------------------- */
 
-static mm_status encode(mm_srv *srv, mm_catalog *cat, const mm_map_record *map, mm_points *out, mm_error *err)
+static mm_status encode(srv_state *srv, mm_catalog *cat, const mm_map_record *map, srv_points *out, mm_error *err)
 {
     size_t n = 0;
     int64_t *ids = NULL;
@@ -194,7 +194,7 @@ static mm_status encode(mm_srv *srv, mm_catalog *cat, const mm_map_record *map, 
     }
     /* predicted labels: the argmax of the map's model output; none when the model has no vectors */
     mm_error verr;
-    mm_vectors *v = mm_vectors_get(srv, cat, map->model_id, &verr);
+    srv_vectors *v = srv_vectors_get(srv, cat, map->model_id, &verr);
     tag_table tags = {0};
     s = mm_catalog_each_track(cat, MM_TRACK_OK, collect_tag, &tags, err);
     if (s == MM_OK && tags.failed)
@@ -216,23 +216,23 @@ static mm_status encode(mm_srv *srv, mm_catalog *cat, const mm_map_record *map, 
         for (size_t i = 0; i < tags.n_names; i++)
             order[i]->rank = i < n_tag_labels ? (int)i : (int)n_tag_labels;
     }
-    mm_buf json = {0};
+    srv_buf json = {0};
     if (s == MM_OK) {
-        mm_buf_puts(&json, "{\"predicted\": [");
+        srv_buf_puts(&json, "{\"predicted\": [");
         for (int c = 0; v && c < v->k; c++) {
-            mm_buf_puts(&json, c ? ", " : "");
-            mm_buf_json_string(&json, v->classes[c]);
+            srv_buf_puts(&json, c ? ", " : "");
+            srv_buf_json_string(&json, v->classes[c]);
         }
-        mm_buf_puts(&json, "], \"tagged\": [");
+        srv_buf_puts(&json, "], \"tagged\": [");
         for (size_t i = 0; i < n_tag_labels; i++) {
-            mm_buf_puts(&json, i ? ", " : "");
-            mm_buf_json_string(&json, order[i]->name);
+            srv_buf_puts(&json, i ? ", " : "");
+            srv_buf_json_string(&json, order[i]->name);
         }
         if (other)
-            mm_buf_puts(&json, n_tag_labels ? ", \"other\"" : "\"other\"");
-        mm_buf_printf(&json, "], \"model\": ");
-        mm_buf_json_string(&json, v ? v->model_name : NULL);
-        mm_buf_puts(&json, "}");
+            srv_buf_puts(&json, n_tag_labels ? ", \"other\"" : "\"other\"");
+        srv_buf_printf(&json, "], \"model\": ");
+        srv_buf_json_string(&json, v ? v->model_name : NULL);
+        srv_buf_puts(&json, "}");
         if (json.failed)
             s = mm_error_set(err, MM_ERR_NOMEM, "out of memory");
     }
@@ -261,7 +261,7 @@ static mm_status encode(mm_srv *srv, mm_catalog *cat, const mm_map_record *map, 
                 put_u32(p, (uint32_t)ids[i]);
             for (size_t i = 0; i < n; i++, p += 2) {
                 unsigned lab = NO_LABEL;
-                long vi = v ? mm_vectors_find(v, ids[i]) : -1;
+                long vi = v ? srv_vectors_find(v, ids[i]) : -1;
                 if (vi >= 0 && v->k > 0) {
                     const float *pr = v->probs + (size_t)vi * (size_t)v->k;
                     int best = 0;
@@ -284,16 +284,16 @@ static mm_status encode(mm_srv *srv, mm_catalog *cat, const mm_map_record *map, 
             out->size = size;
         }
     }
-    mm_buf_free(&json);
+    srv_buf_free(&json);
     free(order);
     tag_table_free(&tags);
-    mm_vectors_release(srv, v);
+    srv_vectors_release(srv, v);
     free(ids);
     free(coords);
     return s;
 }
 
-void mm_points_release(mm_srv *srv, mm_points *p)
+void srv_points_release(srv_state *srv, srv_points *p)
 {
     if (!p)
         return;
@@ -310,12 +310,12 @@ void mm_points_release(mm_srv *srv, mm_points *p)
  * trusted for this long before its record is checked again. */
 #define POINTS_RECHECK_SECONDS 5.0
 
-mm_points *mm_points_get(mm_srv *srv, mm_catalog *cat, int64_t map_id, mm_status *status, mm_error *err)
+srv_points *srv_points_get(srv_state *srv, mm_catalog *cat, int64_t map_id, mm_status *status, mm_error *err)
 {
     const size_t slots = sizeof srv->points / sizeof srv->points[0];
     pthread_mutex_lock(&srv->cache_lock);
     for (size_t i = 0; i < slots; i++) {
-        mm_points *p = srv->points[i];
+        srv_points *p = srv->points[i];
         if (p && p->map_id == map_id && mm_now() - p->checked_at < POINTS_RECHECK_SECONDS) {
             p->refs++;
             pthread_mutex_unlock(&srv->cache_lock);
@@ -335,12 +335,12 @@ mm_points *mm_points_get(mm_srv *srv, mm_catalog *cat, int64_t map_id, mm_status
             map = &maps[i];
     if (!map) {
         mm_map_records_free(maps, n_maps);
-        *status = mm_error_set(err, MM_ERR_ARG, "no map %lld", (long long)map_id);
+        *status = mm_error_set(err, MM_ERR_NOT_FOUND, "no map %lld", (long long)map_id);
         return NULL;
     }
     pthread_mutex_lock(&srv->cache_lock);
     for (size_t i = 0; i < slots; i++) {
-        mm_points *p = srv->points[i];
+        srv_points *p = srv->points[i];
         /* a map replaced under the same name gets a new id; same id and time: the same points */
         if (p && p->map_id == map->id && p->created_at == map->created_at) {
             p->checked_at = mm_now();
@@ -351,7 +351,7 @@ mm_points *mm_points_get(mm_srv *srv, mm_catalog *cat, int64_t map_id, mm_status
         }
     }
     pthread_mutex_unlock(&srv->cache_lock);
-    mm_points *p = calloc(1, sizeof *p);
+    srv_points *p = calloc(1, sizeof *p);
     if (!p) {
         mm_map_records_free(maps, n_maps);
         *status = mm_error_set(err, MM_ERR_NOMEM, "out of memory");
@@ -372,7 +372,7 @@ mm_points *mm_points_get(mm_srv *srv, mm_catalog *cat, int64_t map_id, mm_status
     for (size_t i = 0; i < slots && slot == slots; i++)
         if (!srv->points[i] || srv->points[i]->map_id == p->map_id)
             slot = i;
-    mm_points *old;
+    srv_points *old;
     if (slot == slots) {
         /* full: drop the oldest (first), keep the order oldest first */
         old = srv->points[0];
@@ -396,25 +396,25 @@ static uint32_t get_u32(const unsigned char *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-void mm_points_json(const mm_points *p, mm_buf *out)
+void srv_points_json(const srv_points *p, srv_buf *out)
 {
     const unsigned char *d = p->data;
     uint32_t n = get_u32(d + 8), dims = get_u32(d + 12), json_len = get_u32(d + 16);
     const unsigned char *coords = d + POINTS_HEADER, *ids = coords + (size_t)n * dims * 4;
     const unsigned char *pred = ids + (size_t)n * 4, *tag = pred + (size_t)n * 2;
-    mm_buf_printf(out, "{\"map\": %lld, \"dims\": %u, \"count\": %u, \"labels\": ", (long long)p->map_id, dims, n);
-    mm_buf_put(out, tag + (size_t)n * 2, json_len);
-    mm_buf_puts(out, ", \"points\": [");
+    srv_buf_printf(out, "{\"map\": %lld, \"dims\": %u, \"count\": %u, \"labels\": ", (long long)p->map_id, dims, n);
+    srv_buf_put(out, tag + (size_t)n * 2, json_len);
+    srv_buf_puts(out, ", \"points\": [");
     for (uint32_t i = 0; i < n; i++) {
-        mm_buf_printf(out, "%s[%u", i ? ", " : "", get_u32(ids + (size_t)i * 4));
+        srv_buf_printf(out, "%s[%u", i ? ", " : "", get_u32(ids + (size_t)i * 4));
         for (uint32_t c = 0; c < dims; c++) {
             uint32_t bits = get_u32(coords + ((size_t)i * dims + c) * 4);
             float f;
             memcpy(&f, &bits, 4);
-            mm_buf_printf(out, ", %.7g", (double)f);
+            srv_buf_printf(out, ", %.7g", (double)f);
         }
         unsigned a = pred[i * 2] | pred[i * 2 + 1] << 8, b = tag[i * 2] | tag[i * 2 + 1] << 8;
-        mm_buf_printf(out, ", %d, %d]", a == NO_LABEL ? -1 : (int)a, b == NO_LABEL ? -1 : (int)b);
+        srv_buf_printf(out, ", %d, %d]", a == NO_LABEL ? -1 : (int)a, b == NO_LABEL ? -1 : (int)b);
     }
-    mm_buf_puts(out, "]}");
+    srv_buf_puts(out, "]}");
 }

@@ -15,7 +15,7 @@
  * `embed` added while the server runs show up without a restart. */
 #define VECTORS_MAX_AGE 60.0
 
-mm_status mm_cat_pool_open(mm_cat_pool *pool, const char *path, size_t n, mm_error *err)
+mm_status srv_cat_pool_open(srv_cat_pool *pool, const char *path, size_t n, mm_error *err)
 {
     memset(pool, 0, sizeof *pool);
     pthread_mutex_init(&pool->lock, NULL);
@@ -23,13 +23,13 @@ mm_status mm_cat_pool_open(mm_cat_pool *pool, const char *path, size_t n, mm_err
     pool->all = calloc(n, sizeof *pool->all);
     pool->free_list = calloc(n, sizeof *pool->free_list);
     if (!pool->all || !pool->free_list) {
-        mm_cat_pool_close(pool);
+        srv_cat_pool_close(pool);
         return mm_error_set(err, MM_ERR_NOMEM, "out of memory");
     }
     for (size_t i = 0; i < n; i++) {
         mm_status s = mm_catalog_open(&pool->all[i], path, 0, err);
         if (s != MM_OK) {
-            mm_cat_pool_close(pool);
+            srv_cat_pool_close(pool);
             return s;
         }
         pool->free_list[pool->n_free++] = pool->all[i];
@@ -38,7 +38,7 @@ mm_status mm_cat_pool_open(mm_cat_pool *pool, const char *path, size_t n, mm_err
     return MM_OK;
 }
 
-mm_catalog *mm_cat_pool_get(mm_cat_pool *pool)
+mm_catalog *srv_cat_pool_get(srv_cat_pool *pool)
 {
     pthread_mutex_lock(&pool->lock);
     while (pool->n_free == 0)
@@ -48,7 +48,7 @@ mm_catalog *mm_cat_pool_get(mm_cat_pool *pool)
     return cat;
 }
 
-void mm_cat_pool_put(mm_cat_pool *pool, mm_catalog *cat)
+void srv_cat_pool_put(srv_cat_pool *pool, mm_catalog *cat)
 {
     pthread_mutex_lock(&pool->lock);
     pool->free_list[pool->n_free++] = cat;
@@ -56,7 +56,7 @@ void mm_cat_pool_put(mm_cat_pool *pool, mm_catalog *cat)
     pthread_mutex_unlock(&pool->lock);
 }
 
-void mm_cat_pool_close(mm_cat_pool *pool)
+void srv_cat_pool_close(srv_cat_pool *pool)
 {
     for (size_t i = 0; pool->all && i < pool->n_all; i++)
         mm_catalog_close(pool->all[i]);
@@ -80,7 +80,7 @@ static char *default_transcode_dir(void)
     return strdup(path);
 }
 
-mm_status mm_srv_init(mm_srv *srv, const char *db_path, size_t connections, const char *transcode_dir,
+mm_status srv_state_init(srv_state *srv, const char *db_path, size_t connections, const char *transcode_dir,
                       const mm_logger *log, mm_error *err)
 {
     memset(srv, 0, sizeof *srv);
@@ -89,16 +89,16 @@ mm_status mm_srv_init(mm_srv *srv, const char *db_path, size_t connections, cons
     pthread_mutex_init(&srv->transcode_lock, NULL);
     srv->transcode_dir = transcode_dir ? strdup(transcode_dir) : default_transcode_dir();
     if (!srv->transcode_dir) {
-        mm_srv_free(srv);
+        srv_state_free(srv);
         return mm_error_set(err, MM_ERR_NOMEM, "out of memory");
     }
-    mm_status s = mm_cat_pool_open(&srv->cats, db_path, connections, err);
+    mm_status s = srv_cat_pool_open(&srv->cats, db_path, connections, err);
     if (s != MM_OK)
-        mm_srv_free(srv);
+        srv_state_free(srv);
     return s;
 }
 
-static void vectors_free(mm_vectors *v)
+static void vectors_free(srv_vectors *v)
 {
     if (!v)
         return;
@@ -112,7 +112,7 @@ static void vectors_free(mm_vectors *v)
     free(v);
 }
 
-static void points_free(mm_points *p)
+static void points_free(srv_points *p)
 {
     if (p) {
         free(p->data);
@@ -120,21 +120,21 @@ static void points_free(mm_points *p)
     }
 }
 
-void mm_srv_free(mm_srv *srv)
+void srv_state_free(srv_state *srv)
 {
     for (size_t i = 0; i < sizeof srv->points / sizeof srv->points[0]; i++)
         points_free(srv->points[i]);
     for (size_t i = 0; i < sizeof srv->vectors / sizeof srv->vectors[0]; i++)
         vectors_free(srv->vectors[i]);
     if (srv->cats.all)
-        mm_cat_pool_close(&srv->cats);
+        srv_cat_pool_close(&srv->cats);
     free(srv->transcode_dir);
     pthread_mutex_destroy(&srv->cache_lock);
     pthread_mutex_destroy(&srv->transcode_lock);
     memset(srv, 0, sizeof *srv);
 }
 
-void mm_vectors_release(mm_srv *srv, mm_vectors *v)
+void srv_vectors_release(srv_state *srv, srv_vectors *v)
 {
     if (!v)
         return;
@@ -145,9 +145,9 @@ void mm_vectors_release(mm_srv *srv, mm_vectors *v)
         vectors_free(v);
 }
 
-static mm_vectors *load_vectors(mm_catalog *cat, const mm_model_record *m, mm_error *err)
+static srv_vectors *load_vectors(mm_catalog *cat, const mm_model_record *m, mm_error *err)
 {
-    mm_vectors *v = calloc(1, sizeof *v);
+    srv_vectors *v = calloc(1, sizeof *v);
     if (!v) {
         mm_error_set(err, MM_ERR_NOMEM, "out of memory");
         return NULL;
@@ -191,7 +191,7 @@ static mm_vectors *load_vectors(mm_catalog *cat, const mm_model_record *m, mm_er
     return v;
 }
 
-mm_vectors *mm_vectors_get(mm_srv *srv, mm_catalog *cat, int64_t model_id, mm_error *err)
+srv_vectors *srv_vectors_get(srv_state *srv, mm_catalog *cat, int64_t model_id, mm_error *err)
 {
     mm_model_record m;
     mm_status s = model_id > 0 ? mm_catalog_get_model_by_id(cat, model_id, &m, err)
@@ -201,7 +201,7 @@ mm_vectors *mm_vectors_get(mm_srv *srv, mm_catalog *cat, int64_t model_id, mm_er
     const size_t slots = sizeof srv->vectors / sizeof srv->vectors[0];
     pthread_mutex_lock(&srv->cache_lock);
     for (size_t i = 0; i < slots; i++) {
-        mm_vectors *v = srv->vectors[i];
+        srv_vectors *v = srv->vectors[i];
         if (v && v->model_id == m.id && v->created_at == m.created_at && mm_now() - v->loaded_at < VECTORS_MAX_AGE) {
             v->refs++;
             pthread_mutex_unlock(&srv->cache_lock);
@@ -211,7 +211,7 @@ mm_vectors *mm_vectors_get(mm_srv *srv, mm_catalog *cat, int64_t model_id, mm_er
     }
     pthread_mutex_unlock(&srv->cache_lock);
     /* loaded outside the lock: two requests may both load, and the second one's copy wins */
-    mm_vectors *v = load_vectors(cat, &m, err);
+    srv_vectors *v = load_vectors(cat, &m, err);
     mm_model_record_free(&m);
     if (!v)
         return NULL;
@@ -223,7 +223,7 @@ mm_vectors *mm_vectors_get(mm_srv *srv, mm_catalog *cat, int64_t model_id, mm_er
             break;
         }
     }
-    mm_vectors *old = srv->vectors[slot];
+    srv_vectors *old = srv->vectors[slot];
     int free_old = old && --old->refs == 0;
     srv->vectors[slot] = v;
     v->refs++; /* the caller's */
@@ -233,7 +233,7 @@ mm_vectors *mm_vectors_get(mm_srv *srv, mm_catalog *cat, int64_t model_id, mm_er
     return v;
 }
 
-long mm_vectors_find(const mm_vectors *v, int64_t track_id)
+long srv_vectors_find(const srv_vectors *v, int64_t track_id)
 {
     size_t lo = 0, hi = v->n;
     while (lo < hi) {
@@ -246,7 +246,7 @@ long mm_vectors_find(const mm_vectors *v, int64_t track_id)
     return lo < v->n && v->ids[lo] == track_id ? (long)lo : -1;
 }
 
-size_t mm_similar_indices(const mm_vectors *v, size_t i, int k, mm_similar_song *out)
+size_t srv_similar_indices(const srv_vectors *v, size_t i, int k, mm_similar_song *out)
 {
     /* the space the map was made from: the model's hidden state, or its outputs when it stored none */
     mm_song_vectors space = {.n = v->n, .dim = v->dim ? v->dim : v->k, .ids = v->ids,
@@ -254,7 +254,7 @@ size_t mm_similar_indices(const mm_vectors *v, size_t i, int k, mm_similar_song 
     return mm_song_vectors_nearest(&space, i, k, out);
 }
 
-int mm_parse_id(const char *s, size_t len, int64_t *out)
+int srv_parse_id(const char *s, size_t len, int64_t *out)
 {
     if (len == 0 || len > 16)
         return -1;

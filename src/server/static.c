@@ -5,20 +5,20 @@
 #include "internal.h"
 
 /* Generated: web_assets.c in the build folder. */
-extern const mm_asset mm_web_assets[];
-extern const size_t mm_web_asset_count;
-extern const int mm_web_ui_built;
+extern const srv_asset web_assets[];
+extern const size_t web_asset_count;
+extern const int web_ui_built;
 
-const mm_asset *mm_asset_find(const char *path)
+const srv_asset *srv_asset_find(const char *path)
 {
     if (strcmp(path, "/index.html") == 0)
         path = "/";
-    for (size_t i = 0; i < mm_web_asset_count; i++)
-        if (strcmp(mm_web_assets[i].path, path) == 0)
-            return &mm_web_assets[i];
+    for (size_t i = 0; i < web_asset_count; i++)
+        if (strcmp(web_assets[i].path, path) == 0)
+            return &web_assets[i];
     return NULL;
 }
 
-const mm_asset *mm_asset_at(size_t i) { return i < mm_web_asset_count ? &mm_web_assets[i] : NULL; }
+const srv_asset *srv_asset_at(size_t i) { return i < web_asset_count ? &web_assets[i] : NULL; }
 
-int mm_server_has_web_ui(void) { return mm_web_ui_built; }
+int mm_server_has_web_ui(void) { return web_ui_built; }

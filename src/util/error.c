@@ -35,6 +35,8 @@ const char *mm_status_name(mm_status code)
     case MM_ERR_NO_AUDIO: return "no audio";
     case MM_ERR_UNSUPPORTED: return "unsupported";
     case MM_ERR_INTERNAL: return "internal error";
+    case MM_ERR_NOT_FOUND: return "not found";
+    case MM_ERR_CANCELLED: return "cancelled";
     }
     return "unknown error";
 }

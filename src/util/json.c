@@ -16,34 +16,34 @@ void mm_json_write_string(const char *s, mm_json_writer write, void *ctx)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s;
-    write(ctx, "\"", 1);
+    write("\"", 1, ctx);
     while (*p) {
         unsigned char c = *p;
         if (c == '"' || c == '\\') {
             char esc[2] = {'\\', (char)c};
-            write(ctx, esc, 2);
+            write(esc, 2, ctx);
             p++;
         } else if (c < 0x20) {
             char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            write(ctx, esc, 6);
+            write(esc, 6, ctx);
             p++;
         } else if (c < 0x80) {
             /* runs of plain ASCII in one write */
             const unsigned char *q = p;
             while (*q >= 0x20 && *q < 0x80 && *q != '"' && *q != '\\')
                 q++;
-            write(ctx, p, (size_t)(q - p));
+            write(p, (size_t)(q - p), ctx);
             p = q;
         } else {
             int len = utf8_sequence_length(p);
             if (len > 0) {
-                write(ctx, p, (size_t)len);
+                write(p, (size_t)len, ctx);
                 p += len;
             } else {
-                write(ctx, "\\ufffd", 6); /* not UTF-8: the replacement character */
+                write("\\ufffd", 6, ctx); /* not UTF-8: the replacement character */
                 p++;
             }
         }
     }
-    write(ctx, "\"", 1);
+    write("\"", 1, ctx);
 }

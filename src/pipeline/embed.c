@@ -1,0 +1,183 @@
+/* Embedding: a model's output vector and hidden state for every catalogued song that has none under it
+ * yet (so a second run after a scan does only the new songs). */
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../util/shared.h"
+#include "internal.h"
+
+#define EMBED_MAX_BATCH 1024
+
+void mm_embed_request_init(mm_embed_request *req)
+{
+    *req = (mm_embed_request){.size = sizeof *req, .batch = 16};
+}
+
+/* A model given as a file: registered under its file name without extension, so that vectors can refer
+ * to it; the same file already registered under that name keeps its vectors. */
+static mm_status register_file(mm_catalog *cat, const char *path, mm_model_record *out, mm_error *err)
+{
+    mm_model *m = NULL;
+    mm_status st = mm_model_load(&m, path, err);
+    if (st != MM_OK)
+        return st;
+    char copy[PATH_MAX], real[PATH_MAX], name[256];
+    snprintf(copy, sizeof copy, "%s", path);
+    snprintf(name, sizeof name, "%s", basename(copy));
+    char *dot = strrchr(name, '.');
+    if (dot && dot != name)
+        *dot = '\0';
+    int k = mm_model_n_labels(m);
+    char **classes = malloc(sizeof *classes * (size_t)k);
+    if (!classes) {
+        mm_model_close(m);
+        return mm_error_set(err, MM_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < k; i++)
+        classes[i] = (char *)mm_model_label(m, i);
+    mm_model_record rec = {.name = name,
+                           .file = realpath(path, real) ? real : (char *)path,
+                           .architecture = (char *)mm_model_preset(m)->name,
+                           .n_classes = k,
+                           .classes = classes,
+                           .embedding_dim = mm_model_preset(m)->gru_units};
+    mm_model_record existing;
+    int same = mm_catalog_get_model(cat, name, &existing, NULL) == MM_OK && strcmp(existing.file, rec.file) == 0;
+    if (same)
+        mm_model_record_free(&existing);
+    int64_t id;
+    st = same ? MM_OK : mm_catalog_put_model(cat, &rec, &id, err);
+    free(classes);
+    mm_model_close(m);
+    if (st == MM_OK)
+        st = mm_catalog_get_model(cat, name, out, err);
+    return st;
+}
+
+/* A name in the catalog first (a folder of that name in the working directory must not shadow it);
+ * otherwise a model file. */
+static mm_status find_model(mm_catalog *cat, const char *model, mm_model_record *rec, mm_error *err)
+{
+    mm_status st = mm_catalog_get_model(cat, model, rec, err);
+    struct stat sb;
+    if (st == MM_ERR_NOT_FOUND && model && stat(model, &sb) == 0 && S_ISREG(sb.st_mode))
+        st = register_file(cat, model, rec, err);
+    if (st == MM_OK && !rec->file[0]) {
+        /* the pseudo-models maps of the descriptors and the spectrogram baseline refer to */
+        st = mm_error_set(err, MM_ERR_ARG, "'%s' is not a network: its vectors come from the scan", rec->name);
+        mm_model_record_free(rec);
+    }
+    return st;
+}
+
+/* The model, checked against the front-end the catalog's spectrograms were made with. */
+static mm_status load_model(mm_catalog *cat, const mm_model_record *rec, mm_model **model, mm_error *err)
+{
+    mm_frontend_params fe;
+    mm_status st = mm_model_load(model, rec->file, err);
+    if (st == MM_OK)
+        st = mm_catalog_frontend(cat, &fe, err);
+    if (st == MM_OK && mm_frontend_check(mm_model_frontend(*model), &fe, err) != 0) {
+        char why[MM_ERROR_MSG_MAX];
+        snprintf(why, sizeof why, "%s", err ? err->msg : "");
+        st = mm_error_set(err, MM_ERR_FORMAT, "%s: %s", rec->file, why);
+    }
+    return st;
+}
+
+typedef struct embed_buffers {
+    float *x, *probs, *hidden;
+    int64_t *ids;
+} embed_buffers;
+
+static void buffers_free(embed_buffers *b)
+{
+    free(b->x);
+    free(b->probs);
+    free(b->hidden);
+    free(b->ids);
+}
+
+/* Inference over ids in batches; a record that fails its checksum is reported and skipped. */
+static mm_status embed_all(mm_catalog *cat, const mm_embed_request *r, mm_model *model, int64_t model_id,
+                           const int64_t *ids, size_t n, mm_embed_outcome *out, mm_error *err)
+{
+    const int batch = r->batch, k = mm_model_n_labels(model), dim = mm_model_preset(model)->gru_units;
+    const size_t clip = (size_t)MM_N_MELS * MM_N_FRAMES;
+    embed_buffers b = {malloc(sizeof(float) * clip * (size_t)batch), malloc(sizeof(float) * (size_t)k * (size_t)batch),
+                       malloc(sizeof(float) * (size_t)dim * (size_t)batch), malloc(sizeof(int64_t) * (size_t)batch)};
+    mm_infer *infer = NULL;
+    mm_status st = b.x && b.probs && b.hidden && b.ids ? MM_OK : mm_error_set(err, MM_ERR_NOMEM, "out of memory");
+    if (st == MM_OK)
+        st = mm_infer_open(&infer, model, batch, err);
+    const double t0 = mm_now();
+    mm_embed_progress p = {0, n, 0};
+    if (st == MM_OK && r->progress && r->progress(&p, r->user))
+        st = mm_error_set(err, MM_ERR_CANCELLED, "embedding stopped before it began");
+    for (size_t done = 0; st == MM_OK && done < n;) {
+        int m = 0;
+        while (m < batch && done < n) {
+            const int64_t id = ids[done++];
+            mm_error read_err;
+            if (mm_catalog_read_features(cat, id, b.x + clip * (size_t)m, &read_err) != MM_OK) {
+                if (r->failure)
+                    r->failure(id, read_err.msg, r->user);
+                out->failed++;
+                continue;
+            }
+            b.ids[m++] = id;
+        }
+        if (m > 0 && ((st = mm_infer_run(infer, b.x, m, b.probs, b.hidden, err)) != MM_OK ||
+                      (st = mm_catalog_put_vectors(cat, model_id, (size_t)m, b.ids, b.probs, k, b.hidden, dim, err)) !=
+                          MM_OK))
+            break;
+        out->embedded += (size_t)m;
+        p = (mm_embed_progress){done, n, mm_now() - t0};
+        if (r->progress && r->progress(&p, r->user))
+            st = mm_error_set(err, MM_ERR_CANCELLED,
+                              "embedding stopped after %zu of %zu tracks (what is stored is kept)", done, n);
+    }
+    out->seconds = mm_now() - t0;
+    mm_infer_close(infer);
+    buffers_free(&b);
+    return st;
+}
+
+mm_status mm_pipeline_embed(mm_catalog *cat, const mm_embed_request *req_in, mm_embed_outcome *out, mm_error *err)
+{
+    memset(out, 0, sizeof *out);
+    mm_embed_request r;
+    mm_embed_request_init(&r);
+    util_options_copy(&r, sizeof r, req_in, UTIL_OPTIONS_END(mm_embed_request, user));
+    if (r.batch < 1 || r.batch > EMBED_MAX_BATCH)
+        return mm_error_set(err, MM_ERR_ARG, "embed: the batch must be 1 to %d clips", EMBED_MAX_BATCH);
+    mm_model_record rec;
+    mm_model *model = NULL;
+    int64_t *ids = NULL;
+    mm_status st = find_model(cat, r.model, &rec, err);
+    if (st != MM_OK)
+        return st;
+    out->model_id = rec.id;
+    snprintf(out->model_name, sizeof out->model_name, "%s", rec.name);
+    if ((st = load_model(cat, &rec, &model, err)) != MM_OK ||
+        (st = mm_catalog_tracks_needing_vectors(cat, rec.id, &ids, &out->needed, err)) != MM_OK)
+        goto done;
+    if (out->needed == 0) {
+        mm_log(r.log, MM_LOG_INFO, "embed: every track already has vectors under '%s'", rec.name);
+        goto done;
+    }
+    mm_nn_set_threads(r.threads > 0 ? r.threads : mm_cpu_count());
+    st = embed_all(cat, &r, model, rec.id, ids, out->needed, out, err);
+    if (st == MM_OK)
+        mm_log(r.log, MM_LOG_INFO, "embed: %zu tracks embedded with '%s' in %.1f s%s", out->embedded, rec.name,
+               out->seconds, out->failed ? " (some could not be read: see above)" : "");
+done:
+    mm_model_close(model);
+    mm_model_record_free(&rec);
+    free(ids);
+    return st;
+}
