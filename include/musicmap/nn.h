@@ -185,7 +185,8 @@ mm_status mm_model_import_keras(mm_model **out, const char *h5_path, const mm_pr
 mm_status mm_keras_list(FILE *out, const char *h5_path, const mm_preset *preset, int n_labels,
                         const mm_keras_options *options, mm_error *err);
 
-/* Batched inference. One mm_infer per thread of work; `threads` is oneDNN's thread count inside it. */
+/* Batched inference. One mm_infer per thread of work; oneDNN's own thread count is process-wide
+ * (mm_nn_set_threads). */
 typedef struct mm_infer mm_infer;
 
 mm_status mm_infer_open(mm_infer **out, const mm_model *model, int batch, mm_error *err);
