@@ -235,15 +235,8 @@ srv_vectors *srv_vectors_get(srv_state *srv, mm_catalog *cat, int64_t model_id, 
 
 long srv_vectors_find(const srv_vectors *v, int64_t track_id)
 {
-    size_t lo = 0, hi = v->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (v->ids[mid] < track_id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < v->n && v->ids[lo] == track_id ? (long)lo : -1;
+    const mm_song_vectors ids = {.n = v->n, .ids = v->ids}; /* ascending, as the pipeline's */
+    return mm_song_vectors_find(&ids, track_id);
 }
 
 size_t srv_similar_indices(const srv_vectors *v, size_t i, int k, mm_similar_song *out)
