@@ -3,12 +3,15 @@
 # small program (install_consumer.c) compiled with nothing but the installed headers and pkg-config,
 # linked against the shared library and once statically, and run. Also the installed program, its man
 # page (every command in it) and the headers (each compiles on its own, as C and as C++).
-# Usage: install_test.sh CMAKE BUILD_DIR SOURCE_DIR [EXTRA_CFLAGS]
+# Then examples/similar.c, built the same way, on a generated collection: it scans a file the catalog
+# does not know and prints the songs most like it.
+# Usage: install_test.sh CMAKE BUILD_DIR SOURCE_DIR [EXTRA_CFLAGS [MUSICMAP_SYNTH]]
 set -u
 CMAKE=$1
 BUILD=$2
 SRC=$3
 EXTRA=${4:-} # the sanitizer flags of a sanitizer build: its library needs them in the program too
+SYNTH=${5:-}
 . "$(dirname "$0")/testlib.sh"
 
 P="$TMP/prefix"
@@ -57,6 +60,35 @@ mkdir -p "$TMP/db2"
 "$TMP/consumer-static" "$TMP/db2" >"$TMP/out2" 2>&1
 check "the static consumer runs" test $? = 0
 check "and says the same" bash -c "diff <(sed 1d '$TMP/out1') <(sed 1d '$TMP/out2') && grep -q '^version $VERSION' '$TMP/out2'"
+
+# the example: the ten songs most like a file, scanning it first when it is new
+check "examples/similar.c compiles against the installed tree" bash -c \
+  "cc $CFLAGS -o '$TMP/similar' '$SRC/examples/similar.c' \$(pkg-config --cflags --libs musicmap) 2>'$TMP/cc3.log' || { cat '$TMP/cc3.log'; false; }"
+if [ -n "$SYNTH" ] && [ -x "$SYNTH" ]; then
+  "$SYNTH" --out "$TMP/songs" --count 16 --seconds 30 --genres classical,metal --formats wav --seed 4 >/dev/null 2>&1
+  NEW=$(ls "$TMP"/songs/*.wav | head -1)
+  # everything but NEW catalogued by the installed program
+  mkdir -p "$TMP/known"
+  for f in "$TMP"/songs/*.wav; do [ "$f" = "$NEW" ] || ln -s "$f" "$TMP/known/"; done
+  "$P/bin/musicmap" -q scan --db "$TMP/ex.db" "$TMP/known"
+  LD_LIBRARY_PATH="$LIBDIR" "$TMP/similar" "$TMP/ex.db" "$NEW" >"$TMP/sim1" 2>"$TMP/sim1.err"
+  check "similar: runs on a new file" test $? = 0
+  check "similar: says it scanned it" grep -q 'was new to the catalog: scanned' "$TMP/sim1.err"
+  check "similar: ten songs, nearest first" bash -c "test \$(wc -l <'$TMP/sim1') = 10 && sort -n -c '$TMP/sim1'"
+  check "similar: the file itself is not among them" bash -c "! grep -qF '$NEW' '$TMP/sim1'"
+  LD_LIBRARY_PATH="$LIBDIR" "$TMP/similar" "$TMP/ex.db" "$NEW" 3 >"$TMP/sim2" 2>"$TMP/sim2.err"
+  check "similar: a known file is not scanned again" bash -c "! grep -q scanned '$TMP/sim2.err' && test \$(wc -l <'$TMP/sim2') = 3"
+  check "similar: the same nearest songs" bash -c "diff <(head -3 '$TMP/sim1') '$TMP/sim2'"
+  # two genres far apart: the nearest songs are of the file's own genre (the generator's list says which)
+  TSV="$TMP/songs/musicmap-synth.tsv"
+  G=$(awk -F'\t' -v f="$(basename "$NEW")" '$3 == f {print $4}' "$TSV")
+  awk -F'\t' -v g="$G" '$1 == "track" && $4 == g {print $3}' "$TSV" >"$TMP/same-genre"
+  check "similar: the 5 nearest share the file's genre" bash -c "test \$(head -5 '$TMP/sim1' | grep -cF -f '$TMP/same-genre') -ge 4"
+  check "similar: a file that is no audio fails with a message" bash -c \
+    "echo x >'$TMP/x.wav'; ! LD_LIBRARY_PATH='$LIBDIR' '$TMP/similar' '$TMP/ex.db' '$TMP/x.wav' 2>'$TMP/sim3.err' && grep -q 'similar: .*x.wav' '$TMP/sim3.err'"
+else
+  echo "NOTE: no musicmap-synth given: the example was compiled but not run"
+fi
 
 # each header on its own, as C and as C++ (a C++ program includes them inside no extern "C" of its own)
 for h in "$P"/include/musicmap/*.h; do

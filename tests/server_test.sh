@@ -86,6 +86,21 @@ check "similar in the descriptors' space: 200" test "$(code "$URL/api/tracks/1/s
 check "  ... says so, with k results" bash -c "grep -q '\"space\": \"descriptors\"' '$TMP/body' && test \$(grep -o '\"distance\"' '$TMP/body' | wc -l) = 5"
 check "similar without a model: the newest trained one (fixture)" bash -c "curl -s '$URL/api/tracks/1/similar?k=3' | grep -q '\"model\": \"fixture\"'"
 
+# --- songs added while the server runs join the stored map: same id, a new generation, the new songs listed
+DESC_MAP=$(tr '\n' ' ' <"$TMP/maps.json" | sed -n 's/.*"id": \([0-9]*\), "name": "desc-map".*/\1/p')
+ETAG0=$(curl -s -D - -o /dev/null "$URL/api/maps/$DESC_MAP/points" | grep -i '^etag:' | tr -d '\r')
+"$SYNTH" --out "$TMP/added" --count 4 --seconds 8 --rate 22050 --seed 9 >/dev/null 2>&1 && \
+  "$MM" -q scan --db "$TMP/lib.db" "$TMP/added" || echo "FAIL: scanning added songs"
+"$MM" map --db "$TMP/lib.db" --method pca --name desc-map >"$TMP/grow.out" || echo "FAIL: growing the map"
+check "map: says the new songs were placed" grep -q '4 new songs placed on the map' "$TMP/grow.out"
+check "maps: the grown map keeps its id, generation 1" bash -c "curl -s '$URL/api/maps' | grep -q '\"id\": $DESC_MAP, \"name\": \"desc-map\".*\"generation\": 1}'"
+check "added: the 4 new songs" bash -c "curl -s '$URL/api/maps/$DESC_MAP/added' | grep -Eq '^\{\"map\": $DESC_MAP, \"generation\": 1, \"ids\": \[[0-9]+,[0-9]+,[0-9]+,[0-9]+\]\}$'"
+check "added: a map that never grew lists none" bash -c "curl -s '$URL/api/maps/1/added' | grep -q '\"generation\": 0, \"ids\": \[\]'"
+check "added: no such map is 404" test "$(code "$URL/api/maps/99/added")" = 404
+sleep 1.1 # the server trusts a cached map's points for a second
+ETAG1=$(curl -s -D - -o /dev/null "$URL/api/maps/$DESC_MAP/points" | grep -i '^etag:' | tr -d '\r')
+check "points: a grown map is served anew (new ETag)" test -n "$ETAG1" -a "$ETAG0" != "$ETAG1"
+
 # --- bad ids and paths
 for id in 0 -1 abc 1x 99999999999999999999 1.5 "%20" ""; do
   check "bad track id '$id' is 400" test "$(code "$URL/api/tracks/$id")" = 400
@@ -187,6 +202,7 @@ check "export: the script" test -s "$TMP/site/app.js"
 check "export: maps" grep -q '"fixture-pca"' "$TMP/site/data/maps.json"
 check "export: points as the API serves them" bash -c "curl -s '$URL/api/maps/1/points' | cmp -s - '$TMP/site/data/maps/1.bin'"
 check "export: track details" test -s "$TMP/site/data/tracks/1.json"
+check "export: the grown map's new songs" bash -c "grep -q '\"generation\": 1' '$TMP/site/data/maps/$DESC_MAP.added.json'"
 check "export: similar lists" grep -q '"distance"' "$TMP/site/data/tracks/1.similar.json"
 check "export: search index" grep -q '"title"' "$TMP/site/data/search.json"
 check "export: audio" test "$(ls "$TMP/site/data/audio" | wc -l)" -ge 24

@@ -212,6 +212,80 @@ static void test_info_and_exact_length(void **state)
     mm_audio_close(a);
 }
 
+/* Whole-file decoding in stereo (what the server transcodes from): the two channels come back as
+ * written, within 16-bit rounding, in FLAC and in a lossy format; a mono file stays mono; asking for
+ * one channel gives their mean; a time limit shorter than the file refuses it. */
+static void test_decode_interleaved(void **state)
+{
+    const char *dir = tu_temp_dir();
+    const int rate = 44100;
+    const int64_t frames = 3 * rate;
+    float *pcm = malloc(sizeof(float) * 2 * (size_t)frames);
+    for (int64_t i = 0; i < frames; i++) {
+        double t = (double)i / rate;
+        pcm[2 * i] = (float)(0.5 * sin(2 * M_PI * 440.0 * t));
+        pcm[2 * i + 1] = (float)(0.25 * sin(2 * M_PI * 660.0 * t));
+    }
+    mm_error err;
+    const char *formats[2] = {"flac", "ogg"};
+    for (int f = 0; f < 2; f++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/stereo.%s", dir, formats[f]);
+        if (mm_audio_write(path, pcm, frames, 2, rate, NULL, &err) != MM_OK)
+            fail_msg("%s", err.msg);
+        mm_audio *a = open_ok(path);
+        float *y;
+        int64_t n;
+        int ch;
+        assert_int_equal(mm_audio_decode_interleaved(a, 2, 60, &y, &n, &ch, &err), MM_OK);
+        assert_int_equal(ch, 2);
+        assert_true(llabs(n - frames) <= (f == 0 ? 0 : 2048));
+        /* lossy: compared as energy per channel (Vorbis moves phases a little) */
+        double e[2] = {0, 0}, d = 0;
+        for (int64_t i = 0; i < n && i < frames; i++) {
+            e[0] += (double)y[2 * i] * y[2 * i];
+            e[1] += (double)y[2 * i + 1] * y[2 * i + 1];
+            d = fmax(d, fabs(y[2 * i] - pcm[2 * i]));
+        }
+        double r0 = sqrt(e[0] / (double)n), r1 = sqrt(e[1] / (double)n);
+        print_message("%s: %lld frames, rms L %.4f R %.4f (written 0.3536, 0.1768), max |diff| L %.2e\n", formats[f],
+                      (long long)n, r0, r1, d);
+        assert_true(fabs(r0 - 0.5 / sqrt(2.0)) < 0.01 && fabs(r1 - 0.25 / sqrt(2.0)) < 0.01);
+        if (f == 0)
+            assert_true(d <= 1.0 / 32768 + 1e-6); /* FLAC is 16-bit here: rounding only */
+        free(y);
+        /* one channel: their mean */
+        assert_int_equal(mm_audio_decode_interleaved(a, 1, 60, &y, &n, &ch, &err), MM_OK);
+        assert_int_equal(ch, 1);
+        if (f == 0)
+            for (int64_t i = 0; i < n; i += 997)
+                assert_true(fabs(y[i] - (pcm[2 * i] + pcm[2 * i + 1]) / 2) <= 1.0 / 32768 + 1e-6);
+        free(y);
+        /* a limit below its 3 s */
+        assert_int_equal(mm_audio_decode_interleaved(a, 2, 1.5, &y, &n, &ch, &err), MM_ERR_UNSUPPORTED);
+        assert_null(y);
+        assert_non_null(strstr(err.msg, "longer than 2 s"));
+        mm_audio_close(a);
+    }
+    /* mono stays mono */
+    char path[512];
+    snprintf(path, sizeof path, "%s/mono.wav", dir);
+    for (int64_t i = 0; i < frames; i++)
+        pcm[i] = pcm[2 * i];
+    if (mm_audio_write(path, pcm, frames, 1, rate, NULL, &err) != MM_OK)
+        fail_msg("%s", err.msg);
+    mm_audio *a = open_ok(path);
+    float *y;
+    int64_t n;
+    int ch;
+    assert_int_equal(mm_audio_decode_interleaved(a, 2, 60, &y, &n, &ch, &err), MM_OK);
+    assert_int_equal(ch, 1);
+    assert_int_equal(n, frames);
+    free(y);
+    mm_audio_close(a);
+    free(pcm);
+}
+
 /* EBU R128: a stereo 1 kHz sine at -23 dBFS reads -23 LUFS (EBU Tech 3341, case 1); "over the clip"
  * measures the clip's span only, "over the song" all of it. */
 static void test_loudness(void **state)
@@ -469,6 +543,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_seek_equals_whole_made),
         cmocka_unit_test(test_clip_positions),
         cmocka_unit_test(test_loudness),
+        cmocka_unit_test(test_decode_interleaved),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_odd_file_name),
     };

@@ -164,10 +164,11 @@ static void test_map_make(void **state)
     assert_int_equal(mm_catalog_open(&cat, make_catalog(), 0, &err), MM_OK);
     const mm_layout_method methods[2] = {MM_LAYOUT_PCA, MM_LAYOUT_UMAP};
     for (int m = 0; m < 2; m++) {
-        mm_map_request req = {.features = MM_VECTORS_DESCRIPTORS};
-        mm_layout_spec_defaults(&req.spec);
-        req.spec.method = methods[m];
-        req.spec.threads = 1;
+        mm_layout_spec spec;
+        mm_layout_spec_init(&spec);
+        spec.method = methods[m];
+        spec.threads = 1;
+        mm_map_request req = {.features = MM_VECTORS_DESCRIPTORS, .spec = &spec}; /* size 0: as 0.1 */
         mm_map_result r;
         assert_int_equal(mm_map_make(cat, &req, &r, &err), MM_OK);
         assert_int_equal(r.n, N_SONGS - 2);
@@ -208,10 +209,222 @@ static void test_map_make(void **state)
     }
     /* a kind with no vectors yet: refused, saying what to run */
     mm_map_request req = {.features = MM_VECTORS_HIDDEN};
-    mm_layout_spec_defaults(&req.spec);
     mm_map_result r;
     assert_int_not_equal(mm_map_make(cat, &req, &r, &err), MM_OK);
     print_message("  no model yet: %s\n", err.msg);
+    mm_catalog_close(cat);
+}
+
+/* mm_layout_extend on twins: new points that are copies of old ones land on (PCA: exactly at) their
+ * twin's place, for each method, and the old points are not touched. */
+static void test_layout_extend_twins(void **state)
+{
+    enum { N = 80, D = 6, T = 5 };
+    static float x[N * D], y[N * 2], y_copy[N * 2], twins[T * D], placed[T * 2];
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < D; j++)
+            x[i * D + j] = (float)((i % 4) * 3.0 * (j == i % 4) + uniform());
+    const mm_layout_method methods[3] = {MM_LAYOUT_PCA, MM_LAYOUT_TSNE, MM_LAYOUT_UMAP};
+    for (int m = 0; m < 3; m++) {
+        mm_layout_spec spec;
+        mm_layout_spec_init(&spec);
+        spec.method = methods[m];
+        spec.perplexity = 10;
+        spec.threads = 1;
+        mm_error err;
+        assert_int_equal(mm_layout_compute(x, N, D, &spec, y, &err), MM_OK);
+        if (methods[m] == MM_LAYOUT_PCA)
+            mm_layout_normalize(y, N, 2); /* PCA's transform takes any affine frame */
+        memcpy(y_copy, y, sizeof y);
+        for (int t = 0; t < T; t++)
+            memcpy(twins + t * D, x + (size_t)(t * 13) * D, sizeof(float) * D);
+        assert_int_equal(mm_layout_extend(x, N, D, y, twins, T, &spec, placed, &err), MM_OK);
+        assert_memory_equal(y, y_copy, sizeof y);
+        double lo = INFINITY, hi = -INFINITY;
+        for (int i = 0; i < N * 2; i++) {
+            lo = y[i] < lo ? y[i] : lo;
+            hi = y[i] > hi ? y[i] : hi;
+        }
+        for (int t = 0; t < T; t++) {
+            const float *twin = y + (size_t)(t * 13) * 2;
+            double dist = hypot(placed[t * 2] - twin[0], placed[t * 2 + 1] - twin[1]);
+            print_message("  %s: twin %d placed %.4f of the map's extent from its original\n",
+                          mm_layout_method_name(methods[m]), t, dist / (hi - lo));
+            assert_true(dist <= (methods[m] == MM_LAYOUT_PCA ? 1e-4 : 0.05) * (hi - lo));
+        }
+    }
+}
+
+/* A stored map grows: new songs are placed on it, the others keep their coordinates exactly, the
+ * points are marked as the map's first growth; a map with every song is kept; --redraw and a grow
+ * limit lay it out anew. */
+static void add_descriptors_for_last_two(const char *path)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    /* each a copy of a song of its group (4 before it), slightly moved */
+    for (int i = N_SONGS - 1; i <= N_SONGS; i++) {
+        sqlite3_stmt *st;
+        assert_int_equal(sqlite3_prepare_v2(db, "SELECT vector FROM descriptors WHERE track_id = ?1", -1, &st, NULL),
+                         SQLITE_OK);
+        sqlite3_bind_int(st, 1, i - N_GROUPS);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        float v[MM_DESCRIPTOR_DIM];
+        memcpy(v, sqlite3_column_blob(st, 0), sizeof v);
+        sqlite3_finalize(st);
+        for (int j = 0; j < MM_DESCRIPTOR_DIM; j++)
+            v[j] += (float)((uniform() - 0.5) * 0.1 * (j + 1));
+        assert_int_equal(sqlite3_prepare_v2(db,
+                                            "INSERT INTO descriptors(track_id, version, clips, vector) VALUES (?1, ?2, 1, ?3)",
+                                            -1, &st, NULL),
+                         SQLITE_OK);
+        sqlite3_bind_int(st, 1, i);
+        sqlite3_bind_int(st, 2, MM_DESCRIPTOR_VERSION);
+        sqlite3_bind_blob(st, 3, v, (int)sizeof v, SQLITE_TRANSIENT);
+        assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+}
+
+static void test_map_grows(void **state)
+{
+    const mm_layout_method methods[3] = {MM_LAYOUT_PCA, MM_LAYOUT_TSNE, MM_LAYOUT_UMAP};
+    for (int m = 0; m < 3; m++) {
+        const char *path = make_catalog();
+        mm_catalog *cat;
+        mm_error err;
+        assert_int_equal(mm_catalog_open(&cat, path, 0, &err), MM_OK);
+        mm_layout_spec spec;
+        mm_layout_spec_init(&spec);
+        spec.method = methods[m];
+        spec.perplexity = 10;
+        spec.threads = 1;
+        mm_map_request req;
+        mm_map_request_init(&req);
+        req.spec = &spec;
+        mm_map_result r;
+        assert_int_equal(mm_map_make(cat, &req, &r, &err), MM_OK);
+        assert_int_equal(r.change, MM_MAP_DRAWN);
+        assert_true(r.params.frame_scale > 0);
+        size_t n0, n1;
+        int64_t *ids0, *ids1;
+        float *y0, *y1;
+        int dims;
+        assert_int_equal(mm_catalog_get_map_points(cat, r.map_id, &n0, &ids0, &y0, &dims, &err), MM_OK);
+        assert_int_equal(n0, N_SONGS - 2);
+        mm_catalog_close(cat);
+
+        add_descriptors_for_last_two(path);
+        assert_int_equal(mm_catalog_open(&cat, path, 0, &err), MM_OK);
+        const int64_t first_id = r.map_id;
+        assert_int_equal(mm_map_make(cat, &req, &r, &err), MM_OK);
+        assert_int_equal(r.change, MM_MAP_GROWN);
+        assert_int_equal(r.map_id, first_id);
+        assert_int_equal(r.added, 2);
+        assert_int_equal(r.n, N_SONGS);
+        assert_int_equal(mm_catalog_get_map_points(cat, r.map_id, &n1, &ids1, &y1, &dims, &err), MM_OK);
+        assert_int_equal(n1, N_SONGS);
+        /* the old points did not move, by a bit */
+        assert_memory_equal(ids0, ids1, sizeof(int64_t) * n0);
+        assert_memory_equal(y0, y1, sizeof(float) * n0 * 2);
+        /* each new song lies among its group: most of its 5 nearest points on the map are of it */
+        for (size_t q = n0; q < n1; q++) {
+            double d5[5] = {INFINITY, INFINITY, INFINITY, INFINITY, INFINITY};
+            int64_t who[5] = {0};
+            for (size_t j = 0; j < n0; j++) {
+                double d = hypot(y1[q * 2] - y1[j * 2], y1[q * 2 + 1] - y1[j * 2 + 1]);
+                for (int s = 0; s < 5; s++)
+                    if (d < d5[s]) {
+                        for (int u = 4; u > s; u--) {
+                            d5[u] = d5[u - 1];
+                            who[u] = who[u - 1];
+                        }
+                        d5[s] = d;
+                        who[s] = ids1[j];
+                        break;
+                    }
+            }
+            int same = 0;
+            for (int s = 0; s < 5; s++)
+                same += who[s] % N_GROUPS == ids1[q] % N_GROUPS;
+            print_message("  %s: new song %lld has %d of its 5 nearest on the map in its group\n",
+                          mm_layout_method_name(methods[m]), (long long)ids1[q], same);
+            assert_true(same >= 4);
+        }
+        int generation;
+        size_t n_added;
+        int64_t *added;
+        assert_int_equal(mm_catalog_get_map_added(cat, r.map_id, &generation, &n_added, &added, &err), MM_OK);
+        assert_int_equal(generation, 1);
+        assert_int_equal(n_added, 2);
+        assert_int_equal(added[0], N_SONGS - 1);
+        assert_int_equal(added[1], N_SONGS);
+        free(added);
+        mm_map_params stored;
+        mm_map_record *maps;
+        size_t n_maps;
+        assert_int_equal(mm_catalog_list_maps(cat, &maps, &n_maps, &err), MM_OK);
+        assert_int_equal(n_maps, 1);
+        assert_int_equal(maps[0].generation, 1);
+        assert_int_equal(maps[0].n_points, N_SONGS);
+        assert_int_equal(mm_map_params_parse(maps[0].params, maps[0].source, &stored), 0);
+        assert_float_equal(stored.trustworthiness, r.params.trustworthiness, 1e-4);
+        mm_map_records_free(maps, n_maps);
+
+        /* nothing new: kept as it is */
+        assert_int_equal(mm_map_make(cat, &req, &r, &err), MM_OK);
+        assert_int_equal(r.change, MM_MAP_KEPT);
+        assert_int_equal(r.map_id, first_id);
+        /* asked to redraw: laid out anew, no growth left to show */
+        req.redraw = 1;
+        assert_int_equal(mm_map_make(cat, &req, &r, &err), MM_OK);
+        assert_int_equal(r.change, MM_MAP_DRAWN);
+        assert_int_equal(mm_catalog_get_map_added(cat, r.map_id, &generation, &n_added, &added, &err), MM_OK);
+        assert_int_equal(generation, 0);
+        assert_int_equal(n_added, 0);
+        free(added);
+        free(ids0);
+        free(ids1);
+        free(y0);
+        free(y1);
+        mm_catalog_close(cat);
+    }
+}
+
+/* New songs beyond the grow limit redraw the map, saying why. */
+static void test_map_grow_limit(void **state)
+{
+    const char *path = make_catalog();
+    mm_catalog *cat;
+    mm_error err;
+    assert_int_equal(mm_catalog_open(&cat, path, 0, &err), MM_OK);
+    mm_layout_spec spec;
+    mm_layout_spec_init(&spec);
+    spec.method = MM_LAYOUT_PCA;
+    spec.threads = 1;
+    mm_map_request req;
+    mm_map_request_init(&req);
+    req.spec = &spec;
+    mm_map_result r;
+    assert_int_equal(mm_map_make(cat, &req, &r, &err), MM_OK);
+    mm_catalog_close(cat);
+    add_descriptors_for_last_two(path);
+    assert_int_equal(mm_catalog_open(&cat, path, 0, &err), MM_OK);
+    req.grow_limit = 0.02; /* 2 new songs on 58 are 3.4 % */
+    assert_int_equal(mm_map_make(cat, &req, &r, &err), MM_OK);
+    assert_int_equal(r.change, MM_MAP_DRAWN);
+    assert_int_equal(r.n, N_SONGS);
+    print_message("  %s\n", r.why);
+    assert_non_null(strstr(r.why, "grow limit"));
+    /* other parameters under the same name: drawn anew, not grown */
+    req.name = "mine";
+    assert_int_equal(mm_map_make(cat, &req, &r, &err), MM_OK);
+    spec.seed = 7;
+    spec.method = MM_LAYOUT_UMAP;
+    assert_int_equal(mm_map_make(cat, &req, &r, &err), MM_OK);
+    assert_int_equal(r.change, MM_MAP_DRAWN);
+    assert_non_null(strstr(r.why, "other vectors or parameters"));
     mm_catalog_close(cat);
 }
 
@@ -472,9 +685,12 @@ static void test_embed_refusals(void **state)
     req.batch = 0;
     assert_int_equal(mm_pipeline_embed(cat, &req, &out, &err), MM_ERR_ARG);
 
-    mm_map_request map = {.features = MM_VECTORS_DESCRIPTORS};
-    mm_layout_spec_defaults(&map.spec);
-    map.spec.method = MM_LAYOUT_PCA;
+    mm_layout_spec pca;
+    mm_layout_spec_init(&pca);
+    pca.method = MM_LAYOUT_PCA;
+    mm_map_request map;
+    mm_map_request_init(&map);
+    map.spec = &pca;
     mm_map_result r;
     assert_int_equal(mm_map_make(cat, &map, &r, &err), MM_OK); /* registers "descriptors" */
     mm_embed_request_init(&req);
@@ -570,6 +786,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_kind_names),
         cmocka_unit_test(test_descriptor_vectors_and_nearest),
         cmocka_unit_test(test_map_make),
+        cmocka_unit_test(test_layout_extend_twins),
+        cmocka_unit_test(test_map_grows),
+        cmocka_unit_test(test_map_grow_limit),
         cmocka_unit_test(test_model_vectors),
         cmocka_unit_test(test_params_text),
         cmocka_unit_test(test_tag_census),

@@ -100,6 +100,13 @@ MM_API mm_status mm_audio_read_clip(mm_audio *audio, const mm_clip_options *opti
 MM_API mm_status mm_audio_decode_all(mm_audio *audio, int target_rate, float **samples, int64_t *count,
                                      mm_error *err);
 
+/* Decodes the whole file at its native rate (info.sample_rate) as interleaved float in [-1, 1], in
+ * *channels = 2 when max_channels >= 2 and the file has two or more (its first two; more than two are
+ * mixed down to the same mono on both), else 1 (the mean of its channels). A file longer than
+ * max_seconds stops with MM_ERR_UNSUPPORTED rather than filling memory. *samples is malloc'd. */
+MM_API mm_status mm_audio_decode_interleaved(mm_audio *audio, int max_channels, double max_seconds, float **samples,
+                                             int64_t *frames, int *channels, mm_error *err);
+
 /* Writing audio (for generated collections and tests): interleaved float PCM in [-1, 1] encoded
  * through FFmpeg's encoders. The container and codec follow `format`: "wav" (pcm_s16le), "flac", "mp3"
  * (libmp3lame), "ogg" (libvorbis), "opus" (libopus, resampled to 48 kHz), "m4a" (aac). */

@@ -25,7 +25,7 @@
 extern "C" {
 #endif
 
-#define MM_CATALOG_SCHEMA_VERSION 4
+#define MM_CATALOG_SCHEMA_VERSION 5
 /* One feature record: the 96 x 1366 log-mel, band-major, IEEE half floats, little-endian. */
 #define MM_FEATURE_VALUES (MM_N_MELS * MM_N_FRAMES)
 #define MM_FEATURE_RECORD_BYTES (MM_FEATURE_VALUES * 2)
@@ -193,6 +193,10 @@ MM_API mm_status mm_catalog_scan(mm_catalog *cat, const char *const *roots, size
 
 /* One track by id (fn is called once), or MM_ERR_NOT_FOUND "no track N". */
 MM_API mm_status mm_catalog_get_track(mm_catalog *cat, int64_t id, mm_track_fn fn, void *user, mm_error *err);
+/* The track of a file (the path as given, resolved like the scan's: absolute, links followed), or
+ * MM_ERR_NOT_FOUND "PATH: not in the catalog". */
+MM_API mm_status mm_catalog_get_track_by_path(mm_catalog *cat, const char *path, mm_track_fn fn, void *user,
+                                              mm_error *err);
 /* Ok tracks whose title, artist or album contain every word of query (case-insensitive), best first
  * (title matches before artist/album matches), at most limit. */
 MM_API mm_status mm_catalog_search(mm_catalog *cat, const char *query, int limit, mm_track_fn fn, void *user,
@@ -258,7 +262,8 @@ typedef struct mm_map_record {
     int dims;      /* 2 or 3 */
     char *params;  /* JSON, or NULL */
     int64_t created_at;
-    size_t n_points; /* stored when the map was made (tracks that went missing since still count) */
+    size_t n_points; /* stored when the map was made or grew (tracks that went missing since still count) */
+    int generation;  /* how many times new songs were placed on it since it was drawn (0: never) */
 } mm_map_record;
 
 /* Stores a map (replacing one of the same name): coords is n x dims. */
@@ -267,6 +272,14 @@ MM_API mm_status mm_catalog_put_map(mm_catalog *cat, const mm_map_record *map, s
 /* All maps, oldest first; free with mm_map_records_free. */
 MM_API mm_status mm_catalog_list_maps(mm_catalog *cat, mm_map_record **maps, size_t *n, mm_error *err);
 MM_API void mm_map_records_free(mm_map_record *maps, size_t n);
+/* Adds points to a stored map without touching the others (new songs placed on it) and replaces its
+ * params; the points are marked as the map's next generation. n may be 0 (only the params change). */
+MM_API mm_status mm_catalog_grow_map(mm_catalog *cat, int64_t map_id, const char *params, size_t n,
+                                     const int64_t *track_ids, const float *coords, mm_error *err);
+/* The ok tracks the map's latest growth added (none when it never grew): *generation is the map's
+ * generation, track_ids (n) malloc'd. MM_ERR_NOT_FOUND: no such map. */
+MM_API mm_status mm_catalog_get_map_added(mm_catalog *cat, int64_t map_id, int *generation, size_t *n,
+                                          int64_t **track_ids, mm_error *err);
 /* A map's points (ok tracks only), by track id: coords is n x dims, malloc'd. MM_ERR_NOT_FOUND: no such map. */
 MM_API mm_status mm_catalog_get_map_points(mm_catalog *cat, int64_t map_id, size_t *n, int64_t **track_ids,
                                            float **coords, int *dims, mm_error *err);

@@ -240,6 +240,19 @@ MM_API mm_status mm_layout_compute(const float *x, size_t n, size_t d, const mm_
 
 /* Scales each axis of y (n x dims) to [0, 1] together, keeping the aspect ratio (as the original's maps). */
 MM_API void mm_layout_normalize(float *y, size_t n, int dims);
+/* The frame mm_layout_normalize puts y in, without applying it: normalised = raw * scale + shift[axis]
+ * (scale 0 when all points coincide; shift[a] 0 for a >= dims). Stored with a map, it takes new points
+ * placed in the layout's own units into the map's frame. */
+MM_API void mm_layout_frame(const float *y, size_t n, int dims, double *scale, double shift[3]);
+
+/* Places new points on a layout of old points, never moving the old ones: t-SNE and UMAP with their
+ * transforms (y_old in the layout's own units, before mm_layout_normalize), PCA by projecting onto the
+ * old points' principal axes and fitting that projection to y_old by least squares (so y_old may be in
+ * any affine frame, e.g. normalised). x_old (n_old x d) are the old points' vectors now (they may have
+ * moved a little since the layout was made, e.g. when standardisation statistics changed); y_new is
+ * n_new x spec->dims. */
+MM_API mm_status mm_layout_extend(const float *x_old, size_t n_old, size_t d, const float *y_old, const float *x_new,
+                                  size_t n_new, const mm_layout_spec *spec, float *y_new, mm_error *err);
 
 /* The names 0.1 development used for the _init functions; kept until the programs in this tree move. */
 #define mm_knn_defaults mm_knn_options_init

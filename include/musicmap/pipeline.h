@@ -109,6 +109,11 @@ typedef struct mm_map_params {
     uint64_t seed;
     double trustworthiness;   /* k = 10; NaN: too few songs to measure */
     double label_agreement;   /* genre-tag agreement of the 10 nearest on the map; NaN: no tags */
+    /* The frame the layout was normalised into (mm_layout_frame): stored = raw * frame_scale +
+     * frame_shift[axis]; new songs are placed in the layout's own units, then framed alike. NaN for
+     * maps made before maps could grow: those are redrawn when songs are added. */
+    double frame_scale;
+    double frame_shift[3];
 } mm_map_params;
 
 /* The stored form; returns the length written (as snprintf). */
@@ -118,27 +123,49 @@ MM_API int mm_map_params_format(const mm_map_params *p, char *buf, size_t size);
  * is not a flat JSON object of strings and numbers. */
 MM_API int mm_map_params_parse(const char *json, const char *source, mm_map_params *out);
 
+/* Maps grow rather than move: when a map of the same name and parameters is stored, songs that are not
+ * on it yet are placed on it with the layout's transform (mm_layout_extend) and the others keep their
+ * places, unless they are more than grow_limit of the map or redraw is set (docs/pipeline.md: the
+ * quality of grown maps against redrawn ones, measured). */
+#define MM_MAP_GROW_LIMIT 0.2
+
 typedef struct mm_map_request {
-    mm_vector_kind features;
+    size_t size;              /* sizeof the struct, set by mm_map_request_init (docs/api.md: option structs) */
+    mm_vector_kind features;  /* MM_VECTORS_DESCRIPTORS */
     const char *model;        /* outputs / hidden: whose (NULL: the newest trained model) */
-    mm_layout_spec spec;      /* method, dims, parameters, seed, threads, progress */
+    const mm_layout_spec *spec; /* method, dims, parameters, seed, threads, progress; NULL: mm_layout_spec_init's
+                               * (a pointer: the spec grows on its own, docs/api.md) */
     const char *name;         /* NULL: from the method, parameters and features, e.g. "umap-n15-d0.1-descriptors" */
+    int redraw;               /* 0: grow a stored map of this name; 1: lay every song out anew */
+    double grow_limit;        /* MM_MAP_GROW_LIMIT: more new songs than this share of the map's redraw it */
 } mm_map_request;
+
+MM_API void mm_map_request_init(mm_map_request *req);
+
+typedef enum mm_map_change {
+    MM_MAP_DRAWN = 0,         /* laid out anew (no such map, other parameters, redraw, or too many new songs) */
+    MM_MAP_GROWN,             /* new songs placed on the stored map; the others did not move */
+    MM_MAP_KEPT               /* stored map already holds every song: nothing changed */
+} mm_map_change;
 
 typedef struct mm_map_result {
     int64_t map_id;
     char name[256];
-    size_t n;
+    size_t n;                 /* songs on the map */
     double seconds;
     mm_map_params params;     /* as stored, with its quality */
     int tagged;               /* songs with a genre tag (label agreement is measured over them) */
+    mm_map_change change;
+    size_t added;             /* songs placed on a grown map */
+    char why[160];            /* why a stored map was redrawn; "" otherwise */
 } mm_map_result;
 
-/* Lays out the request's vectors and stores the map (replacing one of the same name). Fails when fewer
+/* Makes the request's map, or grows or keeps the stored one (above), and stores it. Fails when fewer
  * than 3 songs have such vectors, saying what to run first. */
 MM_API mm_status mm_map_make(mm_catalog *cat, const mm_map_request *req, mm_map_result *result, mm_error *err);
-/* The same from vectors already loaded (e.g. several maps of one kind: the grid). */
-MM_API mm_status mm_map_make_from(mm_catalog *cat, mm_song_vectors *v, const mm_layout_spec *spec, const char *name,
+/* The same from vectors already loaded (e.g. several maps of one kind: the grid); req->features and
+ * req->model are v's. */
+MM_API mm_status mm_map_make_from(mm_catalog *cat, mm_song_vectors *v, const mm_map_request *req,
                                   mm_map_result *result, mm_error *err);
 
 /* ---- training from the catalog ------------------------------------------------------------------- */
@@ -300,6 +327,8 @@ typedef struct mm_run_request {
     void (*embed_failure)(int64_t track_id, const char *message, void *user);
     void (*step)(mm_run_step step, const mm_run_outcome *so_far, void *user); /* after each step */
     void *user;
+    /* added after 0.1 (docs/api.md: fields are only ever appended) */
+    int redraw;                   /* 1: lay the maps out anew; 0: new songs join the stored maps (mm_map_request) */
 } mm_run_request;
 
 MM_API void mm_run_request_init(mm_run_request *req);

@@ -192,6 +192,68 @@ mm_status mm_audio_decode_all(mm_audio *audio, int target_rate, float **samples,
     return MM_OK;
 }
 
+typedef struct interleaved_sink {
+    float *buf;
+    int64_t frames, cap, max_frames;
+    int channels;
+    int oom, too_long;
+} interleaved_sink;
+
+static int interleaved_take(const float *pcm, int count, int64_t first, void *ctx)
+{
+    interleaved_sink *is = ctx;
+    (void)first; /* decoded from the start: frames arrive in order */
+    if (is->frames + count > is->max_frames) {
+        is->too_long = 1;
+        return 1;
+    }
+    if (is->frames + count > is->cap) {
+        int64_t cap = is->cap ? is->cap * 2 : 1 << 20;
+        while (cap < is->frames + count)
+            cap *= 2;
+        float *grown = realloc(is->buf, sizeof(float) * (size_t)cap * (size_t)is->channels);
+        if (!grown) {
+            is->oom = 1;
+            return 1;
+        }
+        is->buf = grown;
+        is->cap = cap;
+    }
+    memcpy(is->buf + is->frames * is->channels, pcm, sizeof(float) * (size_t)count * (size_t)is->channels);
+    is->frames += count;
+    return 0;
+}
+
+mm_status mm_audio_decode_interleaved(mm_audio *audio, int max_channels, double max_seconds, float **samples,
+                                      int64_t *frames, int *channels, mm_error *err)
+{
+    *samples = NULL;
+    *frames = 0;
+    *channels = 0;
+    if (max_channels < 1 || !(max_seconds > 0))
+        return mm_error_set(err, MM_ERR_ARG, "%s: decoding needs at least one channel and a time limit", audio->path);
+    const int ch = max_channels >= 2 && audio->info.channels >= 2 ? 2 : 1;
+    const double limit = max_seconds * audio->info.sample_rate;
+    interleaved_sink is = {.channels = ch, .max_frames = limit < 9e18 ? (int64_t)limit : INT64_MAX};
+    decode_stats stats;
+    mm_status st = audio_decode_channels(audio, 0, ch, interleaved_take, &is, NULL, &stats, err);
+    if (st == MM_OK && is.oom)
+        st = mm_error_set(err, MM_ERR_NOMEM, "%s: out of memory decoding the whole file", audio->path);
+    if (st == MM_OK && is.too_long)
+        st = mm_error_set(err, MM_ERR_UNSUPPORTED, "%s: longer than %.0f s: not decoded whole", audio->path,
+                          max_seconds);
+    if (st == MM_OK)
+        st = check_decode(audio, &stats, err);
+    if (st != MM_OK) {
+        free(is.buf);
+        return st;
+    }
+    *samples = is.buf;
+    *frames = is.frames;
+    *channels = ch;
+    return MM_OK;
+}
+
 static void cut_clip(const float *y, int64_t n, int64_t start, float *clip)
 {
     for (int64_t i = 0; i < MM_CLIP_SAMPLES; i++) {

@@ -191,8 +191,24 @@ typedef struct decode_state {
     audio_pcm_sink sink;
     void *ctx;
     decode_stats *stats;
+    int channels;       /* of what the sink gets: 1 or 2 */
     int stop;
 } decode_state;
+
+/* A frame as two interleaved channels (see audio_decode_channels). */
+static void frame_to_stereo(const AVFrame *f, float *out, float *scratch)
+{
+    const int n = f->nb_samples;
+    if (f->ch_layout.nb_channels == 2) {
+        memset(out, 0, sizeof(float) * 2 * (size_t)n);
+        add_channel(f, 0, 0, n, out, 2);
+        add_channel(f, 1, 0, n, out + 1, 2);
+        return;
+    }
+    frame_to_mono(f, scratch);
+    for (int i = 0; i < n; i++)
+        out[2 * i] = out[2 * i + 1] = scratch[i];
+}
 
 /* Hands every frame the decoder has ready to the sink. Returns <0 on a hard error. */
 static int drain_frames(decode_state *ds, mm_error *err)
@@ -229,7 +245,8 @@ static int drain_frames(decode_state *ds, mm_error *err)
             ds->next = pos;
         }
         if (f->nb_samples > ds->mono_cap) {
-            float *grown = realloc(ds->mono, sizeof(float) * (size_t)f->nb_samples);
+            /* room for the stereo frame and, behind it, a mono scratch row */
+            float *grown = realloc(ds->mono, sizeof(float) * (size_t)f->nb_samples * (size_t)(ds->channels == 2 ? 3 : 1));
             if (!grown) {
                 av_frame_unref(f);
                 mm_error_set(err, MM_ERR_NOMEM, "%s: out of memory", audio->path);
@@ -238,7 +255,10 @@ static int drain_frames(decode_state *ds, mm_error *err)
             ds->mono = grown;
             ds->mono_cap = f->nb_samples;
         }
-        frame_to_mono(f, ds->mono);
+        if (ds->channels == 2)
+            frame_to_stereo(f, ds->mono, ds->mono + 2 * (size_t)f->nb_samples);
+        else
+            frame_to_mono(f, ds->mono);
         meter_frame(ds->meter, f, ds->next);
         int count = f->nb_samples;
         av_frame_unref(f);
@@ -255,13 +275,25 @@ static int drain_frames(decode_state *ds, mm_error *err)
 mm_status audio_decode_from(mm_audio *audio, int64_t position, audio_pcm_sink sink, void *ctx,
                             loudness_meter *meter, decode_stats *stats, mm_error *err)
 {
+    return audio_decode_channels(audio, position, 1, sink, ctx, meter, stats, err);
+}
+
+mm_status audio_decode_channels(mm_audio *audio, int64_t position, int channels, audio_pcm_sink sink, void *ctx,
+                                loudness_meter *meter, decode_stats *stats, mm_error *err)
+{
     memset(stats, 0, sizeof *stats);
     stats->first_position = -1;
     mm_status st = seek_to(audio, position, err);
     if (st != MM_OK)
         return st;
     audio->at_start = 0;
-    decode_state ds = {.audio = audio, .meter = meter, .start = position, .sink = sink, .ctx = ctx, .stats = stats};
+    decode_state ds = {.audio = audio,
+                       .meter = meter,
+                       .start = position,
+                       .sink = sink,
+                       .ctx = ctx,
+                       .stats = stats,
+                       .channels = channels == 2 ? 2 : 1};
     AVPacket *pkt = audio->packet;
     int eof = 0;
     while (!ds.stop && !eof) {

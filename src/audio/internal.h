@@ -22,9 +22,10 @@ struct mm_audio {
     mm_audio_info info;
 };
 
-/* Receives decoded audio as mono float at the native rate; first = index of mono[0] in the file.
- * Returns non-zero to stop decoding. */
-typedef int (*audio_pcm_sink)(const float *mono, int count, int64_t first, void *ctx);
+/* Receives decoded audio as float at the native rate, count frames: mono, or interleaved in the
+ * decode's channel count (audio_decode_from's `channels`); first = index of the first frame in the
+ * file. Returns non-zero to stop decoding. */
+typedef int (*audio_pcm_sink)(const float *pcm, int count, int64_t first, void *ctx);
 
 typedef struct decode_stats {
     int64_t packets;
@@ -56,6 +57,10 @@ void loudness_meter_close(loudness_meter *meter);
  * the sink stops or the file ends. */
 mm_status audio_decode_from(mm_audio *audio, int64_t position, audio_pcm_sink sink, void *ctx,
                             loudness_meter *meter, decode_stats *stats, mm_error *err);
+/* The same in `channels` (1: the mean of the file's channels; 2: its first two, a mono file's one
+ * twice, more than two mixed to mono on both). */
+mm_status audio_decode_channels(mm_audio *audio, int64_t position, int channels, audio_pcm_sink sink, void *ctx,
+                                loudness_meter *meter, decode_stats *stats, mm_error *err);
 
 /* Resamples a whole mono float buffer with libsoxr at HQ (flushing its tail).
  * *out is malloc'd. */

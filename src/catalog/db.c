@@ -102,6 +102,10 @@ static const char *const MIGRATIONS[MM_CATALOG_SCHEMA_VERSION] = {
     "  clips INTEGER NOT NULL DEFAULT 1," /* excerpts averaged (mm_scan_options.clips) */
     "  vector BLOB NOT NULL"              /* MM_DESCRIPTOR_DIM float32, little-endian */
     ");",
+    /* 4 -> 5: maps grow: new songs are placed on a stored map without moving it (docs/pipeline.md);
+     * a map counts its growths, and each point remembers the growth that added it (0: drawn) */
+    "ALTER TABLE maps ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE map_points ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;",
 };
 
 mm_status cat_sql_error(mm_catalog *cat, mm_error *err, const char *what)

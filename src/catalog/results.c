@@ -55,6 +55,28 @@ mm_status mm_catalog_get_track(mm_catalog *cat, int64_t id, mm_track_fn fn, void
     return s;
 }
 
+mm_status mm_catalog_get_track_by_path(mm_catalog *cat, const char *path, mm_track_fn fn, void *user, mm_error *err)
+{
+    /* paths are stored absolute and resolved (the scan's realpath): so is the question */
+    char *real = realpath(path, NULL);
+    const char *key = real ? real : path;
+    sqlite3_stmt *st;
+    mm_status s = prepare(cat,
+                          "SELECT " CAT_TRACK_COLUMNS " FROM tracks t LEFT JOIN features f ON f.track_id = t.id"
+                          " WHERE t.path = ?1",
+                          &st, err, "reading a track");
+    if (s == MM_OK) {
+        sqlite3_bind_blob(st, 1, key, (int)strlen(key), SQLITE_TRANSIENT);
+        size_t found = 0;
+        s = cat_each_track_stmt(cat, st, fn, user, &found, err);
+        sqlite3_finalize(st);
+        if (s == MM_OK && found == 0)
+            s = mm_error_set(err, MM_ERR_NOT_FOUND, "%s: not in the catalog", path);
+    }
+    free(real);
+    return s;
+}
+
 mm_status mm_catalog_search(mm_catalog *cat, const char *query, int limit, mm_track_fn fn, void *user, mm_error *err)
 {
     /* Every word must appear in title, artist or album, compared folded (case and accents: "beyonce"
@@ -639,6 +661,130 @@ mm_status mm_catalog_put_map(mm_catalog *cat, const mm_map_record *map, size_t n
     return s;
 }
 
+typedef struct grow_job {
+    int64_t map_id;
+    const char *params;
+    size_t n;
+    const int64_t *ids;
+    const float *coords;
+} grow_job;
+
+static mm_status grow_map_txn(mm_catalog *cat, void *ctx, mm_error *err)
+{
+    grow_job *job = ctx;
+    sqlite3_stmt *st;
+    mm_status s = prepare(cat, "SELECT dims, generation FROM maps WHERE id = ?1", &st, err, "growing a map");
+    if (s != MM_OK)
+        return s;
+    sqlite3_bind_int64(st, 1, job->map_id);
+    int rc = sqlite3_step(st);
+    int dims = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    int generation = rc == SQLITE_ROW ? sqlite3_column_int(st, 1) + 1 : 0;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW)
+        return mm_error_set(err, MM_ERR_NOT_FOUND, "no map %lld", (long long)job->map_id);
+    if (job->n > 0) {
+        /* a track that left the map's songs and came back is placed anew */
+        if ((s = prepare(cat,
+                         "INSERT OR REPLACE INTO map_points(map_id, track_id, x, y, z, generation)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                         &st, err, "growing a map")) != MM_OK)
+            return s;
+        for (size_t i = 0; i < job->n && s == MM_OK; i++) {
+            const float *c = job->coords + i * (size_t)dims;
+            sqlite3_bind_int64(st, 1, job->map_id);
+            sqlite3_bind_int64(st, 2, job->ids[i]);
+            sqlite3_bind_double(st, 3, c[0]);
+            sqlite3_bind_double(st, 4, c[1]);
+            if (dims == 3)
+                sqlite3_bind_double(st, 5, c[2]);
+            else
+                sqlite3_bind_null(st, 5);
+            sqlite3_bind_int(st, 6, generation);
+            if (sqlite3_step(st) != SQLITE_DONE)
+                s = cat_sql_error(cat, err, "growing a map");
+            sqlite3_reset(st);
+        }
+        sqlite3_finalize(st);
+        if (s != MM_OK)
+            return s;
+    }
+    if ((s = prepare(cat,
+                     "UPDATE maps SET params = ?2, generation = ?3,"
+                     " n_points = (SELECT count(*) FROM map_points p WHERE p.map_id = ?1) WHERE id = ?1",
+                     &st, err, "growing a map")) != MM_OK)
+        return s;
+    sqlite3_bind_int64(st, 1, job->map_id);
+    if (job->params)
+        sqlite3_bind_text(st, 2, job->params, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 2);
+    sqlite3_bind_int(st, 3, job->n > 0 ? generation : generation - 1);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        s = cat_sql_error(cat, err, "growing a map");
+    sqlite3_finalize(st);
+    return s;
+}
+
+mm_status mm_catalog_grow_map(mm_catalog *cat, int64_t map_id, const char *params, size_t n, const int64_t *track_ids,
+                              const float *coords, mm_error *err)
+{
+    if (n > 0 && (!track_ids || !coords))
+        return mm_error_set(err, MM_ERR_ARG, "growing a map: no points");
+    grow_job job = {map_id, params, n, track_ids, coords};
+    return in_transaction(cat, grow_map_txn, &job, err);
+}
+
+mm_status mm_catalog_get_map_added(mm_catalog *cat, int64_t map_id, int *generation, size_t *n, int64_t **track_ids,
+                                   mm_error *err)
+{
+    *n = 0;
+    *track_ids = NULL;
+    *generation = 0;
+    sqlite3_stmt *st;
+    mm_status s = prepare(cat, "SELECT generation FROM maps WHERE id = ?1", &st, err, "reading a map");
+    if (s != MM_OK)
+        return s;
+    sqlite3_bind_int64(st, 1, map_id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *generation = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW)
+        return mm_error_set(err, MM_ERR_NOT_FOUND, "no map %lld", (long long)map_id);
+    if (*generation == 0)
+        return MM_OK;
+    if ((s = prepare(cat,
+                     "SELECT p.track_id FROM map_points p JOIN tracks t ON t.id = p.track_id"
+                     " WHERE p.map_id = ?1 AND p.generation = ?2 AND t.status = 'ok' ORDER BY p.track_id",
+                     &st, err, "reading a map")) != MM_OK)
+        return s;
+    sqlite3_bind_int64(st, 1, map_id);
+    sqlite3_bind_int(st, 2, *generation);
+    size_t cap = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 256;
+            int64_t *ids = realloc(*track_ids, sizeof *ids * cap);
+            if (!ids) {
+                s = mm_error_set(err, MM_ERR_NOMEM, "reading a map: out of memory");
+                break;
+            }
+            *track_ids = ids;
+        }
+        (*track_ids)[(*n)++] = sqlite3_column_int64(st, 0);
+    }
+    if (s == MM_OK && rc != SQLITE_DONE)
+        s = cat_sql_error(cat, err, "reading a map");
+    sqlite3_finalize(st);
+    if (s != MM_OK) {
+        free(*track_ids);
+        *track_ids = NULL;
+        *n = 0;
+    }
+    return s;
+}
+
 void mm_map_records_free(mm_map_record *maps, size_t n)
 {
     for (size_t i = 0; maps && i < n; i++) {
@@ -657,7 +803,7 @@ mm_status mm_catalog_list_maps(mm_catalog *cat, mm_map_record **maps, size_t *n,
     sqlite3_stmt *st;
     mm_status s = prepare(cat,
                           "SELECT m.id, m.name, m.model_id, m.source, m.method, m.dims, m.params, m.created_at,"
-                          " m.n_points FROM maps m ORDER BY m.id",
+                          " m.n_points, m.generation FROM maps m ORDER BY m.id",
                           &st, err, "listing maps");
     if (s != MM_OK)
         return s;
@@ -684,6 +830,7 @@ mm_status mm_catalog_list_maps(mm_catalog *cat, mm_map_record **maps, size_t *n,
         m->params = dup_text(st, 6);
         m->created_at = sqlite3_column_int64(st, 7);
         m->n_points = (size_t)sqlite3_column_int64(st, 8);
+        m->generation = sqlite3_column_int(st, 9);
         if (!m->name || !m->source || !m->method) {
             s = mm_error_set(err, MM_ERR_NOMEM, "listing maps: out of memory");
             break;

@@ -28,6 +28,9 @@ int mm_cmd_status(mm_cli *cli, int argc, char **argv);
 int mm_cmd_tracks(mm_cli *cli, int argc, char **argv);
 int mm_cmd_reduce(mm_cli *cli, int argc, char **argv);
 int mm_cmd_serve(mm_cli *cli, int argc, char **argv);
+struct mm_server_options;
+/* Serves the catalog at db_path until SIGINT/SIGTERM, printing the address (serve and run). */
+int mm_cli_serve(mm_cli *cli, const char *db_path, const struct mm_server_options *o, int open_page);
 
 /* JSON output (json.c): strings with the escapes RFC 8259 requires, bytes that are not valid UTF-8
  * written as U+FFFD; NULL as null; non-finite numbers as null. */
@@ -69,6 +72,8 @@ int mm_cli_train_progress(void *ui, const mm_train_progress *p);
 /* train's result table and confusion matrix (stdout), and where the model went. */
 void mm_cli_train_report(const mm_cli *cli, const mm_train_outcome *o);
 int mm_cli_embed_progress(const mm_embed_progress *p, void *ui);
+/* A map's line: name, songs, time, quality, and whether it was drawn, grown or kept (cmd_map.c). */
+void mm_cli_print_map(const mm_cli *cli, const mm_map_result *r);
 void mm_cli_embed_failure(int64_t track_id, const char *message, void *ui);
 
 #define MM_CLI_COMMON_LONGOPTS {"quiet", no_argument, NULL, 'q'}, {"verbose", no_argument, NULL, 'v'}

@@ -37,13 +37,39 @@ static void map_help(FILE *out)
             "      --grid            the original's figure grid: t-SNE perplexity 5, 30, 50, 100 and UMAP\n"
             "                        n_neighbors 5, 30, 50 x min_dist 0.01, 0.1, 0.5 (13 maps)\n"
             "      --name NAME       the map's name (default: method and parameters, e.g. umap-n15-d0.1-softmax)\n"
+            "      --redraw          lay every song out anew; without it, songs new since a stored map of\n"
+            "                        the same name and parameters are placed on it and the others keep\n"
+            "                        their places, unless they are more than the grow limit\n"
+            "      --grow-limit F    new songs beyond this share of the map redraw it (default %.2f)\n"
             "  -j, --jobs N          threads (default: all cores)\n"
             "      --db PATH         the catalog (default ~/.local/share/musicmap/library.db)\n"
             "  -q, --quiet           print only errors\n"
             "  -h, --help            show this help\n"
             "\nEach map's quality is printed: trustworthiness (k = 10) and the share of each song's 10 nearest\n"
             "neighbours on the map that have its genre tag.\n",
-            MM_MEL_PCA_DIMS);
+            MM_MEL_PCA_DIMS, MM_MAP_GROW_LIMIT);
+}
+
+void mm_cli_print_map(const mm_cli *cli, const mm_map_result *r)
+{
+    if (cli->log.level < MM_LOG_INFO)
+        return;
+    printf("%-40s %6zu songs %7.2f s", r->name, r->n, r->seconds);
+    if (isnan(r->params.trustworthiness))
+        printf("  (too few songs to measure the map's quality at k = 10)");
+    else
+        printf("  trustworthiness %.4f", r->params.trustworthiness);
+    if (!isnan(r->params.label_agreement))
+        printf("  genre agreement (k=10) %.3f", r->params.label_agreement);
+    if (r->change == MM_MAP_GROWN)
+        printf("\n  %zu new songs placed on the map; the others kept their places (--redraw lays it out anew)",
+               r->added);
+    else if (r->change == MM_MAP_KEPT)
+        printf("  (unchanged: no new songs)");
+    else if (r->why[0])
+        printf("\n  redrawn: %s", r->why);
+    printf("\n");
+    fflush(stdout);
 }
 
 int mm_cmd_map(mm_cli *cli, int argc, char **argv)
@@ -56,6 +82,7 @@ int mm_cmd_map(mm_cli *cli, int argc, char **argv)
         {"seed", required_argument, NULL, 's'},      {"grid", no_argument, NULL, 'g'},
         {"name", required_argument, NULL, 'N'},      {"jobs", required_argument, NULL, 'j'},
         {"db", required_argument, NULL, 'D'},        {"help", no_argument, NULL, 'h'},
+        {"redraw", no_argument, NULL, 'R'},          {"grow-limit", required_argument, NULL, 'G'},
         MM_CLI_COMMON_LONGOPTS,                      {NULL, 0, NULL, 0},
     };
     mm_layout_spec base;
@@ -64,7 +91,8 @@ int mm_cmd_map(mm_cli *cli, int argc, char **argv)
      * output vectors agree with the genre tags more than maps of the hidden state (bench/RESULTS.md) */
     mm_vector_kind features = MM_VECTORS_OUTPUTS;
     const char *model_name = NULL, *name = NULL, *db = NULL;
-    int grid = 0, features_given = 0;
+    int grid = 0, features_given = 0, redraw = 0;
+    double grow_limit = MM_MAP_GROW_LIMIT;
     long jobs = 0;
     optind = 1;
     int o;
@@ -115,6 +143,12 @@ int mm_cmd_map(mm_cli *cli, int argc, char **argv)
             base.seed = (uint64_t)v;
             break;
         case 'g': grid = 1; break;
+        case 'R': redraw = 1; break;
+        case 'G':
+            if (mm_cli_parse_double(optarg, 0.001, 1000, &d))
+                return mm_cli_usage_error(cli, "map", "--grow-limit needs a share above 0 (0.25 = 25 %%)");
+            grow_limit = d;
+            break;
         case 'N': name = optarg; break;
         case 'j':
             if (mm_cli_parse_int(optarg, 1, 1024, &jobs))
@@ -148,20 +182,17 @@ int mm_cmd_map(mm_cli *cli, int argc, char **argv)
         specs[0] = base;
     for (size_t s = 0; s < n_specs; s++) {
         mm_map_result r;
-        if (mm_map_make_from(cat, &v, &specs[s], grid ? NULL : name, &r, &err) != MM_OK) {
+        mm_map_request req;
+        mm_map_request_init(&req);
+        req.spec = &specs[s];
+        req.name = grid ? NULL : name;
+        req.redraw = redraw;
+        req.grow_limit = grow_limit;
+        if (mm_map_make_from(cat, &v, &req, &r, &err) != MM_OK) {
             mm_song_vectors_free(&v);
             goto fail;
         }
-        if (cli->log.level >= MM_LOG_INFO) {
-            printf("%-40s %6zu songs %7.2f s", r.name, r.n, r.seconds);
-            if (isnan(r.params.trustworthiness))
-                printf("  (too few songs to measure the map's quality at k = 10)");
-            else
-                printf("  trustworthiness %.4f", r.params.trustworthiness);
-            if (!isnan(r.params.label_agreement))
-                printf("  genre agreement (k=10) %.3f", r.params.label_agreement);
-            printf("\n");
-        }
+        mm_cli_print_map(cli, &r);
     }
     mm_song_vectors_free(&v);
     rc = MM_EXIT_OK;

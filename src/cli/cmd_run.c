@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "musicmap/server.h"
 #include "musicmap/pipeline.h"
 
 static void run_help(FILE *out)
@@ -28,6 +29,9 @@ static void run_help(FILE *out)
             "      --epochs N        training epochs at most (default 20)\n"
             "      --min-count N     tracks a genre needs to be learnt (default 10)\n"
             "      --retrain         train again even if a model from an earlier run exists\n"
+            "      --redraw          lay the maps out anew; by default songs added since the last run are\n"
+            "                        placed on the stored maps and the others keep their places (unless the\n"
+            "                        new songs are more than a fifth of a map: see `musicmap map --help`)\n"
             "      --no-serve        stop after the maps\n"
             "  -p, --port N          port to serve on (default 8080)\n"
             "      --host ADDR       address to serve on (default 127.0.0.1)\n"
@@ -110,21 +114,6 @@ static void on_scan_failure(const char *path, const char *message, void *user)
 }
 
 /* As `musicmap map` prints a map. */
-static void print_map(const mm_cli *cli, const mm_map_result *r)
-{
-    if (cli->log.level < MM_LOG_INFO)
-        return;
-    printf("%-40s %6zu songs %7.2f s", r->name, r->n, r->seconds);
-    if (isnan(r->params.trustworthiness))
-        printf("  (too few songs to measure the map's quality at k = 10)");
-    else
-        printf("  trustworthiness %.4f", r->params.trustworthiness);
-    if (!isnan(r->params.label_agreement))
-        printf("  genre agreement (k=10) %.3f", r->params.label_agreement);
-    printf("\n");
-    fflush(stdout);
-}
-
 static void on_step(mm_run_step step, const mm_run_outcome *o, void *user)
 {
     run_ui *ui = user;
@@ -135,7 +124,7 @@ static void on_step(mm_run_step step, const mm_run_outcome *o, void *user)
         break;
     case MM_RUN_TRAINED: mm_cli_train_report(ui->cli, &o->train); break;
     case MM_RUN_EMBEDDED: break;
-    case MM_RUN_MAPPED: print_map(ui->cli, &o->maps[o->n_maps - 1]); break;
+    case MM_RUN_MAPPED: mm_cli_print_map(ui->cli, &o->maps[o->n_maps - 1]); break;
     }
 }
 
@@ -147,10 +136,11 @@ int mm_cmd_run(mm_cli *cli, int argc, char **argv)
         {"retrain", no_argument, NULL, 'R'},       {"no-serve", no_argument, NULL, 'n'},
         {"port", required_argument, NULL, 'p'},    {"host", required_argument, NULL, 'H'},
         {"open", no_argument, NULL, 'O'},          {"jobs", required_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},          MM_CLI_COMMON_LONGOPTS,
-        {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},          {"redraw", no_argument, NULL, 'W'},
+        MM_CLI_COMMON_LONGOPTS,                    {NULL, 0, NULL, 0},
     };
-    const char *db = NULL, *port = "8080", *host = "127.0.0.1";
+    const char *db = NULL, *host = "127.0.0.1";
+    int port = 8080;
     int serve = 1, open_page = 0;
     mm_run_request req;
     mm_run_request_init(&req);
@@ -174,11 +164,12 @@ int mm_cmd_run(mm_cli *cli, int argc, char **argv)
             req.min_count = (int)v;
             break;
         case 'R': req.retrain = 1; break;
+        case 'W': req.redraw = 1; break;
         case 'n': serve = 0; break;
         case 'p':
             if (mm_cli_parse_int(optarg, 0, 65535, &v))
                 return mm_cli_usage_error(cli, "run", "--port must be 0..65535");
-            port = optarg;
+            port = (int)v;
             break;
         case 'H': host = optarg; break;
         case 'O': open_page = 1; break;
@@ -236,9 +227,8 @@ int mm_cmd_run(mm_cli *cli, int argc, char **argv)
         return embed_failed ? MM_EXIT_FAILURE : MM_EXIT_OK;
     }
     /* serve: prints the address and runs until Ctrl-C */
-    char *serve_argv[] = {"serve", "--db", path, "--port", (char *)port, "--host", (char *)host,
-                          open_page ? "--open" : NULL, NULL};
-    int rc = mm_cmd_serve(cli, open_page ? 8 : 7, serve_argv);
+    mm_server_options so = {.host = host, .port = port, .log = &cli->log};
+    int rc = mm_cli_serve(cli, path, &so, open_page);
     free(path);
     return rc;
 }

@@ -43,6 +43,37 @@ static void open_browser(const mm_cli *cli, const char *url)
         mm_log(&cli->log, MM_LOG_WARN, "musicmap serve: could not start a browser; open %s yourself", url);
 }
 
+int mm_cli_serve(mm_cli *cli, const char *db_path, const mm_server_options *o, int open_page)
+{
+    /* SIGINT/SIGTERM are waited for, not handled: block them in every thread, then sigwait here */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    mm_server *server = NULL;
+    mm_error err;
+    if (mm_server_start(&server, db_path, o, &err) != MM_OK) {
+        fprintf(stderr, "musicmap serve: %s\n", err.msg);
+        return MM_EXIT_FAILURE;
+    }
+    char url[300];
+    int v6 = strchr(o->host, ':') != NULL;
+    snprintf(url, sizeof url, "http://%s%s%s:%d/", v6 ? "[" : "",
+             strcmp(o->host, "0.0.0.0") == 0 || strcmp(o->host, "::") == 0 ? "127.0.0.1" : o->host, v6 ? "]" : "",
+             mm_server_port(server));
+    printf("musicmap serve: %s (Ctrl-C to stop)\n", url);
+    fflush(stdout);
+    if (open_page)
+        open_browser(cli, url);
+    int sig = 0;
+    sigwait(&stop, &sig);
+    mm_log(&cli->log, MM_LOG_INFO, "musicmap serve: stopping");
+    mm_server_stop(server);
+    return MM_EXIT_OK;
+}
+
 int mm_cmd_serve(mm_cli *cli, int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -124,32 +155,7 @@ int mm_cmd_serve(mm_cli *cli, int argc, char **argv)
                export_dir);
         return MM_EXIT_OK;
     }
-    /* SIGINT/SIGTERM are waited for, not handled: block them in every thread, then sigwait here */
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    mm_server *server = NULL;
-    mm_status s = mm_server_start(&server, path, &o, &err);
+    int rc = mm_cli_serve(cli, path, &o, open_page);
     free(path);
-    if (s != MM_OK) {
-        fprintf(stderr, "musicmap serve: %s\n", err.msg);
-        return MM_EXIT_FAILURE;
-    }
-    char url[300];
-    int v6 = strchr(o.host, ':') != NULL;
-    snprintf(url, sizeof url, "http://%s%s%s:%d/", v6 ? "[" : "",
-             strcmp(o.host, "0.0.0.0") == 0 || strcmp(o.host, "::") == 0 ? "127.0.0.1" : o.host, v6 ? "]" : "",
-             mm_server_port(server));
-    printf("musicmap serve: %s (Ctrl-C to stop)\n", url);
-    fflush(stdout);
-    if (open_page)
-        open_browser(cli, url);
-    int sig = 0;
-    sigwait(&stop, &sig);
-    mm_log(&cli->log, MM_LOG_INFO, "musicmap serve: stopping");
-    mm_server_stop(server);
-    return MM_EXIT_OK;
+    return rc;
 }

@@ -208,26 +208,36 @@ mm_status layout_pca_init(const float *x, size_t n, size_t d, int dims, double s
     return MM_OK;
 }
 
-void mm_layout_normalize(float *y, size_t n, int dims)
+void mm_layout_frame(const float *y, size_t n, int dims, double *scale, double shift[3])
 {
-    if (!n)
-        return;
-    float lo[3] = {INFINITY, INFINITY, INFINITY}, hi[3] = {-INFINITY, -INFINITY, -INFINITY};
+    double lo[3] = {0, 0, 0}, hi[3] = {0, 0, 0};
+    for (int a = 0; a < dims && a < 3; a++) {
+        lo[a] = n ? INFINITY : 0;
+        hi[a] = n ? -INFINITY : 0;
+    }
     for (size_t i = 0; i < n; i++)
         for (int a = 0; a < dims && a < 3; a++) {
-            float v = y[i * (size_t)dims + (size_t)a];
+            double v = y[i * (size_t)dims + (size_t)a];
             lo[a] = v < lo[a] ? v : lo[a];
             hi[a] = v > hi[a] ? v : hi[a];
         }
-    float range = 0;
+    double range = 0;
     for (int a = 0; a < dims && a < 3; a++)
         range = hi[a] - lo[a] > range ? hi[a] - lo[a] : range;
-    float scale = range > 0 ? 1.0f / range : 0.0f;
+    *scale = range > 0 ? 1.0 / range : 0.0;
+    for (int a = 0; a < 3; a++)
+        /* the shorter axes centred in [0, 1] */
+        shift[a] = a < dims ? -lo[a] * *scale + 0.5 * (1.0 - (hi[a] - lo[a]) * *scale) : 0.0;
+}
+
+void mm_layout_normalize(float *y, size_t n, int dims)
+{
+    double scale, shift[3];
+    mm_layout_frame(y, n, dims, &scale, shift);
     for (size_t i = 0; i < n; i++)
         for (int a = 0; a < dims && a < 3; a++) {
             float *v = &y[i * (size_t)dims + (size_t)a];
-            /* Centre the shorter axes in [0, 1]. */
-            *v = (*v - lo[a]) * scale + 0.5f * (1.0f - (hi[a] - lo[a]) * scale);
+            *v = (float)(*v * scale + shift[a]);
         }
 }
 

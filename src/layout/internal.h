@@ -77,6 +77,11 @@ static inline float layout_sqdist(const float *a, const float *b, size_t d)
     return s;
 }
 
+/* A spec of any size (docs/api.md) as this build's struct, and the method options it stands for. */
+mm_layout_spec layout_spec_read(const mm_layout_spec *given);
+void layout_tsne_options(const mm_layout_spec *spec, mm_tsne_options *o);
+void layout_umap_options(const mm_layout_spec *spec, mm_umap_options *o);
+
 /* Data in a space where the metric is squared-euclidean based: for euclidean x itself (no copy), for
  * cosine rows scaled to unit length, for correlation rows centred then scaled. *owned is set when a
  * copy was made (free it). */

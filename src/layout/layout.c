@@ -46,7 +46,7 @@ void mm_layout_spec_init(mm_layout_spec *spec)
     ((SPEC_FIRST_SIZE + _Alignof(mm_layout_spec) - 1) / _Alignof(mm_layout_spec) * _Alignof(mm_layout_spec))
 
 /* The caller's spec, read by its size into a full one with defaults beyond it. */
-static mm_layout_spec spec_read(const mm_layout_spec *given)
+mm_layout_spec layout_spec_read(const mm_layout_spec *given)
 {
     mm_layout_spec spec;
     mm_layout_spec_init(&spec);
@@ -56,7 +56,7 @@ static mm_layout_spec spec_read(const mm_layout_spec *given)
 
 void mm_layout_spec_name(const mm_layout_spec *given, char *buf, size_t size)
 {
-    mm_layout_spec s = spec_read(given);
+    mm_layout_spec s = layout_spec_read(given);
     const mm_layout_spec *spec = &s;
     const char *suffix = spec->dims == 3 ? "-3d" : "";
     switch (spec->method) {
@@ -84,7 +84,7 @@ size_t mm_layout_grid(const mm_layout_spec *base, mm_layout_spec *out, size_t ma
     static const double perplexities[] = {5, 30, 50, 100};
     static const int neighbors[] = {5, 30, 50};
     static const double min_dists[] = {0.01, 0.1, 0.5};
-    const mm_layout_spec given = spec_read(base);
+    const mm_layout_spec given = layout_spec_read(base);
     size_t count = 0;
     for (size_t i = 0; i < 4; i++, count++)
         if (count < max) {
@@ -105,12 +105,43 @@ size_t mm_layout_grid(const mm_layout_spec *base, mm_layout_spec *out, size_t ma
     return count;
 }
 
+void layout_tsne_options(const mm_layout_spec *spec, mm_tsne_options *o)
+{
+    mm_tsne_options_init(o);
+    o->dims = spec->dims;
+    o->metric = spec->metric;
+    o->perplexity = spec->perplexity;
+    if (spec->n_iter > 0) {
+        o->n_iter = spec->n_iter;
+        if (o->early_iter > o->n_iter / 3)
+            o->early_iter = o->n_iter / 3;
+    }
+    o->seed = spec->seed;
+    o->threads = spec->threads;
+    o->progress = spec->progress;
+    o->progress_user = spec->progress_user;
+}
+
+void layout_umap_options(const mm_layout_spec *spec, mm_umap_options *o)
+{
+    mm_umap_options_init(o);
+    o->dims = spec->dims;
+    o->metric = spec->metric;
+    o->n_neighbors = spec->n_neighbors;
+    o->min_dist = spec->min_dist;
+    o->n_epochs = spec->n_iter;
+    o->seed = spec->seed;
+    o->threads = spec->threads;
+    o->progress = spec->progress;
+    o->progress_user = spec->progress_user;
+}
+
 mm_status mm_layout_compute(const float *x, size_t n, size_t d, const mm_layout_spec *given, float *y,
                             mm_error *err)
 {
     if (!given)
         return mm_error_set(err, MM_ERR_ARG, "layout: no spec");
-    const mm_layout_spec s = spec_read(given), *spec = &s;
+    const mm_layout_spec s = layout_spec_read(given), *spec = &s;
     switch (spec->method) {
     case MM_LAYOUT_PCA: {
         /* PCA is linear: the metric's row normalisation (cosine, correlation) is applied first. */
@@ -127,33 +158,12 @@ mm_status mm_layout_compute(const float *x, size_t n, size_t d, const mm_layout_
     }
     case MM_LAYOUT_TSNE: {
         mm_tsne_options o;
-        mm_tsne_options_init(&o);
-        o.dims = spec->dims;
-        o.metric = spec->metric;
-        o.perplexity = spec->perplexity;
-        if (spec->n_iter > 0) {
-            o.n_iter = spec->n_iter;
-            if (o.early_iter > o.n_iter / 3)
-                o.early_iter = o.n_iter / 3;
-        }
-        o.seed = spec->seed;
-        o.threads = spec->threads;
-        o.progress = spec->progress;
-        o.progress_user = spec->progress_user;
+        layout_tsne_options(spec, &o);
         return mm_tsne(x, n, d, &o, y, NULL, err);
     }
     case MM_LAYOUT_UMAP: {
         mm_umap_options o;
-        mm_umap_options_init(&o);
-        o.dims = spec->dims;
-        o.metric = spec->metric;
-        o.n_neighbors = spec->n_neighbors;
-        o.min_dist = spec->min_dist;
-        o.n_epochs = spec->n_iter;
-        o.seed = spec->seed;
-        o.threads = spec->threads;
-        o.progress = spec->progress;
-        o.progress_user = spec->progress_user;
+        layout_umap_options(spec, &o);
         return mm_umap(x, n, d, &o, y, err);
     }
     }

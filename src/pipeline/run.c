@@ -219,7 +219,11 @@ static mm_status run_maps(mm_catalog *cat, const mm_run_request *r, mm_run_outco
         mm_layout_spec_init(&spec);
         spec.method = methods[i];
         spec.threads = threads;
-        if ((st = mm_map_make_from(cat, &v, &spec, NULL, &out->maps[out->n_maps], err)) == MM_OK) {
+        mm_map_request m;
+        mm_map_request_init(&m);
+        m.spec = &spec;
+        m.redraw = r->redraw;
+        if ((st = mm_map_make_from(cat, &v, &m, &out->maps[out->n_maps], err)) == MM_OK) {
             out->n_maps++;
             step_done(r, MM_RUN_MAPPED, out);
         }

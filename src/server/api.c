@@ -101,7 +101,8 @@ int srv_api_maps(srv_state *srv, mm_catalog *cat, srv_buf *out)
             srv_buf_puts(out, "null");
         srv_buf_printf(out, ", \"bound\": %.2f, \"features\": ", MM_PREDICTED_COLOURS_MIN_ACCURACY);
         srv_buf_json_string(out, mm_vector_kind_name(parsed ? p.features : MM_VECTORS_HIDDEN));
-        srv_buf_printf(out, "}, \"created_at\": %lld, \"points\": %zu}", (long long)m->created_at, m->n_points);
+        srv_buf_printf(out, "}, \"created_at\": %lld, \"points\": %zu, \"generation\": %d}", (long long)m->created_at,
+                      m->n_points, m->generation);
     }
     srv_buf_puts(out, n ? "\n]}" : "]}");
     free(model_name);
@@ -182,6 +183,24 @@ int srv_api_track(srv_state *srv, mm_catalog *cat, int64_t id, srv_buf *out)
     }
     srv_vectors_release(srv, v);
     srv_buf_puts(out, "}");
+    return out->failed ? srv_api_error(out, 503, "out of memory") : 200;
+}
+
+int srv_api_map_added(srv_state *srv, mm_catalog *cat, int64_t id, srv_buf *out)
+{
+    (void)srv;
+    mm_error err;
+    int generation;
+    size_t n;
+    int64_t *ids;
+    mm_status st = mm_catalog_get_map_added(cat, id, &generation, &n, &ids, &err);
+    if (st != MM_OK)
+        return srv_api_error(out, st == MM_ERR_NOT_FOUND ? 404 : 503, err.msg);
+    srv_buf_printf(out, "{\"map\": %lld, \"generation\": %d, \"ids\": [", (long long)id, generation);
+    for (size_t i = 0; i < n; i++)
+        srv_buf_printf(out, "%s%lld", i ? "," : "", (long long)ids[i]);
+    srv_buf_puts(out, "]}");
+    free(ids);
     return out->failed ? srv_api_error(out, 503, "out of memory") : 200;
 }
 

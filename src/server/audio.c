@@ -13,16 +13,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <libavcodec/avcodec.h>
-#include <libavformat/avformat.h>
-#include <libavutil/channel_layout.h>
-#include <libswresample/swresample.h>
-
 #include "internal.h"
 #include "musicmap/audio.h"
 
-/* Decoded PCM is held whole before encoding; this caps it (about 40 minutes of 48 kHz stereo). */
-#define TRANSCODE_MAX_SAMPLES (240000000LL / 2)
+/* Decoded PCM is held whole before encoding; this caps it (about 40 minutes at 48 kHz, 0.96 GB of
+ * stereo float). */
+#define TRANSCODE_MAX_FRAMES 120000000LL
 
 const char *srv_browser_content_type(const char *container, const char *codec)
 {
@@ -109,104 +105,19 @@ int srv_parse_range(const char *h, int64_t size, int64_t *start, int64_t *end)
 
 /* --- transcoding ---------------------------------------------------------------------------------- */
 
+/* The track decoded whole through the audio module, stereo at most. */
 static mm_status decode_interleaved(const char *path, float **out, int64_t *frames, int *channels, int *rate,
                                     mm_error *err)
 {
-    AVFormatContext *fmt = NULL;
-    AVCodecContext *dec = NULL;
-    SwrContext *swr = NULL;
-    AVPacket *pkt = av_packet_alloc();
-    AVFrame *frame = av_frame_alloc();
-    float *pcm = NULL;
-    int64_t n = 0, cap = 0;
-    mm_status s = MM_OK;
-    const AVCodec *codec = NULL;
-    int si = -1, rc;
-    if (!pkt || !frame) {
-        s = mm_error_set(err, MM_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    if ((rc = avformat_open_input(&fmt, path, NULL, NULL)) < 0 || (rc = avformat_find_stream_info(fmt, NULL)) < 0 ||
-        (si = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, &codec, 0)) < 0) {
-        s = mm_error_set(err, MM_ERR_DECODE, "track file can't be opened for transcoding");
-        goto done;
-    }
-    dec = avcodec_alloc_context3(codec);
-    if (!dec || avcodec_parameters_to_context(dec, fmt->streams[si]->codecpar) < 0 || avcodec_open2(dec, codec, NULL) < 0) {
-        s = mm_error_set(err, MM_ERR_DECODE, "no decoder for the track's codec");
-        goto done;
-    }
-    int in_ch = dec->ch_layout.nb_channels > 0 ? dec->ch_layout.nb_channels : 1;
-    *channels = in_ch >= 2 ? 2 : 1;
-    *rate = dec->sample_rate > 0 ? dec->sample_rate : 44100;
-    AVChannelLayout out_layout, in_layout;
-    av_channel_layout_default(&out_layout, *channels);
-    if (dec->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC || dec->ch_layout.nb_channels <= 0)
-        av_channel_layout_default(&in_layout, in_ch);
-    else
-        av_channel_layout_copy(&in_layout, &dec->ch_layout);
-    rc = swr_alloc_set_opts2(&swr, &out_layout, AV_SAMPLE_FMT_FLT, *rate, &in_layout, dec->sample_fmt, *rate, 0, NULL);
-    av_channel_layout_uninit(&in_layout);
-    av_channel_layout_uninit(&out_layout);
-    if (rc < 0 || swr_init(swr) < 0) {
-        s = mm_error_set(err, MM_ERR_INTERNAL, "transcoding: channel conversion failed");
-        goto done;
-    }
-    int flushing = 0;
-    while (s == MM_OK) {
-        if (!flushing) {
-            rc = av_read_frame(fmt, pkt);
-            if (rc < 0) {
-                flushing = 1;
-                avcodec_send_packet(dec, NULL);
-            } else {
-                if (pkt->stream_index == si)
-                    avcodec_send_packet(dec, pkt); /* a damaged packet is skipped, as players do */
-                av_packet_unref(pkt);
-            }
-        }
-        while (s == MM_OK && (rc = avcodec_receive_frame(dec, frame)) == 0) {
-            int64_t want = frame->nb_samples + 256;
-            if (n + want > cap) {
-                int64_t ncap = cap ? cap * 2 : (int64_t)*rate * 60;
-                while (ncap < n + want)
-                    ncap *= 2;
-                if (ncap * *channels > TRANSCODE_MAX_SAMPLES * 2) {
-                    s = mm_error_set(err, MM_ERR_UNSUPPORTED, "track too long to transcode");
-                    break;
-                }
-                float *p = realloc(pcm, sizeof *p * (size_t)(ncap * *channels));
-                if (!p) {
-                    s = mm_error_set(err, MM_ERR_NOMEM, "out of memory");
-                    break;
-                }
-                pcm = p;
-                cap = ncap;
-            }
-            uint8_t *dst = (uint8_t *)(pcm + n * *channels);
-            int got = swr_convert(swr, &dst, (int)(cap - n), (const uint8_t **)frame->extended_data, frame->nb_samples);
-            if (got > 0)
-                n += got;
-            av_frame_unref(frame);
-        }
-        if (flushing && (rc == AVERROR_EOF || rc == AVERROR(EINVAL)))
-            break;
-    }
-    if (s == MM_OK && n == 0)
-        s = mm_error_set(err, MM_ERR_DECODE, "nothing could be decoded for transcoding");
-done:
-    swr_free(&swr);
-    avcodec_free_context(&dec);
-    avformat_close_input(&fmt);
-    av_packet_free(&pkt);
-    av_frame_free(&frame);
-    if (s != MM_OK) {
-        free(pcm);
-        pcm = NULL;
-        n = 0;
-    }
-    *out = pcm;
-    *frames = n;
+    mm_audio *audio;
+    mm_status s = mm_audio_open(&audio, path, err);
+    if (s != MM_OK)
+        return s;
+    const mm_audio_info *info = mm_audio_get_info(audio);
+    *rate = info->sample_rate;
+    s = mm_audio_decode_interleaved(audio, 2, (double)TRANSCODE_MAX_FRAMES / (info->sample_rate > 0 ? info->sample_rate : 44100),
+                                    out, frames, channels, err);
+    mm_audio_close(audio);
     return s;
 }
 

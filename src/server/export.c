@@ -260,6 +260,16 @@ static mm_status export_all(srv_state *srv, mm_catalog *cat, const char *dir, co
         char name[64];
         snprintf(name, sizeof name, "data/maps/%lld.bin", (long long)maps[i].id);
         s = write_file(dir, name, p->data, p->size, err);
+        if (s == MM_OK && maps[i].generation > 0) {
+            /* the songs its latest growth added, which the page marks once */
+            srv_buf added = {0};
+            snprintf(name, sizeof name, "data/maps/%lld.added.json", (long long)maps[i].id);
+            s = srv_api_map_added(srv, cat, maps[i].id, &added) != 200
+                    ? mm_error_set(err, MM_ERR_INTERNAL, "map %lld: %s", (long long)maps[i].id,
+                                   added.data ? added.data : "")
+                    : write_file(dir, name, added.data, added.len, err);
+            srv_buf_free(&added);
+        }
         srv_points_release(srv, p);
     }
     mm_map_records_free(maps, n_maps);

@@ -96,7 +96,8 @@ static enum MHD_Result serve_points(mm_server *s, struct MHD_Connection *c, mm_c
         return send_error(c, st == MM_ERR_NOT_FOUND ? 404 : st == MM_ERR_ARG ? 400 : st == MM_ERR_NOMEM ? 503 : 500,
                           err.msg);
     char etag[64];
-    snprintf(etag, sizeof etag, "\"%lld-%lld-%s\"", (long long)p->map_id, (long long)p->created_at, json ? "j" : "b");
+    snprintf(etag, sizeof etag, "\"%lld-%lld-%d-%s\"", (long long)p->map_id, (long long)p->created_at, p->generation,
+             json ? "j" : "b");
     const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
     if (inm && strcmp(inm, etag) == 0) {
         srv_points_release(&s->srv, p);
@@ -245,6 +246,8 @@ static enum MHD_Result route_api(mm_server *s, struct MHD_Connection *c, const c
     if ((r = id_route(url, "/api/maps/", &id, &rest)) != -1) {
         if (r == 0 && strcmp(rest, "/points") == 0)
             return serve_points(s, c, cat, id);
+        if (r == 0 && strcmp(rest, "/added") == 0)
+            return send_json(c, srv_api_map_added(&s->srv, cat, id, &b), &b);
         return send_error(c, r == -2 ? 400 : 404, r == -2 ? "bad map id" : "no such endpoint");
     }
     if ((r = id_route(url, "/api/tracks/", &id, &rest)) != -1) {
@@ -373,10 +376,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
-    const mm_logger *log = cls;
-    if (!log || !log->stream || log->level < MM_LOG_DEBUG)
-        return;
-    vfprintf(log->stream, fmt, ap);
+    /* through the host's logger (stream or callback), as debug: MHD's own notes on connections */
+    mm_logv(cls, MM_LOG_DEBUG, fmt, ap);
 }
 
 mm_status mm_server_start(mm_server **out, const char *db_path, const mm_server_options *options, mm_error *err)

@@ -63,6 +63,7 @@ typedef struct srv_vectors {
 /* The encoded points of one map (format in docs/server.md), shared between requests. */
 typedef struct srv_points {
     int64_t map_id, created_at;
+    int generation;     /* of the map when encoded: a grown map is encoded again */
     double checked_at; /* when the map's record was last seen unchanged (mm_now) */
     unsigned char *data;
     size_t size;
@@ -101,6 +102,8 @@ void srv_points_json(const srv_points *p, srv_buf *out);
 int srv_api_maps(srv_state *srv, mm_catalog *cat, srv_buf *out);
 int srv_api_track(srv_state *srv, mm_catalog *cat, int64_t id, srv_buf *out);
 int srv_api_similar(srv_state *srv, mm_catalog *cat, int64_t id, int k, int64_t model_id, srv_buf *out);
+/* The songs the map's latest growth placed on it: {"map", "generation", "ids"} (the page marks them). */
+int srv_api_map_added(srv_state *srv, mm_catalog *cat, int64_t id, srv_buf *out);
 int srv_api_search(srv_state *srv, mm_catalog *cat, const char *query, int limit, srv_buf *out);
 /* {"error": message} with the given status, for every failure. */
 int srv_api_error(srv_buf *out, int status, const char *message);

@@ -306,9 +306,9 @@ void srv_points_release(srv_state *srv, srv_points *p)
     }
 }
 
-/* Listing the maps counts their points (a scan of map_points: 0.2 s at 100k), so a cached map is
- * trusted for this long before its record is checked again. */
-#define POINTS_RECHECK_SECONDS 5.0
+/* A cached map is trusted for this long before its record (replaced? grown?) is read again: a burst of
+ * requests for one map reads the maps table once. */
+#define POINTS_RECHECK_SECONDS 1.0
 
 srv_points *srv_points_get(srv_state *srv, mm_catalog *cat, int64_t map_id, mm_status *status, mm_error *err)
 {
@@ -341,8 +341,9 @@ srv_points *srv_points_get(srv_state *srv, mm_catalog *cat, int64_t map_id, mm_s
     pthread_mutex_lock(&srv->cache_lock);
     for (size_t i = 0; i < slots; i++) {
         srv_points *p = srv->points[i];
-        /* a map replaced under the same name gets a new id; same id and time: the same points */
-        if (p && p->map_id == map->id && p->created_at == map->created_at) {
+        /* a map replaced under the same name gets a new id, a grown one a new generation; same id, time
+         * and generation: the same points */
+        if (p && p->map_id == map->id && p->created_at == map->created_at && p->generation == map->generation) {
             p->checked_at = mm_now();
             p->refs++;
             pthread_mutex_unlock(&srv->cache_lock);
@@ -359,6 +360,7 @@ srv_points *srv_points_get(srv_state *srv, mm_catalog *cat, int64_t map_id, mm_s
     }
     p->map_id = map->id;
     p->created_at = map->created_at;
+    p->generation = map->generation;
     p->checked_at = mm_now();
     *status = encode(srv, cat, map, p, err);
     mm_map_records_free(maps, n_maps);

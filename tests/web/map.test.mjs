@@ -287,7 +287,7 @@ try {
   };
   const fakeMaps = Object.entries(fake).map(([id, f]) => ({ id: Number(id), name: `demo-${id}`, model_id: f.noModel ? null : 1,
     model: f.noModel ? null : 'demo', source: f.noModel ? 'mel' : 'probs', method: 'umap', dims: f.dims, params: {},
-    colors: f.colors, created_at: 0, points: 300 }));
+    colors: f.colors, created_at: 0, points: 300, generation: Number(id) === 9002 ? 1 : 0 }));
   // the fixture's first 2-D map, its first song moved 40 map units off (about 20 times the map's size)
   const real = maps.find((m) => m.dims === 2);
   await fp.route((u) => u.pathname === '/api/maps', (route) => route.fulfill({ contentType: 'application/json',
@@ -304,6 +304,9 @@ try {
     return route.fulfill({ contentType: 'application/octet-stream',
       body: pointsFile(coords, ids, f.noModel ? pred.map(() => 0xffff) : pred, tag, labels) });
   });
+  // 9002 grew once: its first five songs are new, ringed the first time it is shown
+  await fp.route((u) => /^\/api\/maps\/\d+\/added$/.test(u.pathname), (route) => route.fulfill({
+    contentType: 'application/json', body: JSON.stringify({ map: 9002, generation: 1, ids: fake[9002].pts.ids.slice(0, 5) }) }));
   const settled = (id) => until(fp, (m) => window.__musicmap?.ready && window.__musicmap.mapId === m && !window.__musicmap.animating, id, 30000);
   const show = async (id) => { await fp.selectOption('#map-select', String(id)); return settled(id); };
   const note = () => fp.locator('#color-note').textContent();
@@ -323,6 +326,8 @@ try {
   check('outliers: the points moved', fAfter.filter((p, k) => Math.hypot(p.x - fBefore[k].x, p.y - fBefore[k].y) > 5).length > 150);
   await checkFit(fp, 'wide demo map after a switch');
   check('colours: the accurate map shows the prediction', (await note()) === fake[9002].want, await note());
+  check('new songs: a grown map rings its 5 new songs once', await until(fp, () => window.__musicmap.newSongs === 5));
+  check('new songs: and says so', /5 new songs on this map/.test(await fp.locator('#message').textContent()));
 
   // zoom and pan away, then `0` fits again; a resize of a fitted view fits again
   for (const k of ['+', '+', '+', 'ArrowLeft', 'ArrowUp']) await fp.keyboard.press(k);

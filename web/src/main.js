@@ -40,6 +40,8 @@ const api = {
     return r.arrayBuffer();
   },
   track: (id) => getJSON(STATIC ? `data/tracks/${id}.json` : `api/tracks/${id}`),
+  // the songs the map's latest growth placed on it (maps that grew only)
+  added: (id) => getJSON(STATIC ? `data/maps/${id}.added.json` : `api/maps/${id}/added`),
   // in the space the shown map was made from (descriptors or a model's vectors)
   similar: (id) => getJSON(STATIC ? `data/tracks/${id}.similar.json`
     : `api/tracks/${id}/similar?k=12${S.map?.model_id > 0 ? `&model=${S.map.model_id}` : ''}`),
@@ -235,6 +237,47 @@ const markers = new THREE.Points(markerGeo, markerMat);
 markers.frustumCulled = false;
 markers.renderOrder = 2;
 scene.add(markers);
+
+// Songs new on a grown map: a warm ring each, shown the first time the map is seen after it grew.
+const newMat = markerMat.clone();
+newMat.uniforms = { uSize: { value: 20 }, uPixelRatio: { value: renderer.getPixelRatio() } };
+const newGeo = new THREE.BufferGeometry();
+const newMarks = new THREE.Points(newGeo, newMat);
+newMarks.frustumCulled = false;
+newMarks.renderOrder = 1;
+newMarks.visible = false;
+scene.add(newMarks);
+let newRows = null; // rows of S.pts that are ringed
+
+function updateNewMarks() {
+  if (!newRows || !S.pts) return;
+  const a = newGeo.attributes.position.array, v = new THREE.Vector3();
+  newRows.forEach((i, k) => { pointPos(i, v); a[k * 3] = v.x; a[k * 3 + 1] = v.y; a[k * 3 + 2] = v.z; });
+  newGeo.attributes.position.needsUpdate = true;
+}
+
+function clearNewMarks() { newRows = null; newMarks.visible = false; S.dirty = true; }
+
+// Once per growth of a map (remembered in this browser): which songs joined it since it was drawn.
+async function showNewSongs(m) {
+  clearNewMarks();
+  if (!(m.generation > 0)) return;
+  const key = `mm.seen.${m.id}.${m.created_at}`;
+  try { if (localStorage.getItem(key) === String(m.generation)) return; } catch (e) { return; }
+  let r;
+  try { r = await api.added(m.id); } catch (e) { return; }
+  if (S.map !== m || !Array.isArray(r.ids) || !r.ids.length) return;
+  const rows = r.ids.map((id) => S.pts.index.get(id)).filter((i) => i !== undefined);
+  if (!rows.length) return;
+  newRows = rows;
+  newGeo.setAttribute('position', new THREE.BufferAttribute(new Float32Array(rows.length * 3), 3));
+  newGeo.setAttribute('aCol', new THREE.BufferAttribute(new Float32Array(rows.length * 3).fill(1).map((x, k) => [1, 0.72, 0.25][k % 3]), 3));
+  updateNewMarks();
+  newMarks.visible = true;
+  S.dirty = true;
+  try { localStorage.setItem(key, String(m.generation)); } catch (e) { /* private mode */ }
+  showMessage(`${rows.length.toLocaleString()} new song${rows.length > 1 ? 's' : ''} on this map, ringed in amber: placed among the songs most like them; the others kept their places`, 8000);
+}
 
 // The journey's path.
 const pathGeo = new THREE.BufferGeometry();
@@ -503,6 +546,7 @@ async function showMap(id) {
   if (S.journey) clearJourney();
   try { history.replaceState(null, '', `#map=${id}`); } catch (e) { /* file:// */ }
   S.dirty = true;
+  showNewSongs(m);
 }
 
 async function cycleMap(step) {
@@ -1126,6 +1170,7 @@ function frame(now) {
       geometry.attributes.position0.needsUpdate = true;
     }
     updateMarkers();
+    updateNewMarks();
     S.dirty = true;
   }
   if (S.flight) {
@@ -1161,6 +1206,7 @@ window.__musicmap = {
   get firstPaint() { return S.firstPaint; },
   get frames() { return S.frames; },
   get mapId() { return S.map?.id; },
+  get newSongs() { return newMarks.visible && newRows ? newRows.length : 0; },
   get currentId() { return S.currentId; },
   get view() { return { ...S.view }; },
   get colorBy() { return S.colorBy; },
