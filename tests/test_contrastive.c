@@ -167,7 +167,7 @@ static double unit(uint64_t *s)
 /* Song i: a -50 dB floor with noise, two bands of its own (centre, width, level) pulsing at its own
  * tempo, and passing events (a random band for a few seconds) that differ from moment to moment, so
  * that two excerpts of a song share its timbre and tempo but not their details. */
-static int song_read(void *ctx, size_t index, float *x, mm_error *err)
+static int song_read(size_t index, float *x, mm_error *err, void *ctx)
 {
     songs *s = ctx;
     s->reads++;
@@ -233,7 +233,7 @@ static void base_options(mm_train_options *o)
     o->val_frac = 0.25;
 }
 
-static int print_epoch(void *ctx, const mm_train_progress *p)
+static int print_epoch(const mm_train_progress *p, void *ctx)
 {
     if (p->end)
         print_message("  epoch %d/%d: loss %.4f pair acc %.3f | val loss %.4f pair acc %.3f%s (%.1f s)\n", p->epoch,
@@ -270,8 +270,8 @@ static void test_model_file(void **state)
     songs s;
     mm_dataset d;
     songs_init(&s, &d, 2);
-    song_read(&s, 0, x, &err);
-    song_read(&s, 1, x + clip, &err);
+    song_read(0, x, &err, &s);
+    song_read(1, x + clip, &err, &s);
     mm_infer *inf;
     assert_int_equal(mm_infer_open(&inf, back, 2, &err), MM_OK);
     assert_int_equal(mm_infer_run(inf, x, 2, out, hidden, &err), MM_OK);
@@ -341,7 +341,7 @@ static void test_learns(void **state)
 }
 
 /* stops the run during the second epoch, as a kill would */
-static int kill_in_epoch2(void *ctx, const mm_train_progress *p)
+static int kill_in_epoch2(const mm_train_progress *p, void *ctx)
 {
     return p->epoch == 2 && !p->end && p->batch == 1;
 }

@@ -314,7 +314,7 @@ static void test_gru_variant_round_trip(void **state)
     free(x);
 }
 
-static int no_read(void *ctx, size_t index, float *logmel, mm_error *err)
+static int no_read(size_t index, float *logmel, mm_error *err, void *ctx)
 {
     (void)ctx;
     (void)index;

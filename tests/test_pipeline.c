@@ -428,6 +428,74 @@ static void test_map_grow_limit(void **state)
     mm_catalog_close(cat);
 }
 
+/* Evaluation as the library does it: a header, then one row per kind and map method, in order; the
+ * fixture's groups are far apart, so the descriptors keep them together in the space and on the map;
+ * kinds without vectors (no spectrograms here: no mel baseline) come as unscored rows. */
+typedef struct eval_seen {
+    int headers;
+    size_t labelled;
+    int rows, scored;
+    char first[64], last[64];
+    double desc_space5, desc_map5;
+} eval_seen;
+
+static void on_eval_header(const mm_evaluate_summary *s, void *user)
+{
+    eval_seen *e = user;
+    e->headers++;
+    e->labelled = s->labelled;
+}
+
+static void on_eval_row(const mm_evaluate_row *r, void *user)
+{
+    eval_seen *e = user;
+    if (!e->rows++)
+        snprintf(e->first, sizeof e->first, "%s", r->vectors);
+    snprintf(e->last, sizeof e->last, "%s", r->vectors);
+    e->scored += r->scored;
+    if (strcmp(r->vectors, "descriptors") == 0) {
+        e->desc_space5 = r->space5;
+        e->desc_map5 = r->map5;
+    }
+}
+
+static void test_evaluate(void **state)
+{
+    mm_catalog *cat;
+    mm_error err;
+    assert_int_equal(mm_catalog_open(&cat, make_catalog(), 0, &err), MM_OK);
+    eval_seen seen = {0};
+    const mm_layout_method pca[1] = {MM_LAYOUT_PCA};
+    mm_evaluate_request req;
+    mm_evaluate_request_init(&req);
+    req.labels = MM_LABELS_TAGS;
+    req.methods = pca;
+    req.n_methods = 1;
+    req.threads = 1;
+    req.header = on_eval_header;
+    req.row = on_eval_row;
+    req.user = &seen;
+    mm_evaluate_summary sum;
+    assert_int_equal(mm_pipeline_evaluate(cat, &req, &sum, &err), MM_OK);
+    print_message("  %d rows, %d scored; descriptors space@5 %.3f, PCA map@5 %.3f; chance %.3f\n", seen.rows,
+                  seen.scored, seen.desc_space5, seen.desc_map5, sum.chance);
+    assert_int_equal(seen.headers, 1);
+    assert_int_equal(sum.labelled, N_SONGS);
+    assert_int_equal(sum.groups, N_GROUPS);
+    assert_int_equal(sum.descriptors, N_SONGS - 2);
+    assert_int_equal(seen.rows, 4);   /* descriptors, mfcc, band profile (one method each), mel unscored */
+    assert_int_equal(seen.scored, 3);
+    assert_string_equal(seen.first, "descriptors");
+    assert_string_equal(seen.last, "mel (pooled, PCA)");
+    assert_true(seen.desc_space5 > 0.9 && seen.desc_map5 > sum.chance);
+    /* an unknown model */
+    const char *models[1] = {"nosuch"};
+    req.models = models;
+    req.n_models = 1;
+    assert_int_equal(mm_pipeline_evaluate(cat, &req, &sum, &err), MM_ERR_NOT_FOUND);
+    mm_catalog_close(cat);
+}
+
 /* A model's outputs and hidden state, as embed stores them. */
 static void test_model_vectors(void **state)
 {
@@ -789,6 +857,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_layout_extend_twins),
         cmocka_unit_test(test_map_grows),
         cmocka_unit_test(test_map_grow_limit),
+        cmocka_unit_test(test_evaluate),
         cmocka_unit_test(test_model_vectors),
         cmocka_unit_test(test_params_text),
         cmocka_unit_test(test_tag_census),

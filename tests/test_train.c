@@ -26,7 +26,7 @@ static uint64_t mix(uint64_t x)
     return x ^ (x >> 31);
 }
 
-static int synth_read(void *ctx, size_t index, float *x, mm_error *err)
+static int synth_read(size_t index, float *x, mm_error *err, void *ctx)
 {
     synth *s = ctx;
     s->reads++;
@@ -79,7 +79,7 @@ static void base_options(mm_train_options *o)
     o->threads = 2;
 }
 
-static int print_epoch(void *ctx, const mm_train_progress *p)
+static int print_epoch(const mm_train_progress *p, void *ctx)
 {
     if (p->end)
         print_message("  epoch %d/%d: loss %.4f acc %.3f | val loss %.4f acc %.3f%s (%.1f s)\n", p->epoch, p->epochs,
@@ -204,7 +204,7 @@ static void test_learns(void **state)
 }
 
 /* stops the run during the second epoch, as a kill would */
-static int kill_in_epoch2(void *ctx, const mm_train_progress *p)
+static int kill_in_epoch2(const mm_train_progress *p, void *ctx)
 {
     return p->epoch == 2 && !p->end && p->batch == 2;
 }

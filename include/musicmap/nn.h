@@ -8,7 +8,12 @@
  *   dense -> softmax (models trained here) or sigmoid (the original's imported weights).
  * The GRUs are Keras 2.0's (see mm_gru_variant; imported models may have tf.keras' instead).
  * Self-supervised models (train --self-supervised) have the same layers; their dense layer is a
- * projection head trained with a contrastive loss, and their song vector is the last GRU state. */
+ * projection head trained with a contrastive loss, and their song vector is the last GRU state.
+ *
+ * Thread safety: a loaded mm_model is read-only and may be shared by threads; an mm_infer and an
+ * mm_trainer each belong to one thread at a time (one mm_infer per thread of work runs in parallel,
+ * test_embed_threads). oneDNN's and OpenMP's thread count is process-wide: mm_nn_set_threads (and the
+ * `threads` fields that call it) change it for every thread of the program. */
 #ifndef MUSICMAP_NN_H
 #define MUSICMAP_NN_H
 #pragma GCC visibility push(default) /* this header's functions are exported (export.h) */
@@ -219,7 +224,7 @@ mm_status mm_model_init_random(mm_model *model, uint64_t seed, mm_error *err);
 typedef struct mm_dataset {
     size_t count;
     const int *labels;
-    int (*read)(void *ctx, size_t index, float *logmel, mm_error *err);
+    int (*read)(size_t index, float *logmel, mm_error *err, void *ctx); /* the user pointer last, as everywhere */
     void *ctx;
 } mm_dataset;
 
@@ -270,7 +275,7 @@ typedef struct mm_train_progress {
 
 /* Called after every batch and at the end of every epoch; a non-zero return stops the training after
  * the current batch (mm_trainer_run then reports interrupted; the last checkpoint is intact). */
-typedef int (*mm_train_progress_fn)(void *ctx, const mm_train_progress *progress);
+typedef int (*mm_train_progress_fn)(const mm_train_progress *progress, void *ctx);
 
 /* A contrastive model (MM_HEAD_CONTRASTIVE) trains self-supervised: a batch holds batch/2 songs, two
  * random views of each (see view_frames, augment), and the loss is NT-Xent (Chen et al. 2020) over the

@@ -297,6 +297,55 @@ typedef enum mm_tags_verdict {
 /* 1 when a genre model should be trained on the tags, else 0; *why (may be NULL) says which case. */
 MM_API int mm_tags_worth_training(const mm_genre_census *census, mm_tags_verdict *why);
 
+/* ---- evaluation: how well each kind of vector and map keeps labelled songs together --------------- */
+#define MM_EVALUATE_MIN_SONGS 12  /* fewer labelled songs with a kind of vectors: that kind is not scored */
+
+/* One kind of vectors on one map method: the share of each labelled song's 5 / 10 nearest neighbours
+ * that carry its label, in the vectors' own space (what similar songs returns; the same on each of the
+ * kind's rows) and on the 2-D map, and the map's trustworthiness (k = 10). */
+typedef struct mm_evaluate_row {
+    char vectors[64];             /* "descriptors", "mfcc (timbre group)", "mel band profile",
+                                   * "mel (pooled, PCA)", "MODEL softmax", "MODEL hidden" */
+    int dim;
+    size_t songs;                 /* labelled songs with these vectors */
+    int scored;                   /* 0: fewer than MM_EVALUATE_MIN_SONGS: the figures are NaN */
+    double space5, space10;
+    mm_layout_method method;
+    double map5, map10, trust;
+} mm_evaluate_row;
+
+typedef struct mm_evaluate_summary {
+    size_t labelled;              /* songs with a label */
+    int groups;                   /* distinct labels */
+    double chance;                /* what a random neighbour scores */
+    size_t descriptors;           /* songs with descriptors (0: scan again to compute them) */
+} mm_evaluate_summary;
+
+typedef struct mm_evaluate_request {
+    size_t size;                  /* sizeof the struct, set by mm_evaluate_request_init (docs/api.md) */
+    mm_label_source labels;       /* MM_LABELS_FOLDERS */
+    const char *labels_file;      /* the CSV of MM_LABELS_CSV / MM_LABELS_FMA */
+    const char *const *models;    /* also score these models' output and hidden vectors */
+    size_t n_models;
+    const mm_layout_method *methods; /* the maps to score; 0 methods: PCA, t-SNE and UMAP */
+    size_t n_methods;
+    uint64_t seed;                /* 42: the layouts' */
+    int threads;                  /* 0: all cores */
+    /* Called once the labels are known (before the first row), then for each row as it is scored;
+     * both may be NULL. */
+    void (*header)(const mm_evaluate_summary *summary, void *user);
+    void (*row)(const mm_evaluate_row *row, void *user);
+    void *user;
+} mm_evaluate_request;
+
+MM_API void mm_evaluate_request_init(mm_evaluate_request *req);
+
+/* Scores the descriptors (all, their timbre group alone, their band profile alone), the spectrogram
+ * baseline and each requested model's vectors against the labels, handing each row to req->row. An
+ * unknown model: MM_ERR_NOT_FOUND. */
+MM_API mm_status mm_pipeline_evaluate(mm_catalog *cat, const mm_evaluate_request *req, mm_evaluate_summary *out,
+                                      mm_error *err);
+
 /* ---- run: a folder of music to maps in one call ------------------------------------------------------ */
 typedef enum mm_run_step {
     MM_RUN_SCANNED = 0,           /* out->scan is filled */

@@ -68,7 +68,7 @@ typedef struct mm_cli_progress {
     double last;         /* embed: when a line was last printed */
 } mm_cli_progress;
 void mm_cli_progress_init(mm_cli_progress *ui, const mm_cli *cli);
-int mm_cli_train_progress(void *ui, const mm_train_progress *p);
+int mm_cli_train_progress(const mm_train_progress *p, void *ui);
 /* train's result table and confusion matrix (stdout), and where the model went. */
 void mm_cli_train_report(const mm_cli *cli, const mm_train_outcome *o);
 int mm_cli_embed_progress(const mm_embed_progress *p, void *ui);

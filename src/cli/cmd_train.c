@@ -61,7 +61,7 @@ void mm_cli_progress_init(mm_cli_progress *p, const mm_cli *cli)
     *p = (mm_cli_progress){.cli = cli, .tty = isatty(STDERR_FILENO)};
 }
 
-int mm_cli_train_progress(void *ctx, const mm_train_progress *p)
+int mm_cli_train_progress(const mm_train_progress *p, void *ctx)
 {
     const mm_cli_progress *ui = ctx;
     const char *acc = ui->self_supervised ? "pair_acc" : "acc";

@@ -171,7 +171,7 @@ static mm_status read_item(const mm_dataset *d, size_t index, float *x, mm_error
 {
     mm_error inner;
     mm_error_clear(&inner);
-    if (d->read(d->ctx, index, x, &inner) != 0)
+    if (d->read(index, x, &inner, d->ctx) != 0)
         return mm_error_set(err, MM_ERR_IO, "training data: item %zu can't be read: %s", index,
                             inner.msg[0] ? inner.msg : "no reason given");
     return MM_OK;
@@ -823,7 +823,7 @@ mm_status mm_trainer_epoch(mm_trainer *t, mm_train_epoch_stats *stats, mm_error 
             mm_train_progress p = {epoch, t->opt.epochs, bi + 1, batches, loss_sum / (double)(bi + 1),
                                    (double)hits / (double)((bi + 1) * (size_t)B),
                                    el > 0 ? (double)((bi + 1) * (size_t)B) / el : 0, NULL};
-            if (t->opt.progress(t->opt.progress_ctx, &p) != 0) {
+            if (t->opt.progress(&p, t->opt.progress_ctx) != 0) {
                 t->interrupted = 1;
                 return MM_OK;
             }
@@ -866,7 +866,7 @@ mm_status mm_trainer_epoch(mm_trainer *t, mm_train_epoch_stats *stats, mm_error 
         *stats = s;
     if (t->opt.progress) {
         mm_train_progress p = {epoch, t->opt.epochs, batches, batches, s.train_loss, s.train_acc, 0, &s};
-        if (t->opt.progress(t->opt.progress_ctx, &p) != 0)
+        if (t->opt.progress(&p, t->opt.progress_ctx) != 0)
             t->interrupted = 1;
     }
     return MM_OK;

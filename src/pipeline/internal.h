@@ -16,4 +16,9 @@ typedef struct pipe_genre {
  * list is). */
 mm_status pipe_count_genres(const mm_label_list *list, pipe_genre **out, size_t *n, mm_error *err);
 
+/* mm_labels_collect, or with any_track the labels of every ok track, spectrogram or not (evaluation
+ * scores vectors that need none: descriptors). */
+mm_status pipe_labels_collect(mm_catalog *cat, mm_label_source kind, const char *file, int any_track,
+                              mm_label_list *out, mm_error *err);
+
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "musicmap/pipeline.h"
+#include "internal.h"
 
 void mm_label_normalise(const char *tag, char *out, size_t size)
 {
@@ -70,6 +71,7 @@ typedef struct source_ctx {
     path_label *table;
     size_t n_table;
     int failed;
+    int any_track;      /* 0: only tracks with a spectrogram (what training reads) */
 } source_ctx;
 
 static int cmp_key(const void *a, const void *b)
@@ -102,7 +104,7 @@ static int fma_id_of(const char *path, char *out, size_t size)
 static int track_to_label(const mm_track *t, void *user)
 {
     source_ctx *ctx = user;
-    if (!t->has_features)
+    if (!t->has_features && !ctx->any_track)
         return 0;
     char label[MM_LABEL_NAME_MAX] = "";
     switch (ctx->kind) {
@@ -261,8 +263,14 @@ static mm_status read_table(source_ctx *ctx, const char *file, mm_error *err)
 
 mm_status mm_labels_collect(mm_catalog *cat, mm_label_source kind, const char *file, mm_label_list *out, mm_error *err)
 {
+    return pipe_labels_collect(cat, kind, file, 0, out, err);
+}
+
+mm_status pipe_labels_collect(mm_catalog *cat, mm_label_source kind, const char *file, int any_track,
+                              mm_label_list *out, mm_error *err)
+{
     memset(out, 0, sizeof *out);
-    source_ctx ctx = {kind, out, NULL, 0, 0};
+    source_ctx ctx = {kind, out, NULL, 0, 0, any_track};
     mm_status st = MM_OK;
     if (kind == MM_LABELS_FMA || kind == MM_LABELS_CSV)
         st = read_table(&ctx, file, err);

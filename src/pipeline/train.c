@@ -200,7 +200,7 @@ typedef struct feature_reader {
     const int64_t *ids;
 } feature_reader;
 
-static int read_item(void *ctx, size_t index, float *logmel, mm_error *err)
+static int read_item(size_t index, float *logmel, mm_error *err, void *ctx)
 {
     feature_reader *d = ctx;
     return mm_catalog_read_features(d->cat, d->ids[index], logmel, err) == MM_OK ? 0 : -1;

@@ -45,7 +45,8 @@ static mm_status load_mel(mm_catalog *cat, int threads, mm_song_vectors *v, mm_e
     mm_status st = mm_catalog_feature_ids(cat, &v->ids, &v->n, err);
     if (st != MM_OK)
         return st;
-    qsort(v->ids, v->n, sizeof *v->ids, cmp_id); /* they come in storage order; rows go by id */
+    if (v->n)
+        qsort(v->ids, v->n, sizeof *v->ids, cmp_id); /* they come in storage order; rows go by id */
     const int pooled_frames = MM_N_FRAMES / MM_MEL_POOL_FRAMES, dim = MM_N_MELS * pooled_frames;
     float *pooled = malloc(sizeof(float) * (size_t)dim * (v->n ? v->n : 1));
     float *logmel = malloc(sizeof(float) * MM_N_MELS * MM_N_FRAMES);
