@@ -95,6 +95,11 @@ typedef struct mm_clip_report {
 MM_API mm_status mm_audio_read_clip(mm_audio *audio, const mm_clip_options *options, float *clip,
                                     mm_clip_report *report, mm_error *err);
 
+/* A whole decode (short songs, files whose length can't be trusted for a seek, mm_audio_decode_all)
+ * holds at most this many native samples, an hour at 48 kHz (691 MB of float): a damaged or hostile
+ * file that decodes to more is refused (MM_ERR_UNSUPPORTED) instead of filling memory. */
+#define MM_AUDIO_MAX_WHOLE_SAMPLES (3600LL * 48000)
+
 /* Decodes the whole file to mono (mean of channels) float at target_rate (0 = native rate, no
  * resampling); *samples is malloc'd, the caller frees it. At 12 kHz this is librosa.load(sr=12000). */
 MM_API mm_status mm_audio_decode_all(mm_audio *audio, int target_rate, float **samples, int64_t *count,

@@ -191,6 +191,14 @@ MM_API mm_status mm_catalog_scan(mm_catalog *cat, const char *const *roots, size
 
 /* --- What training, inference and layout store ------------------------------------------------ */
 
+/* Finds damaged spectrogram records: those a truncated feature file cut off (always, cheap: a look at
+ * the slots against the file's size; every scan does it first) and, with full,
+ * those whose bytes fail their checksum (reads every record: a power cut, a bad disk). Each damaged
+ * record is forgotten and its track marked changed, so the next scan reads the file again; *checked
+ * records were looked at, *damaged of them forgotten. */
+MM_API mm_status mm_catalog_verify_features(mm_catalog *cat, int full, size_t *checked, size_t *damaged,
+                                            mm_error *err);
+
 /* One track by id (fn is called once), or MM_ERR_NOT_FOUND "no track N". */
 MM_API mm_status mm_catalog_get_track(mm_catalog *cat, int64_t id, mm_track_fn fn, void *user, mm_error *err);
 /* The track of a file (the path as given, resolved like the scan's: absolute, links followed), or

@@ -43,12 +43,17 @@ typedef struct range_sink {
     int64_t begin;
     int64_t end;     /* INT64_MAX for "to the end of the file" */
     int64_t filled;  /* highest offset written + 1 */
-    int oom;
+    int64_t limit;   /* 0, or the most samples a whole decode may hold (MM_AUDIO_MAX_WHOLE_SAMPLES) */
+    int oom, too_long;
 } range_sink;
 
 static int range_sink_take(const float *mono, int count, int64_t first, void *ctx)
 {
     range_sink *rs = ctx;
+    if (rs->limit && first + count > rs->limit) {
+        rs->too_long = 1;
+        return 1;
+    }
     int64_t lo = first > rs->begin ? first : rs->begin;
     int64_t hi = first + count < rs->end ? first + count : rs->end;
     if (hi > lo) {
@@ -137,11 +142,16 @@ static mm_status check_tail(mm_audio *audio, const mm_clip_options *options, mm_
 static mm_status decode_whole(mm_audio *audio, const mm_clip_options *options, float **samples, int64_t *count,
                               loudness_meter *meter, mm_error *err)
 {
-    range_sink rs = {.begin = 0, .end = INT64_MAX};
+    range_sink rs = {.begin = 0, .end = INT64_MAX, .limit = MM_AUDIO_MAX_WHOLE_SAMPLES};
     decode_stats stats;
     mm_status st = audio_decode_from(audio, 0, range_sink_take, &rs, meter, &stats, err);
     if (st == MM_OK && rs.oom)
         st = mm_error_set(err, MM_ERR_NOMEM, "%s: out of memory decoding the whole file", audio->path);
+    if (st == MM_OK && rs.too_long)
+        st = mm_error_set(err, MM_ERR_UNSUPPORTED,
+                          "%s: decodes to more than %lld samples (an hour at 48 kHz) with no usable length to seek "
+                          "by: cut off",
+                          audio->path, (long long)MM_AUDIO_MAX_WHOLE_SAMPLES);
     if (st == MM_OK)
         st = check_decode(audio, &stats, err);
     if (st == MM_OK)

@@ -205,3 +205,90 @@ mm_status mm_catalog_feature_ids(mm_catalog *cat, int64_t **ids, size_t *count, 
     sqlite3_finalize(st);
     return s;
 }
+
+/* --- damaged records: found, forgotten, read again by the next scan --------------------------------- */
+
+/* Forgets the features of the tracks in `ids` (the records are damaged) and marks each track changed
+ * (an mtime no file has), so the next scan reads its file again. One transaction. */
+static mm_status forget_records(mm_catalog *cat, const int64_t *ids, size_t n, mm_error *err)
+{
+    if (n == 0)
+        return MM_OK;
+    mm_status s = cat_exec(cat, "BEGIN IMMEDIATE", err);
+    sqlite3_stmt *del = NULL, *mark = NULL;
+    if (s == MM_OK && (sqlite3_prepare_v2(cat->db, "DELETE FROM features WHERE track_id = ?1", -1, &del, NULL) != SQLITE_OK ||
+                       sqlite3_prepare_v2(cat->db, "UPDATE tracks SET mtime_ns = -1 WHERE id = ?1", -1, &mark, NULL) !=
+                           SQLITE_OK))
+        s = cat_sql_error(cat, err, "forgetting damaged records");
+    for (size_t i = 0; s == MM_OK && i < n; i++) {
+        sqlite3_bind_int64(del, 1, ids[i]);
+        sqlite3_bind_int64(mark, 1, ids[i]);
+        if (sqlite3_step(del) != SQLITE_DONE || sqlite3_step(mark) != SQLITE_DONE)
+            s = cat_sql_error(cat, err, "forgetting damaged records");
+        sqlite3_reset(del);
+        sqlite3_reset(mark);
+    }
+    sqlite3_finalize(del);
+    sqlite3_finalize(mark);
+    if (s == MM_OK)
+        return cat_exec(cat, "COMMIT", err);
+    cat_exec(cat, "ROLLBACK", NULL);
+    return s;
+}
+
+mm_status mm_catalog_verify_features(mm_catalog *cat, int full, size_t *checked, size_t *damaged, mm_error *err)
+{
+    *checked = *damaged = 0;
+    if (!cat->features_writable)
+        return mm_error_set(err, MM_ERR_IO, "%s: the feature file is read-only: damaged records can't be repaired",
+                            cat->features_path);
+    int64_t file_size = 0;
+    struct stat sb;
+    if (cat->features_fd >= 0) {
+        if (fstat(cat->features_fd, &sb) != 0)
+            return mm_error_set(err, MM_ERR_IO, "%s: %s", cat->features_path, strerror(errno));
+        file_size = (int64_t)sb.st_size;
+    }
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(cat->db, "SELECT track_id, slot, checksum FROM features ORDER BY slot", -1, &st, NULL) !=
+        SQLITE_OK)
+        return cat_sql_error(cat, err, "verifying features");
+    int64_t *bad = NULL;
+    size_t n_bad = 0, cap = 0;
+    uint16_t *record = full ? malloc(MM_FEATURE_RECORD_BYTES) : NULL;
+    mm_status s = full && !record ? mm_error_set(err, MM_ERR_NOMEM, "verifying features: out of memory") : MM_OK;
+    int rc;
+    while (s == MM_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const int64_t id = sqlite3_column_int64(st, 0), slot = sqlite3_column_int64(st, 1);
+        const uint64_t sum = (uint64_t)sqlite3_column_int64(st, 2);
+        const int64_t end = cat_features_offset(slot) + (int64_t)MM_FEATURE_RECORD_BYTES;
+        (*checked)++;
+        /* past the end: cut off (a truncated file); else, when asked, the checksum */
+        int damaged_record = slot < 0 || end > file_size;
+        if (!damaged_record && full) {
+            mm_error rerr;
+            damaged_record = read_all(cat->features_fd, record, MM_FEATURE_RECORD_BYTES, cat_features_offset(slot),
+                                      cat->features_path, &rerr) != MM_OK ||
+                             mm_hash64(record, MM_FEATURE_RECORD_BYTES, 0) != sum;
+        }
+        if (!damaged_record)
+            continue;
+        if (n_bad == cap) {
+            cap = cap ? cap * 2 : 64;
+            int64_t *grown = realloc(bad, sizeof *bad * cap);
+            if (!grown) {
+                s = mm_error_set(err, MM_ERR_NOMEM, "verifying features: out of memory");
+                break;
+            }
+            bad = grown;
+        }
+        bad[n_bad++] = id;
+    }
+    sqlite3_finalize(st);
+    free(record);
+    if (s == MM_OK)
+        s = forget_records(cat, bad, n_bad, err);
+    free(bad);
+    *damaged = n_bad;
+    return s;
+}

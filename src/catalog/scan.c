@@ -1325,6 +1325,13 @@ mm_status mm_catalog_scan(mm_catalog *cat, const char *const *roots, size_t n_ro
     /* one scan per catalog at a time; the kernel drops the lock when a scan is killed */
     if (flock(cat->features_fd, LOCK_EX | LOCK_NB) != 0)
         return mm_error_set(err, MM_ERR_IO, "%s: another scan is running on this catalog", cat->path);
+    /* records a truncated feature file lost (a crash, a full disk, a copy) are forgotten first, so this
+     * scan reads those songs again */
+    size_t checked = 0, damaged = 0;
+    if (mm_catalog_verify_features(cat, 0, &checked, &damaged, err) != MM_OK) {
+        flock(cat->features_fd, LOCK_UN);
+        return err ? err->code : MM_ERR_IO;
+    }
 
     scan s;
     memset(&s, 0, sizeof s);

@@ -15,6 +15,8 @@ static void status_help(FILE *out)
                  "Options:\n"
                  "      --db PATH    the catalog database (default $XDG_DATA_HOME/musicmap/library.db)\n"
                  "      --errors     also list the files that failed, with their causes\n"
+                 "      --verify     read every stored spectrogram and check it against its checksum first;\n"
+                 "                   damaged ones are forgotten and read again by the next scan\n"
                  "      --json       one JSON object (see docs/catalog.md)\n"
                  "  -h, --help       show this help\n");
 }
@@ -81,12 +83,13 @@ int mm_cmd_status(mm_cli *cli, int argc, char **argv)
         {"db", required_argument, NULL, 'D'},
         {"errors", no_argument, NULL, 'E'},
         {"json", no_argument, NULL, 'J'},
+        {"verify", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         MM_CLI_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     const char *db = NULL;
-    int errors = 0, json = 0;
+    int errors = 0, json = 0, verify = 0;
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "hqv", longopts, NULL)) != -1) {
@@ -96,6 +99,7 @@ int mm_cmd_status(mm_cli *cli, int argc, char **argv)
         case 'D': db = optarg; break;
         case 'E': errors = 1; break;
         case 'J': json = 1; break;
+        case 'V': verify = 1; break;
         case 'h': status_help(stdout); return MM_EXIT_OK;
         default: return mm_cli_usage_error(cli, "status", "bad option");
         }
@@ -107,6 +111,17 @@ int mm_cmd_status(mm_cli *cli, int argc, char **argv)
         return MM_EXIT_FAILURE;
     mm_catalog_stats s;
     mm_error err;
+    if (verify) {
+        size_t checked, damaged;
+        if (mm_catalog_verify_features(cat, 1, &checked, &damaged, &err) != MM_OK) {
+            fprintf(stderr, "musicmap status: %s\n", err.msg);
+            mm_catalog_close(cat);
+            return MM_EXIT_FAILURE;
+        }
+        /* on stderr: stdout stays the report (and valid JSON with --json) */
+        fprintf(stderr, "musicmap status: verified %zu spectrograms: %zu damaged%s\n", checked, damaged,
+                damaged ? " (forgotten: the next scan reads those files again)" : "");
+    }
     if (mm_catalog_get_stats(cat, &s, &err) != MM_OK) {
         fprintf(stderr, "musicmap status: %s\n", err.msg);
         mm_catalog_close(cat);

@@ -191,38 +191,10 @@ static enum MHD_Result serve_audio(mm_server *s, struct MHD_Connection *c, mm_ca
 
 static int query_int(struct MHD_Connection *c, const char *key, long lo, long hi, long dflt, long *out)
 {
-    const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
-    *out = dflt;
-    if (!v)
-        return 0;
-    if (!*v || strlen(v) > 12)
-        return -1;
-    long x = 0;
-    for (const char *p = v; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return -1;
-        x = x * 10 + (*p - '0');
-    }
-    if (x < lo || x > hi)
-        return -1;
-    *out = x;
-    return 0;
+    return srv_query_int(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key), lo, hi, dflt, out);
 }
 
-/* Splits "/api/tracks/123/audio" after the prefix: the id and what follows it ("" or "/audio"). */
-static int id_route(const char *url, const char *prefix, int64_t *id, const char **rest)
-{
-    size_t n = strlen(prefix);
-    if (strncmp(url, prefix, n) != 0)
-        return -1;
-    const char *p = url + n, *q = p;
-    while (*q && *q != '/')
-        q++;
-    if (srv_parse_id(p, (size_t)(q - p), id) != 0)
-        return -2;
-    *rest = q;
-    return 0;
-}
+#define id_route srv_id_route
 
 static enum MHD_Result route_api(mm_server *s, struct MHD_Connection *c, const char *url, mm_catalog *cat)
 {
@@ -267,29 +239,12 @@ static enum MHD_Result route_api(mm_server *s, struct MHD_Connection *c, const c
     return send_error(c, 404, "no such endpoint");
 }
 
-static int hexval(char ch)
-{
-    return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
-}
-
-/* Percent-decoding of the path and arguments, as MHD's own, except that %00 stays as it is: a NUL
- * would cut the string short ("/index.html%00.js" would read as "/index.html"). */
+/* MHD's unescaping, replaced (srv_unescape: %00 stays as it is). */
 static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
 {
     (void)cls;
     (void)c;
-    char *w = s;
-    for (const char *r = s; *r; r++) {
-        int hi, lo;
-        if (r[0] == '%' && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0 && (hi | lo) != 0) {
-            *w++ = (char)(hi * 16 + lo);
-            r += 2;
-        } else {
-            *w++ = *r;
-        }
-    }
-    *w = '\0';
-    return (size_t)(w - s);
+    return srv_unescape(s);
 }
 
 static enum MHD_Result add_length(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
@@ -298,19 +253,6 @@ static enum MHD_Result add_length(void *cls, enum MHD_ValueKind kind, const char
     size_t *total = cls;
     *total += strlen(key) + (value ? strlen(value) : 0) + 2;
     return MHD_YES;
-}
-
-static int loopback_host(const char *host)
-{
-    if (!host)
-        return 1; /* HTTP/1.0 without Host: nothing to check */
-    const char *names[] = {"127.0.0.1", "localhost", "[::1]"};
-    for (size_t i = 0; i < 3; i++) {
-        size_t n = strlen(names[i]);
-        if (strncasecmp(host, names[i], n) == 0 && (host[n] == '\0' || host[n] == ':'))
-            return 1;
-    }
-    return 0;
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -343,7 +285,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     }
     if (*upload_data_size != 0)
         return send_error(c, 400, "requests have no body here");
-    if (s->check_host && !loopback_host(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST)))
+    if (s->check_host && !srv_loopback_host(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST)))
         return send_error(c, 421, "this server answers only to localhost");
     size_t query = 0;
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_length, &query);

@@ -132,6 +132,18 @@ int srv_parse_range(const char *header, int64_t size, int64_t *start, int64_t *e
 /* Parses a track or map id: digits only, 1..2^53; returns 0 on success. */
 int srv_parse_id(const char *s, size_t len, int64_t *out);
 
+/* request.c: a request's text, parsed (pure functions; tests/fuzz/fuzz_http.c drives them). */
+/* A query value as a number in [lo, hi]: 0 (absent: dflt), -1 when it is not one. */
+int srv_query_int(const char *value, long lo, long hi, long dflt, long *out);
+/* Splits "/api/tracks/123/audio" after prefix into the id and what follows ("" or "/audio"): 0, -1
+ * when url does not start with prefix, -2 for a bad id. */
+int srv_id_route(const char *url, const char *prefix, int64_t *id, const char **rest);
+/* Percent-decoding in place, as MHD's except that %00 stays as it is (a NUL would cut the string
+ * short: "/index.html%00.js" would read as "/index.html"). Returns the new length. */
+size_t srv_unescape(char *s);
+/* 1 when a Host header names this machine's loopback (or there is none: HTTP/1.0). */
+int srv_loopback_host(const char *host);
+
 /* --- the embedded page (static.c; assets generated at build time) ----------------------------------- */
 typedef struct srv_asset {
     const char *path; /* "/", "/app.js", ... */

@@ -1,12 +1,28 @@
 /* JSON string escaping, written once for the CLI (to a FILE) and the server (to a buffer). */
 #include "musicmap/util.h"
 
-/* Length of the valid UTF-8 sequence starting at p (lead byte >= 0x80), 0 when it is not one. */
+/* Length of the well-formed UTF-8 sequence starting at p (lead byte >= 0x80), 0 when it is not one.
+ * Well-formed as RFC 3629 says (its table of byte ranges): no overlong forms (C0, C1, E0 80..9F,
+ * F0 80..8F), no UTF-16 surrogates (ED A0..BF), nothing above U+10FFFF (F4 90.., F5..FF); a fuzzer
+ * found the three passing through when only the continuation bytes were checked. */
 static int utf8_sequence_length(const unsigned char *p)
 {
     unsigned char c = p[0];
-    int len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-    for (int k = 1; k < len; k++)
+    int len = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (!len)
+        return 0;
+    unsigned char lo = 0x80, hi = 0xBF; /* the second byte's range */
+    if (c == 0xE0)
+        lo = 0xA0;
+    else if (c == 0xED)
+        hi = 0x9F;
+    else if (c == 0xF0)
+        lo = 0x90;
+    else if (c == 0xF4)
+        hi = 0x8F;
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    for (int k = 2; k < len; k++)
         if ((p[k] & 0xC0) != 0x80)
             return 0;
     return len;

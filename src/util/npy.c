@@ -2,6 +2,9 @@
 #include "musicmap/util.h"
 
 #include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -159,6 +162,15 @@ mm_status mm_npy_read(const char *path, mm_npy *out, mm_error *err)
             p++;
     }
     size_t bytes = out->count * dtype_size(out->dtype);
+    /* the file must hold what the shape promises before that much is allocated (a damaged or hostile
+     * header asked for petabytes: found by tests/fuzz/fuzz_npy) */
+    struct stat sb;
+    const long here = ftell(f);
+    if (here < 0 || fstat(fileno(f), &sb) != 0 ||
+        (S_ISREG(sb.st_mode) && (uint64_t)sb.st_size - (uint64_t)here < (uint64_t)bytes)) {
+        st = mm_error_set(err, MM_ERR_FORMAT, "%s: truncated .npy data (the shape needs %zu bytes)", path, bytes);
+        goto done;
+    }
     out->data = malloc(bytes ? bytes : 1);
     if (!out->data) {
         st = mm_error_set(err, MM_ERR_NOMEM, "%s: out of memory for %zu bytes", path, bytes);
