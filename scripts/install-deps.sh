@@ -17,6 +17,7 @@ PACKAGES=(
   libfluidsynth-dev fluid-soundfont-gm                            # generated test music
   libcmocka-dev valgrind                                          # tests
   python3-h5py python3-numpy                                      # Keras import tests: tests/keras/ writes HDF5 as Keras does
+  libcairo2-dev fonts-dejavu-core                                 # figures (plot): PNG, SVG, PDF; a font
 )
 # the page is bundled with Node.js + npm; keep a node that is already on PATH (e.g. a newer one)
 command -v node >/dev/null || PACKAGES+=(nodejs npm)

@@ -49,6 +49,7 @@ int mm_cmd_embed(mm_cli *cli, int argc, char **argv);
 int mm_cmd_map(mm_cli *cli, int argc, char **argv);
 int mm_cmd_run(mm_cli *cli, int argc, char **argv);
 int mm_cmd_evaluate(mm_cli *cli, int argc, char **argv);
+int mm_cmd_plot(mm_cli *cli, int argc, char **argv);
 
 /* Prints "musicmap CMD: message" to stderr and returns MM_EXIT_USAGE. */
 int mm_cli_usage_error(const mm_cli *cli, const char *command, const char *fmt, ...)

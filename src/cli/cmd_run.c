@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "musicmap/server.h"
 #include "musicmap/pipeline.h"
+#include "musicmap/plot.h"
 
 static void run_help(FILE *out)
 {
@@ -214,6 +215,22 @@ int mm_cmd_run(mm_cli *cli, int argc, char **argv)
     clear_line(&ui);
     release_signals(&ui);
     const int embed_failed = out.embed.failed > 0;
+    if (st == MM_OK && out.n_maps > 0) {
+        /* the first map (UMAP) as an image beside the catalog, for a README or a message */
+        char png[4096];
+        snprintf(png, sizeof png, "%s", mm_catalog_path(cat));
+        char *slash = strrchr(png, '/');
+        snprintf(slash ? slash + 1 : png, sizeof png - (size_t)(slash ? slash + 1 - png : 0), "map.png");
+        mm_plot_options po;
+        mm_plot_options_init(&po);
+        mm_error perr;
+        if (mm_plot_map(cat, out.maps[0].map_id, &po, png, &perr) == MM_OK) {
+            if (cli->log.level >= MM_LOG_INFO)
+                printf("map image: %s\n", png);
+        } else {
+            fprintf(stderr, "musicmap run: map image: %s\n", perr.msg);
+        }
+    }
     mm_run_outcome_free(&out);
     char *path = strdup(mm_catalog_path(cat));
     mm_catalog_close(cat);

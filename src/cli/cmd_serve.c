@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "musicmap/catalog.h"
 #include "musicmap/server.h"
+#include "musicmap/plot.h"
 
 static void serve_help(FILE *out)
 {
@@ -146,6 +147,20 @@ int mm_cmd_serve(mm_cli *cli, int argc, char **argv)
     if (export_dir) {
         mm_export_options eo = {.audio = export_audio, .transcode_dir = o.transcode_dir, .log = &cli->log};
         mm_status s = mm_server_export(path, export_dir, &eo, &err);
+        if (s == MM_OK) {
+            /* the figures beside the page: figures/map.png, each map, the grid, the model's curves */
+            char figures[4096];
+            snprintf(figures, sizeof figures, "%s/figures", export_dir);
+            mm_plot_options po;
+            mm_plot_options_init(&po);
+            size_t written = 0;
+            if ((s = mm_catalog_open(&cat, path, 0, &err)) == MM_OK) {
+                s = mm_plot_all(cat, figures, &po, &written, &err);
+                mm_catalog_close(cat);
+            }
+            if (s == MM_OK)
+                mm_log(&cli->log, MM_LOG_INFO, "musicmap serve: %zu figures in %s", written, figures);
+        }
         free(path);
         if (s != MM_OK) {
             fprintf(stderr, "musicmap serve: %s\n", err.msg);

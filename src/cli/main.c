@@ -21,6 +21,7 @@ static const mm_command COMMANDS[] = {
     {"evaluate", "score every kind of song vector and map against labels (folders, tags, a CSV)", mm_cmd_evaluate},
     {"reduce", "lay out the rows of a .npy array with PCA, t-SNE or UMAP and measure the layout", mm_cmd_reduce},
     {"serve", "serve the map page and its API on a local port (or --export a static site)", mm_cmd_serve},
+    {"plot", "draw a map, the parameter grid, training curves or a confusion matrix as PNG, SVG or PDF", mm_cmd_plot},
 };
 static const size_t N_COMMANDS = sizeof COMMANDS / sizeof COMMANDS[0];
 

@@ -226,6 +226,59 @@ static mm_status run_and_save(mm_trainer *trainer, const mm_model *model, mm_tra
     return mm_model_save(model, out->path, err);
 }
 
+static void put_number(FILE *f, double v)
+{
+    if (v == v && v - v == 0) /* finite; JSON has no NaN */
+        fprintf(f, "%.6g", v);
+    else
+        fputs("null", f);
+}
+
+/* The metrics JSON with the epochs' history and the test confusion matrix added (docs/catalog.md), for
+ * the figures and the page's Model panel: the trainer forgets them when it closes. malloc'd; NULL when
+ * out of memory (the caller then stores the metrics without them). */
+static char *with_history(const char *metrics, const mm_trainer *trainer, const mm_eval *test)
+{
+    const mm_train_epoch_stats *h;
+    const int n = mm_trainer_history(trainer, &h);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return NULL;
+    const char *end = strrchr(metrics, '}');
+    fwrite(metrics, 1, end ? (size_t)(end - metrics) : strlen(metrics), f);
+    static const char *const names[] = {"train_loss", "train_acc", "val_loss", "val_acc", "learning_rate"};
+    fputs(", \"history\": {", f);
+    for (int k = 0; k < 5; k++) {
+        fprintf(f, "%s\"%s\": [", k ? ", " : "", names[k]);
+        for (int e = 0; e < n; e++) {
+            const mm_train_epoch_stats *s = &h[e];
+            fputs(e ? ", " : "", f);
+            put_number(f, k == 0 ? s->train_loss : k == 1 ? s->train_acc : k == 2 ? s->val_loss
+                          : k == 3 ? s->val_acc : s->learning_rate);
+        }
+        fputs("]", f);
+    }
+    fputs("}", f);
+    if (test && test->confusion && test->n_labels > 0) {
+        fputs(", \"test_confusion\": [", f);
+        for (int r = 0; r < test->n_labels; r++) {
+            fputs(r ? ", [" : "[", f);
+            for (int c = 0; c < test->n_labels; c++)
+                fprintf(f, "%s%zu", c ? ", " : "", test->confusion[(size_t)r * (size_t)test->n_labels + (size_t)c]);
+            fputs("]", f);
+        }
+        fputs("]", f);
+    }
+    fputs("}", f);
+    if (fclose(f) != 0) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
 /* Registers the saved model; the finished checkpoint goes (nothing is left to resume). */
 static mm_status register_model(mm_catalog *cat, const mm_preset *preset, int64_t label_set, const char *metrics,
                                 const char *ckpt, mm_train_outcome *out, mm_error *err)
@@ -314,7 +367,9 @@ static mm_status train_self_supervised(mm_catalog *cat, const mm_train_request *
              "\"view_seconds\": %g, \"tracks\": %zu, \"seed\": %llu}",
              res->epochs_run, res->best_epoch, res->train.accuracy, res->val.accuracy, res->val.loss, r->temperature,
              out->n_classes, out->view_seconds, n, (unsigned long long)r->seed);
-    st = register_model(cat, preset, 0, metrics, ckpt, out, err);
+    char *full = with_history(metrics, trainer, NULL);
+    st = register_model(cat, preset, 0, full ? full : metrics, ckpt, out, err);
+    free(full);
 done:
     mm_trainer_close(trainer);
     mm_model_close(model);
@@ -412,9 +467,10 @@ static int *class_of_items(const mm_label_list *list, const mm_train_outcome *ou
 /* The label set (each track's label and split, so evaluation can score the test songs alone), then the
  * model with its scores. */
 static mm_status register_classifier(mm_catalog *cat, const mm_train_request *r, const mm_preset *preset,
-                                     const mm_label_list *list, const mm_split *split, const char *ckpt,
+                                     const mm_label_list *list, const mm_trainer *trainer, const char *ckpt,
                                      mm_train_outcome *out, mm_error *err)
 {
+    const mm_split *split = mm_trainer_split(trainer);
     const char **splits = calloc(list->n ? list->n : 1, sizeof *splits);
     if (!splits)
         return mm_error_set(err, MM_ERR_NOMEM, "out of memory");
@@ -436,7 +492,10 @@ static mm_status register_classifier(mm_catalog *cat, const mm_train_request *r,
              "\"test_accuracy\": %.4f, \"test_loss\": %.4f, \"tracks\": %zu, \"seed\": %llu}",
              res->epochs_run, res->best_epoch, res->train.accuracy, res->val.accuracy, res->test.accuracy,
              res->test.loss, out->tracks_used, (unsigned long long)r->seed);
-    return register_model(cat, preset, out->label_set, metrics, ckpt, out, err);
+    char *full = with_history(metrics, trainer, &res->test);
+    st = register_model(cat, preset, out->label_set, full ? full : metrics, ckpt, out, err);
+    free(full);
+    return st;
 }
 
 static const char *source_word(mm_label_source kind)
@@ -481,7 +540,7 @@ static mm_status train_classifier(mm_catalog *cat, const mm_train_request *r, mm
            "train: %s on %zu / %zu / %zu clips (train / validation / test), batch %d, checkpoint %s", preset->name,
            split->n_train, split->n_val, split->n_test, opt->batch, ckpt);
     if ((st = run_and_save(trainer, model, out, err)) == MM_OK)
-        st = register_classifier(cat, r, preset, &list, split, ckpt, out, err);
+        st = register_classifier(cat, r, preset, &list, trainer, ckpt, out, err);
 done:
     mm_trainer_close(trainer);
     mm_model_close(model);

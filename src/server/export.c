@@ -249,6 +249,13 @@ static mm_status export_all(srv_state *srv, mm_catalog *cat, const char *dir, co
     srv_buf_free(&b);
     if (s != MM_OK)
         return s;
+    /* the Model panel's data; none without a trained model (the page then hides the panel) */
+    srv_buf mb = {0};
+    if (srv_api_model(srv, cat, &mb) == 200)
+        s = write_file(dir, "data/model.json", mb.data, mb.len, err);
+    srv_buf_free(&mb);
+    if (s != MM_OK)
+        return s;
     mm_map_record *maps = NULL;
     size_t n_maps = 0;
     if ((s = mm_catalog_list_maps(cat, &maps, &n_maps, err)) != MM_OK)

@@ -204,6 +204,8 @@ static enum MHD_Result route_api(mm_server *s, struct MHD_Connection *c, const c
     int r;
     if (strcmp(url, "/api/maps") == 0)
         return send_json(c, srv_api_maps(&s->srv, cat, &b), &b);
+    if (strcmp(url, "/api/model") == 0)
+        return send_json(c, srv_api_model(&s->srv, cat, &b), &b);
     if (strcmp(url, "/api/search") == 0) {
         const char *q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "q");
         long limit;

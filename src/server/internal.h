@@ -100,6 +100,8 @@ void srv_points_json(const srv_points *p, srv_buf *out);
 
 /* --- JSON endpoints (api.c): each fills out with a body and returns an HTTP status ------------------ */
 int srv_api_maps(srv_state *srv, mm_catalog *cat, srv_buf *out);
+/* The newest trained model's training history and confusion matrix (model.c); 404 without a model. */
+int srv_api_model(srv_state *srv, mm_catalog *cat, srv_buf *out);
 int srv_api_track(srv_state *srv, mm_catalog *cat, int64_t id, srv_buf *out);
 int srv_api_similar(srv_state *srv, mm_catalog *cat, int64_t id, int k, int64_t model_id, srv_buf *out);
 /* The songs the map's latest growth placed on it: {"map", "generation", "ids"} (the page marks them). */

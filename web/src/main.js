@@ -1148,6 +1148,7 @@ window.addEventListener('keydown', (e) => {
     case '?': $('help').hidden = !$('help').hidden; break;
     case 'Escape':
       $('help').hidden = true;
+      $('model-panel').hidden = true;
       if (S.journeyPick) { S.journeyPick = false; hideMessage(); } else { closeSide(); if (S.journey) clearJourney(); }
       break;
     default: return;
@@ -1197,6 +1198,164 @@ function frame(now) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// the Model panel (the figures `musicmap plot training` and `plot confusion` draw, from the same data)
+// and saving the view as an image
+
+const CURVE = { train: '#4e9cff', val: '#ff6b6b', best: '#06d6a0', lr: '#8a93a6', grid: 'rgba(255,255,255,0.08)', text: '#e6e9ef', dim: '#8a93a6' };
+let modelData = null;
+
+// A canvas sized to its CSS width at the screen's resolution; returns its 2-D context in CSS pixels.
+function sizedContext(cv, h) {
+  const r = window.devicePixelRatio || 1, w = cv.clientWidth || 680;
+  cv.width = Math.round(w * r); cv.height = Math.round(h * r); cv.style.height = `${h}px`;
+  const g = cv.getContext('2d');
+  g.setTransform(r, 0, 0, r, 0, 0);
+  g.font = '11px system-ui, sans-serif';
+  return { g, w, h };
+}
+
+function niceTicks(lo, hi, want) {
+  const raw = (hi - lo) / Math.max(1, want - 1), mag = 10 ** Math.floor(Math.log10(raw)), f = raw / mag;
+  const step = (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * mag, out = [];
+  for (let t = Math.ceil(lo / step - 1e-9) * step; t <= hi + step * 1e-9; t += step) out.push(+t.toFixed(10));
+  return { ticks: out, step };
+}
+
+function drawCurves(cv, m) {
+  const h = m.history, n = h.train_loss.length, { g, w } = sizedContext(cv, 260);
+  const panels = [['Loss', h.train_loss, h.val_loss], [m.self_supervised ? 'Pair accuracy' : 'Accuracy', h.train_acc, h.val_acc]];
+  const pw = (w - 110) / 2, top = 28, ph = 190;
+  panels.forEach(([title, tr, va], k) => {
+    const x0 = 44 + k * (pw + 60), vals = [...tr, ...va].filter((v) => v != null && isFinite(v));
+    let lo = Math.min(...vals), hi = Math.max(...vals);
+    if (!(hi > lo)) { lo -= 0.5; hi += 0.5; }
+    const pad = (hi - lo) * 0.06; lo -= pad; hi += pad;
+    const X = (e) => x0 + (n > 1 ? (e - 1) / (n - 1) : 0.5) * pw, Y = (v) => top + ph - (v - lo) / (hi - lo) * ph;
+    g.fillStyle = CURVE.text; g.font = 'bold 12px system-ui, sans-serif'; g.fillText(title, x0, top - 10);
+    g.font = '10px system-ui, sans-serif';
+    const { ticks, step } = niceTicks(lo, hi, 5);
+    g.textAlign = 'right';
+    for (const t of ticks) {
+      g.strokeStyle = CURVE.grid; g.beginPath(); g.moveTo(x0, Y(t)); g.lineTo(x0 + pw, Y(t)); g.stroke();
+      g.fillStyle = CURVE.dim; g.fillText(t.toFixed(Math.max(0, -Math.floor(Math.log10(step)))), x0 - 5, Y(t) + 3);
+    }
+    g.textAlign = 'center';
+    const xs = niceTicks(1, Math.max(2, n), 8);
+    for (const e of xs.ticks) if (Number.isInteger(e) && e <= n) g.fillText(String(e), X(e), top + ph + 14);
+    g.fillText('epoch', x0 + pw / 2, top + ph + 28);
+    g.textAlign = 'left';
+    // learning-rate changes (dotted) and the best epoch (green)
+    g.setLineDash([2, 3]); g.strokeStyle = CURVE.lr;
+    for (let e = 1; e < n; e++) {
+      if (h.learning_rate[e] == null || h.learning_rate[e] === h.learning_rate[e - 1]) continue;
+      const x = X(e + 0.5);
+      g.beginPath(); g.moveTo(x, top); g.lineTo(x, top + ph); g.stroke();
+      if (k === 0) { g.fillStyle = CURVE.lr; g.fillText(`lr ${h.learning_rate[e].toPrecision(2)}`, x + 3, top + 10); }
+    }
+    g.setLineDash([]);
+    if (m.best_epoch >= 1 && m.best_epoch <= n) {
+      const x = X(m.best_epoch);
+      g.strokeStyle = CURVE.best; g.lineWidth = 1.5; g.beginPath(); g.moveTo(x, top); g.lineTo(x, top + ph); g.stroke();
+      if (k === 0) { g.fillStyle = CURVE.best; g.fillText(`best: epoch ${m.best_epoch}`, x + 4, top + ph - 6); }
+    }
+    [[tr, CURVE.train, []], [va, CURVE.val, [5, 3]]].forEach(([v, colour, dash]) => {
+      g.strokeStyle = colour; g.lineWidth = 1.8; g.setLineDash(dash); g.beginPath();
+      let open = false;
+      v.forEach((y, e) => {
+        if (y == null || !isFinite(y)) { open = false; return; }
+        if (open) g.lineTo(X(e + 1), Y(y)); else g.moveTo(X(e + 1), Y(y));
+        open = true;
+      });
+      g.stroke(); g.setLineDash([]); g.lineWidth = 1;
+    });
+    g.strokeStyle = 'rgba(255,255,255,0.25)'; g.strokeRect(x0, top, pw, ph);
+  });
+  // the key
+  g.font = '11px system-ui, sans-serif';
+  [['training', CURVE.train, []], ['validation', CURVE.val, [5, 3]]].forEach(([label, colour, dash], i) => {
+    const x = w - 190 + i * 95;
+    g.strokeStyle = colour; g.lineWidth = 1.8; g.setLineDash(dash);
+    g.beginPath(); g.moveTo(x, 14); g.lineTo(x + 20, 14); g.stroke(); g.setLineDash([]); g.lineWidth = 1;
+    g.fillStyle = CURVE.text; g.fillText(label, x + 25, 18);
+  });
+}
+
+function drawConfusion(cv, m) {
+  const c = m.confusion, k = m.classes.length, cell = Math.max(18, Math.min(44, 420 / k));
+  const label = 90, top = 80, h = top + k * cell + 30, { g } = sizedContext(cv, h), x0 = label + 10;
+  g.font = '11px system-ui, sans-serif';
+  let total = 0, right = 0;
+  c.forEach((row, r) => row.forEach((v, j) => { total += v; if (r === j) right += v; }));
+  g.fillStyle = CURVE.text; g.font = 'bold 12px system-ui, sans-serif';
+  g.fillText(`Test songs: ${total}, accuracy ${total ? (right / total).toFixed(3) : '–'} (rows: true genre, columns: predicted)`, 0, 14);
+  g.font = `${Math.min(12, cell * 0.32)}px system-ui, sans-serif`;
+  c.forEach((row, r) => {
+    const sum = row.reduce((a, b) => a + b, 0);
+    row.forEach((v, j) => {
+      const share = sum ? v / sum : 0;
+      g.fillStyle = `rgba(78,156,255,${0.08 + 0.85 * share})`;
+      g.fillRect(x0 + j * cell, top + r * cell, cell - 1, cell - 1);
+      g.fillStyle = v ? CURVE.text : CURVE.dim; g.textAlign = 'center';
+      g.fillText(String(v), x0 + (j + 0.5) * cell, top + (r + 0.5) * cell + 4);
+    });
+    g.textAlign = 'right'; g.fillStyle = CURVE.text;
+    g.fillText(m.classes[r].slice(0, 14), x0 - 6, top + (r + 0.5) * cell + 4);
+    g.textAlign = 'left';
+    g.fillText(sum ? (row[r] / sum).toFixed(2) : '–', x0 + k * cell + 8, top + (r + 0.5) * cell + 4);
+    g.save(); g.translate(x0 + (r + 0.5) * cell, top - 6); g.rotate(-Math.PI / 4);
+    g.fillText(m.classes[r].slice(0, 14), 0, 0); g.restore();
+  });
+  g.fillStyle = CURVE.dim; g.fillText('recall', x0 + k * cell + 8, top - 6);
+}
+
+function showModel() {
+  const m = modelData;
+  if (!m) return;
+  $('model-panel').hidden = false;
+  $('model-title').textContent = `Model: ${m.model}`;
+  const acc = m.test_accuracy == null ? '' : ` · test accuracy ${m.test_accuracy.toFixed(3)}`;
+  $('model-note').textContent = m.history ? `${m.history.train_loss.length} epochs · best epoch ${m.best_epoch}${acc}`
+    : `No training history stored with this model (trained by an older musicmap)${acc}`;
+  $('model-curves').hidden = !m.history;
+  $('model-confusion').hidden = !m.confusion;
+  if (m.history) drawCurves($('model-curves'), m);
+  if (m.confusion) drawConfusion($('model-confusion'), m);
+}
+
+async function loadModel() {
+  try { modelData = await getJSON(STATIC ? 'data/model.json' : 'api/model'); } catch (e) { modelData = null; }
+  $('model-button').hidden = !modelData;
+}
+
+$('model-button').addEventListener('click', () => { if ($('model-panel').hidden) showModel(); else $('model-panel').hidden = true; });
+$('model-close').addEventListener('click', () => { $('model-panel').hidden = true; });
+
+// The view as drawn, at twice the screen's resolution: the map is drawn once more into a bigger buffer
+// (points scaled with it), saved, and the canvas goes back to its own size.
+function saveImage() {
+  const base = renderer.getPixelRatio(), ratio = 2 * (window.devicePixelRatio || 1);
+  const mats = [material, markerMat, newMat];
+  const set = (r) => {
+    renderer.setPixelRatio(r);
+    renderer.setSize(window.innerWidth, window.innerHeight, false);
+    for (const mat of mats) mat.uniforms.uPixelRatio.value = r;
+  };
+  set(ratio);
+  renderer.render(scene, camera);
+  canvas.toBlob((blob) => {
+    if (!blob) return;
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(blob);
+    a.download = `musicmap-${(S.map?.name || 'map').replace(/[^\w.-]+/g, '_')}.png`;
+    document.body.appendChild(a); a.click(); a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  }, 'image/png');
+  set(base);
+  S.dirty = true;
+}
+$('save-image').addEventListener('click', saveImage);
+
+// ---------------------------------------------------------------------------------------------
 // start
 
 // For tests and benchmarks: what is drawn, where a track is on screen, the audio graph's state.
@@ -1233,6 +1392,7 @@ window.__musicmap = {
 async function start() {
   resize();
   requestAnimationFrame(frame);
+  loadModel();
   try {
     const r = await api.maps();
     S.maps = r.maps || [];
