@@ -31,8 +31,8 @@ set +e
 nice -n "${FUZZ_NICE:-19}" "$B/tests/fuzz/fuzz_$T" "${args[@]}" "$W" >"$B/fuzz-$T.log" 2>&1
 rc=$?
 set -e
-grep -E '^#[0-9]+ +(DONE|pulse|NEW|REDUCE)' "$B/fuzz-$T.log" | tail -1
-grep -E 'stat::number_of_executed_units|stat::peak_rss_mb' "$B/fuzz-$T.log" || true
+{ grep -E '^#[0-9]+[[:space:]]+(DONE|pulse|NEW|REDUCE)' "$B/fuzz-$T.log" | tail -1
+  grep -E 'stat::number_of_executed_units|stat::peak_rss_mb' "$B/fuzz-$T.log"; } || true
 if [ $rc -ne 0 ]; then
   echo "fuzz: $T stopped with status $rc: see $B/fuzz-$T.log and $B/crashes/$T/" >&2
   exit $rc

@@ -12,12 +12,14 @@ PACKAGES=(
   libsqlite3-dev                                                  # catalog
   libdnnl-dev libopenblas-dev liblapacke-dev libhdf5-dev          # network, layouts, Keras import
   libmicrohttpd-dev                                               # server
+  libmpdclient-dev mpd                                            # playlists on MPD (musicmap mpd), its test
+  libcairo2-dev fonts-dejavu-core                                 # figures (plot): PNG, SVG, PDF; a font
   chromium curl wrk                                               # browser and HTTP tests, server bench
   firefox-esr xvfb xauth libgl1-mesa-dri pulseaudio               # the page in Firefox (software GL, null sink)
   libfluidsynth-dev fluid-soundfont-gm                            # generated test music
   libcmocka-dev valgrind                                          # tests
+  libopenmpi-dev openmpi-bin                                      # scan --mpi (optional: built when found) and its tests
   python3-h5py python3-numpy                                      # Keras import tests: tests/keras/ writes HDF5 as Keras does
-  libcairo2-dev fonts-dejavu-core                                 # figures (plot): PNG, SVG, PDF; a font
 )
 # the page is bundled with Node.js + npm; keep a node that is already on PATH (e.g. a newer one)
 command -v node >/dev/null || PACKAGES+=(nodejs npm)

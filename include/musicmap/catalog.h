@@ -160,6 +160,11 @@ typedef struct mm_scan_options {
     /* Tests: called after the walk, before any file is read. May be NULL. */
     void (*after_walk)(void *user);
     void *user;
+    /* 1: keep each song's descriptors and tags but not its 262 KB spectrogram (`scan
+     * --keep-spectrograms no`, for collections of millions: docs/scale.md); training and `embed` then
+     * need the audio again. A track counts as read when it has descriptors; a changed file loses the
+     * record it had. 0 (default): keep them. */
+    int no_spectrograms;
 } mm_scan_options;
 /* All defaults (zeros: every count above takes its default). */
 MM_API void mm_scan_options_init(mm_scan_options *options);

@@ -18,6 +18,7 @@
 #include "musicmap/audio.h"
 #include "musicmap/features.h"
 #include "musicmap/catalog.h"
+#include "musicmap/cluster.h"
 #include "musicmap/nn.h"
 #include "musicmap/layout.h"
 #include "musicmap/pipeline.h"

@@ -404,6 +404,136 @@ struct mm_run_outcome {
 MM_API mm_status mm_pipeline_run(mm_catalog *cat, const mm_run_request *req, mm_run_outcome *out, mm_error *err);
 MM_API void mm_run_outcome_free(mm_run_outcome *out);
 
+/* ---- playlists: similar, mix, journey, radio (docs/playlists.md) ------------------------------------ */
+/* Playlists are made in the song vectors' space (not on the 2-D map), from the vectors the map is made
+ * of. A song is named by its track id or its catalogued path everywhere. */
+typedef enum mm_playlist_kind {
+    MM_PLAYLIST_SIMILAR = 0,      /* the songs nearest to one seed, nearest first */
+    MM_PLAYLIST_MIX,              /* near every one of several seeds (mm_mix_rule) */
+    MM_PLAYLIST_JOURNEY,          /* from seeds[0] to seeds[1] along the straight line, in small steps */
+    MM_PLAYLIST_RADIO             /* an endless walk from a seed that never repeats a song; resumable */
+} mm_playlist_kind;
+/* "similar", "mix", "journey", "radio". */
+MM_API const char *mm_playlist_kind_name(mm_playlist_kind kind);
+MM_API int mm_playlist_kind_parse(const char *name, mm_playlist_kind *out);
+
+/* How a mix stays near all its seeds (measured in docs/playlists.md). */
+typedef enum mm_mix_rule {
+    MM_MIX_ROUND_ROBIN = 0,       /* each seed's nearest in turn: every seed keeps its share */
+    MM_MIX_CENTROID,              /* nearest to the seeds' mean */
+    MM_MIX_NEAREST_SEED           /* nearest to the closest seed (the distance to the seeds' set) */
+} mm_mix_rule;
+/* "round-robin", "centroid", "nearest-seed". */
+MM_API const char *mm_mix_rule_name(mm_mix_rule rule);
+MM_API int mm_mix_rule_parse(const char *name, mm_mix_rule *out);
+
+/* The vectors playlists use: those of the named map (NULL: the newest map, which is what the page shows
+ * first and what `run` chose), or the descriptors when the catalog has no map. */
+MM_API mm_status mm_playlist_vectors_load(mm_catalog *cat, const char *map, int threads, mm_song_vectors *out,
+                                          mm_error *err);
+
+/* The vectors with what the rules need of each song, and a search index over them. Opaque; once open it
+ * is read only, so several threads may make playlists from one engine at once. */
+typedef struct mm_playlist_engine mm_playlist_engine;
+
+typedef struct mm_playlist_engine_options {
+    size_t size;                  /* sizeof the struct, set by mm_playlist_engine_options_init (docs/api.md) */
+    size_t exact_max;             /* 50000: exact searches up to this many songs, an approximate index above */
+    int index_dims;               /* 32: the approximate index compares PCA projections of this many axes,
+                                   * then ranks its candidates exactly */
+    int threads;                  /* building the index; 0: all cores */
+    uint64_t seed;                /* the index's clustering */
+} mm_playlist_engine_options;
+MM_API void mm_playlist_engine_options_init(mm_playlist_engine_options *opt);
+
+/* cat: where each song's path and tags come from (NULL: none; the rules then see no artists, albums,
+ * genres, durations or folders). v must outlive the engine. opt may be NULL (defaults). */
+MM_API mm_status mm_playlist_engine_open(mm_catalog *cat, const mm_song_vectors *v,
+                                         const mm_playlist_engine_options *opt, mm_playlist_engine **out,
+                                         mm_error *err);
+MM_API void mm_playlist_engine_close(mm_playlist_engine *e);
+/* 1 when searches go through the approximate index. */
+MM_API int mm_playlist_engine_approximate(const mm_playlist_engine *e);
+/* The median distance from a song to its nearest neighbour (over a sample): the scale of a small step. */
+MM_API double mm_playlist_engine_nn_distance(const mm_playlist_engine *e);
+
+/* One song as the engine knows it (strings never NULL, "" when unknown; valid while the engine is). */
+typedef struct mm_playlist_song {
+    int64_t id;
+    const char *path;             /* bytes as the file system gave them */
+    const char *title, *artist, *album, *genre;
+    double duration;              /* seconds; NAN when unknown */
+} mm_playlist_song;
+/* The song of a track id, or NULL when it has no vectors. */
+MM_API const mm_playlist_song *mm_playlist_engine_song(const mm_playlist_engine *e, int64_t id);
+/* A song named by a track id (digits) or a catalogued path (as stored, or one that resolves to it).
+ * MM_ERR_NOT_FOUND when no song with vectors has that id or path. */
+MM_API mm_status mm_playlist_engine_resolve(const mm_playlist_engine *e, const char *song, int64_t *id,
+                                            mm_error *err);
+
+typedef struct mm_playlist_request {
+    size_t size;                  /* sizeof the struct, set by mm_playlist_request_init (docs/api.md) */
+    mm_playlist_kind kind;        /* MM_PLAYLIST_SIMILAR */
+    const int64_t *seeds;         /* similar, radio: 1 (radio: none when resuming); mix: 1 or more; journey: 2 */
+    size_t n_seeds;
+    int length;                   /* 20 songs; a journey's count includes both ends (>= 2) */
+    int with_seeds;               /* 0; 1: similar, mix and a fresh radio start with their seeds */
+    mm_mix_rule mix;              /* MM_MIX_ROUND_ROBIN */
+    uint64_t seed;                /* 1: radio's wandering; the same value, the same playlist */
+    /* rules, for every kind (seeds are exempt from the filters, not from the spacing) */
+    int artist_gap;               /* 3: an artist at most once in any this many consecutive songs (0, 1: off) */
+    int album_gap;                /* 3: the same for albums */
+    double min_duration;          /* seconds; 0: no bound (songs of unknown duration fail a bound) */
+    double max_duration;          /* seconds; 0: no bound */
+    const char *const *genres;    /* only songs of these genre tags (normalised: mm_label_normalise); NULL: any */
+    size_t n_genres;
+    const char *const *exclude_genres;
+    size_t n_exclude_genres;
+    const char *const *folders;   /* only songs under these folders (absolute paths); NULL: anywhere */
+    size_t n_folders;
+    const char *const *exclude_folders;
+    size_t n_exclude_folders;
+    const int64_t *exclude;       /* songs never to pick (e.g. those already queued) */
+    size_t n_exclude;
+    const char *state;            /* radio: mm_playlist.state of an earlier call, to go on from there */
+} mm_playlist_request;
+MM_API void mm_playlist_request_init(mm_playlist_request *req);
+
+typedef struct mm_playlist_entry {
+    int64_t id;
+    double distance;              /* similar: to the seed; mix: to the nearest seed; journey: to the line;
+                                   * radio: to the walk's starting song */
+    double step;                  /* from the song before (0 for the first) */
+} mm_playlist_entry;
+
+typedef struct mm_playlist {
+    mm_playlist_kind kind;
+    mm_playlist_entry *songs;
+    size_t n;                     /* fewer than asked when the rules leave too few songs */
+    double max_step, mean_step;   /* between consecutive songs */
+    double nn_distance;           /* mm_playlist_engine_nn_distance: what a step is measured against */
+    char *state;                  /* radio: where to go on from (a short ASCII string); NULL otherwise */
+} mm_playlist;
+
+/* Makes the playlist the request asks for. An unknown seed: MM_ERR_NOT_FOUND; a request wrong in
+ * itself (seed count, length, a damaged state): MM_ERR_ARG. No repeated song, and the rules hold for
+ * every song but the seeds' own filters; deterministic for a given request. Free with mm_playlist_free
+ * (also after a failure). */
+MM_API mm_status mm_playlist_make(const mm_playlist_engine *e, const mm_playlist_request *req, mm_playlist *out,
+                                  mm_error *err);
+MM_API void mm_playlist_free(mm_playlist *pl);
+
+typedef struct mm_m3u_options {
+    size_t size;                  /* sizeof the struct, set by mm_m3u_options_init (docs/api.md) */
+    int extended;                 /* 1: #EXTM3U and an #EXTINF line (seconds, artist - title) per song */
+    const char *relative_to;      /* a folder: paths relative to it (the playlist's own folder); NULL: absolute */
+} mm_m3u_options;
+MM_API void mm_m3u_options_init(mm_m3u_options *opt);
+/* The playlist as an M3U file through write (bytes, n, ctx): one path per line, paths as stored (UTF-8
+ * when the file system's names are: .m3u8), tag text with line breaks replaced by spaces. */
+MM_API void mm_playlist_write_m3u(const mm_playlist_engine *e, const mm_playlist *pl, const mm_m3u_options *opt,
+                                  mm_json_writer write, void *ctx);
+
 #ifdef __cplusplus
 }
 #endif

@@ -32,12 +32,29 @@ typedef struct mm_server_options {
     int timeout_seconds;       /* an idle or slow connection is closed after this long; 0: 30 */
     const char *transcode_dir; /* where transcoded audio is cached; NULL: a folder under $XDG_CACHE_HOME */
     const mm_logger *log;      /* requests at DEBUG, problems at WARN; may be NULL */
+    /* Serving beyond loopback (docs/server.md, "Serving to other devices"). A server bound to any other
+     * address needs an access token on every /api/ request (Authorization: Bearer T, or ?token=T). */
+    const char *token;         /* the token (1..128 URL-safe characters); NULL: beyond loopback, the one in
+                                * the file DB.token beside the catalog (made once, mode 0600); on loopback
+                                * none is needed */
+    int no_auth;               /* 1: beyond loopback without a token (anyone who reaches the port can read the
+                                * catalog and its audio; a warning is logged). Not with token. */
+    const char *tls_cert_file; /* PEM certificate (chain) and its key: HTTPS; NULL: plain HTTP */
+    const char *tls_key_file;
+    int rate_limit;            /* requests per second per client address (IPv6: per /64), in bursts of up to
+                                * 2 s' worth, then 429; 0: 200 when bound beyond loopback, none on loopback;
+                                * < 0: none */
 } mm_server_options;
 
 /* Opens the catalog at db_path (read-only use: it never writes) and starts serving in background
  * threads. Fails if the catalog can't be opened or the address can't be bound. */
 MM_API mm_status mm_server_start(mm_server **out, const char *db_path, const mm_server_options *options, mm_error *err);
 MM_API int mm_server_port(const mm_server *server);
+/* The access token the server requires (for the URL to print: http(s)://HOST:PORT/?token=T), or NULL
+ * when it requires none. Valid until mm_server_stop. */
+MM_API const char *mm_server_token(const mm_server *server);
+/* 1 when the server speaks HTTPS. */
+MM_API int mm_server_tls(const mm_server *server);
 /* Stops accepting, finishes nothing that is in flight, frees everything. */
 MM_API void mm_server_stop(mm_server *server);
 

@@ -9,7 +9,7 @@
  * A file is in the catalog as ok only once the transaction holding its row and its feature record
  * committed; a scan killed at any point leaves the catalog as of its last commit, and the next scan
  * finds the unfinished files new or changed again. */
-#include "internal.h"
+#include "scan_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -28,69 +28,14 @@
 #include "../util/shared.h"
 #include "musicmap/audio.h"
 
-/* ---------------------------------------------------------------- small containers */
-
-typedef struct db_entry {
-    int64_t id;
-    char *path;
-    size_t len;
-    int64_t size, mtime_ns, ctime_ns;
-    uint64_t hash;
-    int status;
-    int has_features;
-    int has_descriptors; /* of this build's MM_DESCRIPTOR_VERSION */
-    int seen;       /* the walk found this path */
-    int under_root; /* under a scanned root (and not under a folder that could not be read) */
-    int vanished;   /* under a root, not found: becomes missing unless a moved file claims it */
-    int claimed;    /* taken by a moved file (guarded by move_lock) */
-    int returned;   /* a missing track found again, unchanged, at its path */
-} db_entry;
-
-typedef struct candidate {
-    char *path;
-    size_t len;
-    int64_t size, mtime_ns, ctime_ns;
-    dev_t dev;
-    ino_t ino;
-    const char *problem; /* set when the walk already knows it is not a readable file */
-    unsigned via_link : 1, dropped : 1;
-} candidate;
-
-enum work_kind { WORK_NEW, WORK_CHANGED };
-
-typedef struct work {
-    size_t cand;
-    enum work_kind kind;
-} work;
-
-enum item_kind { ITEM_OK, ITEM_FAILED, ITEM_MOVED, ITEM_SKIPPED };
-
-typedef struct scan_item {
-    const work *w;
-    enum item_kind kind;
-    int64_t size, mtime_ns, ctime_ns;
-    uint64_t hash;
-    int have_info;
-    mm_audio_info info;
-    double loudness;
-    uint16_t *halves;
-    float *descriptors; /* MM_DESCRIPTOR_DIM */
-    int64_t slot;
-    uint64_t checksum;
-    db_entry *moved_from;
-    char error[2 * MM_ERROR_MSG_MAX + 64];
-} scan_item;
+/* ---------------------------------------------------------------- small containers
+ * (the types are in scan_internal.h: the cluster scan shares them) */
 
 /* The excerpts a scan reads per song (mm_scan_options.clips, 0: the default). */
 static int scan_clips(const mm_scan_options *o) { return o->clips > 0 ? o->clips : MM_SCAN_DEFAULT_CLIPS; }
 
 static int64_t ts_ns(struct timespec ts) { return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec; }
 
-/* open addressing: path -> db entry */
-typedef struct path_map {
-    size_t mask;
-    db_entry **slots;
-} path_map;
 
 static uint64_t path_hash(const char *p, size_t n) { return mm_hash64(p, n, 0x70617468ull); }
 
@@ -123,15 +68,6 @@ static db_entry *path_map_get(const path_map *m, const char *p, size_t n)
     return NULL;
 }
 
-/* open addressing set of (dev, ino) for folders already walked */
-typedef struct dir_set {
-    size_t mask, count;
-    struct dir_key {
-        dev_t dev;
-        ino_t ino;
-        int used;
-    } *keys;
-} dir_set;
 
 static size_t dir_hash(dev_t dev, ino_t ino)
 {
@@ -170,52 +106,6 @@ static int dir_set_add(dir_set *s, dev_t dev, ino_t ino)
     return 1;
 }
 
-/* ---------------------------------------------------------------- the scan state */
-
-typedef struct scan {
-    mm_catalog *cat;
-    const mm_scan_options *opt;
-    mm_scan_result *res;
-    double t0;
-    mm_status fatal; /* the scan can't go on (out of memory, database) */
-    mm_error fatal_err;
-
-    /* catalog, as loaded */
-    db_entry *entries;
-    size_t n_entries;
-    path_map by_path;
-    /* move candidates: hash -> entry */
-    db_entry **by_hash;
-    size_t hash_mask;
-    pthread_mutex_t move_lock;
-
-    /* walk */
-    candidate *cands;
-    size_t n_cands, cap_cands;
-    dir_set dirs;
-    char **roots; /* resolved, for "is under a root" */
-    size_t n_roots;
-    char **bad_dirs;
-    size_t n_bad_dirs, cap_bad_dirs;
-
-    /* work */
-    work *work;
-    size_t n_work;
-    mm_mel **mels;
-    mm_descriptors **descs;
-    float **clips, **logmels, **powers;
-    atomic_int stop;
-    mm_queue *queue;
-    mm_scan_progress progress;
-
-    /* writer: slots in use in the feature file */
-    unsigned char *slot_used;
-    int64_t slot_cap, slot_cursor;
-    int64_t *released; /* slots freed by the current batch, reusable after it commits */
-    size_t n_released, cap_released;
-    sqlite3_stmt *st_upsert, *st_old_slot, *st_set_features, *st_drop_features, *st_move_clear, *st_move;
-    sqlite3_stmt *st_set_descriptors;
-} scan;
 
 static void set_fatal(scan *s, mm_status code, const mm_error *err)
 {
@@ -228,6 +118,8 @@ static void set_fatal(scan *s, mm_status code, const mm_error *err)
     }
     atomic_store(&s->stop, 1);
 }
+
+void cat_scan_set_fatal(scan *s, mm_status code, const mm_error *err) { set_fatal(s, code, err); }
 
 static void report_progress(scan *s)
 {
@@ -544,6 +436,13 @@ static mm_status load_catalog(scan *s, mm_error *err)
     return MM_OK;
 }
 
+/* What a track must have to count as read: its spectrogram record, or without spectrograms
+ * (--keep-spectrograms no) its descriptors. */
+static int has_record(const scan *s, const db_entry *e)
+{
+    return cat_scan_keeps_spectrograms(s) ? e->has_features : e->has_descriptors;
+}
+
 static mm_status classify(scan *s, mm_error *err)
 {
     const mm_scan_options *o = s->opt;
@@ -560,7 +459,7 @@ static mm_status classify(scan *s, mm_error *err)
             e->seen = 1;
         int same = e && e->size == c->size && e->mtime_ns == c->mtime_ns;
         /* a track without this build's descriptors is read again once (a catalog from an older version) */
-        if (e && e->status == MM_TRACK_OK && same && e->has_features && e->has_descriptors && !c->problem) {
+        if (e && e->status == MM_TRACK_OK && same && has_record(s, e) && e->has_descriptors && !c->problem) {
             s->res->unchanged++;
             continue;
         }
@@ -569,12 +468,13 @@ static mm_status classify(scan *s, mm_error *err)
             s->res->kept_failed++;
             continue;
         }
-        if (e && e->status == MM_TRACK_MISSING && same && e->has_features && !c->problem) {
+        if (e && e->status == MM_TRACK_MISSING && same && has_record(s, e) && !c->problem) {
             e->returned = 1;
             continue;
         }
         s->work[s->n_work].cand = i;
         s->work[s->n_work].kind = e ? WORK_CHANGED : WORK_NEW;
+        s->work[s->n_work].no_move = 0;
         s->n_work++;
     }
     /* what is under the roots and was not found; and the move candidates */
@@ -587,7 +487,7 @@ static mm_status classify(scan *s, mm_error *err)
             if (path_under(e->path, e->len, s->bad_dirs[b]))
                 e->under_root = 0;
         e->vanished = e->under_root && !e->seen && e->status != MM_TRACK_MISSING;
-        if (!e->seen && e->has_features && e->hash && (e->vanished || e->status == MM_TRACK_MISSING) &&
+        if (!e->seen && has_record(s, e) && e->hash && (e->vanished || e->status == MM_TRACK_MISSING) &&
             e->status != MM_TRACK_FAILED)
             n_hash++;
     }
@@ -600,7 +500,7 @@ static mm_status classify(scan *s, mm_error *err)
         return mm_error_set(err, MM_ERR_NOMEM, "scan: out of memory");
     for (size_t i = 0; i < s->n_entries; i++) {
         db_entry *e = &s->entries[i];
-        if (!e->seen && e->has_features && e->hash && (e->vanished || e->status == MM_TRACK_MISSING) &&
+        if (!e->seen && has_record(s, e) && e->hash && (e->vanished || e->status == MM_TRACK_MISSING) &&
             e->status != MM_TRACK_FAILED) {
             size_t j = (size_t)(e->hash * 0x9E3779B97F4A7C15ull >> 20) & s->hash_mask;
             while (s->by_hash[j])
@@ -620,7 +520,7 @@ static db_entry *claim_moved(scan *s, uint64_t hash, int64_t size)
     for (; s->by_hash[j]; j = (j + 1) & s->hash_mask) {
         db_entry *e = s->by_hash[j];
         if (e->hash == hash && e->size == size && !e->claimed) {
-            e->claimed = 1;
+            e->claimed = !s->remote; /* a worker only proposes: the coordinator claims */
             found = e;
             break;
         }
@@ -628,6 +528,8 @@ static db_entry *claim_moved(scan *s, uint64_t hash, int64_t size)
     pthread_mutex_unlock(&s->move_lock);
     return found;
 }
+
+db_entry *cat_scan_claim_moved(scan *s, uint64_t hash, int64_t size) { return claim_moved(s, hash, size); }
 
 /* ---------------------------------------------------------------- workers */
 
@@ -719,7 +621,7 @@ static void process_file(size_t index, int worker, void *arg)
         it->hash = 0;
         goto push;
     }
-    if (w->kind == WORK_NEW && (it->moved_from = claim_moved(s, it->hash, it->size)) != NULL) {
+    if (w->kind == WORK_NEW && !w->no_move && (it->moved_from = claim_moved(s, it->hash, it->size)) != NULL) {
         it->kind = ITEM_MOVED;
         goto push;
     }
@@ -748,9 +650,10 @@ static void process_file(size_t index, int worker, void *arg)
     }
     /* the spectrogram and, from the same STFT, the descriptors */
     mm_mel_compute_with_power(s->mels[worker], s->clips[worker], s->logmels[worker], s->powers[worker]);
-    it->halves = malloc(MM_FEATURE_RECORD_BYTES);
+    /* without spectrograms (--keep-spectrograms no) the log-mel still makes the descriptors */
+    it->halves = cat_scan_keeps_spectrograms(s) ? malloc(MM_FEATURE_RECORD_BYTES) : NULL;
     it->descriptors = malloc(sizeof(float) * MM_DESCRIPTOR_DIM);
-    if (!it->halves || !it->descriptors) {
+    if ((!it->halves && cat_scan_keeps_spectrograms(s)) || !it->descriptors) {
         free(it->halves);
         free(it->descriptors);
         free(it);
@@ -765,14 +668,19 @@ static void process_file(size_t index, int worker, void *arg)
         it->halves = NULL;
         goto push;
     }
-    mm_floats_to_halves(s->logmels[worker], it->halves, MM_FEATURE_VALUES);
+    if (it->halves)
+        mm_floats_to_halves(s->logmels[worker], it->halves, MM_FEATURE_VALUES);
     more_clips(s, worker, audio, valid, it->descriptors);
     mm_audio_close(audio);
     it->kind = ITEM_OK;
 push:
-    if (mm_queue_push(s->queue, it) != 0)
-        free(it);
+    if (s->out)
+        s->out[index] = it;
+    else if (mm_queue_push(s->queue, it) != 0)
+        cat_scan_free_item(it);
 }
+
+void cat_scan_process(size_t index, int worker, void *scan_arg) { process_file(index, worker, scan_arg); }
 
 /* ---------------------------------------------------------------- writer */
 
@@ -980,6 +888,8 @@ static int apply_item(scan *s, scan_item *it, int64_t now)
         sqlite3_bind_blob(d, 4, it->descriptors, (int)(sizeof(float) * MM_DESCRIPTOR_DIM), SQLITE_STATIC);
         if (step_done(d) != 0)
             return -1;
+        if (!it->halves)
+            goto drop_features; /* a scan without spectrograms: an older record no longer matches the file */
         sqlite3_stmt *q = s->st_old_slot;
         sqlite3_bind_int64(q, 1, id);
         int rc = sqlite3_step(q);
@@ -997,6 +907,7 @@ static int apply_item(scan *s, scan_item *it, int64_t now)
         sqlite3_bind_int64(q, 3, (int64_t)it->checksum);
         return step_done(q);
     }
+drop_features:;
     sqlite3_stmt *q = s->st_drop_features;
     sqlite3_bind_int64(q, 1, id);
     int rc;
@@ -1007,7 +918,7 @@ static int apply_item(scan *s, scan_item *it, int64_t now)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-static void free_item(scan_item *it)
+void cat_scan_free_item(scan_item *it)
 {
     if (it) {
         free(it->halves);
@@ -1041,7 +952,7 @@ static void flush(scan *s, scan_item **batch, size_t n)
     int wrote = 0;
     for (size_t i = 0; i < n; i++) {
         scan_item *it = batch[i];
-        if (it->kind != ITEM_OK)
+        if (it->kind != ITEM_OK || !it->halves)
             continue;
         it->slot = alloc_slot(s);
         if (it->slot < 0) {
@@ -1095,7 +1006,7 @@ static void flush(scan *s, scan_item **batch, size_t n)
     report_progress(s);
 done:
     for (size_t i = 0; i < n; i++)
-        free_item(batch[i]);
+        cat_scan_free_item(batch[i]);
 }
 
 static void *writer_main(void *arg)
@@ -1115,7 +1026,7 @@ static void *writer_main(void *arg)
         if (r == 1) {
             scan_item *it = p;
             if (!batch) {
-                free_item(it);
+                cat_scan_free_item(it);
                 continue;
             }
             if (it->kind != ITEM_SKIPPED) {
@@ -1138,6 +1049,10 @@ static void *writer_main(void *arg)
             break;
     }
     free(batch);
+    /* the catalog's own share of a scan's cost (the cluster scan reports it) */
+    struct timespec cpu;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0)
+        s->writer_cpu = (double)cpu.tv_sec + 1e-9 * (double)cpu.tv_nsec;
     return NULL;
 }
 
@@ -1237,17 +1152,9 @@ static void scan_free(scan *s)
     pthread_mutex_destroy(&s->move_lock);
 }
 
-static mm_status run_workers(scan *s, mm_error *err)
+mm_status cat_scan_frontends_open(scan *s, int workers, mm_error *err)
 {
-    const mm_scan_options *o = s->opt;
-    int jobs = o->jobs > 0 ? o->jobs : mm_cpu_count();
-    if ((size_t)jobs > s->n_work)
-        jobs = (int)s->n_work;
-    mm_pool *pool = NULL;
-    mm_status st = mm_pool_open(&pool, jobs, err);
-    if (st != MM_OK)
-        return st;
-    int workers = mm_pool_threads(pool);
+    mm_status st = MM_OK;
     s->mels = calloc((size_t)workers, sizeof *s->mels);
     s->descs = calloc((size_t)workers, sizeof *s->descs);
     s->clips = calloc((size_t)workers, sizeof *s->clips);
@@ -1265,19 +1172,11 @@ static mm_status run_workers(scan *s, mm_error *err)
         else if ((st = mm_mel_open(&s->mels[w], MM_PAD_REFLECT, err)) == MM_OK)
             st = mm_descriptors_open(&s->descs[w], err);
     }
-    if (st == MM_OK)
-        st = mm_queue_open(&s->queue, (size_t)(2 * workers + 2), err);
-    if (st == MM_OK)
-        st = prepare_all(s, err);
-    pthread_t writer;
-    if (st == MM_OK && pthread_create(&writer, NULL, writer_main, s) != 0)
-        st = mm_error_set(err, MM_ERR_INTERNAL, "scan: cannot start the writer thread");
-    if (st == MM_OK) {
-        s->progress.phase = MM_SCAN_PROCESSING;
-        mm_pool_for(pool, s->n_work, process_file, s);
-        mm_queue_close(s->queue);
-        pthread_join(writer, NULL);
-    }
+    return st;
+}
+
+void cat_scan_frontends_close(scan *s, int workers)
+{
     for (int w = 0; w < workers; w++) {
         if (s->mels)
             mm_mel_close(s->mels[w]);
@@ -1295,8 +1194,54 @@ static mm_status run_workers(scan *s, mm_error *err)
     free(s->clips);
     free(s->logmels);
     free(s->powers);
+    s->mels = NULL;
+    s->descs = NULL;
+    s->clips = s->logmels = s->powers = NULL;
+}
+
+mm_status cat_scan_writer_start(scan *s, size_t capacity, pthread_t *writer, mm_error *err)
+{
+    mm_status st = mm_queue_open(&s->queue, capacity, err);
+    if (st == MM_OK)
+        st = prepare_all(s, err);
+    if (st == MM_OK && pthread_create(writer, NULL, writer_main, s) != 0)
+        st = mm_error_set(err, MM_ERR_INTERNAL, "scan: cannot start the writer thread");
+    if (st != MM_OK) {
+        mm_queue_free(s->queue);
+        s->queue = NULL;
+    }
+    return st;
+}
+
+void cat_scan_writer_join(scan *s, pthread_t writer)
+{
+    mm_queue_close(s->queue);
+    pthread_join(writer, NULL);
     mm_queue_free(s->queue);
     s->queue = NULL;
+}
+
+static mm_status run_workers(scan *s, mm_error *err)
+{
+    const mm_scan_options *o = s->opt;
+    int jobs = o->jobs > 0 ? o->jobs : mm_cpu_count();
+    if ((size_t)jobs > s->n_work)
+        jobs = (int)s->n_work;
+    mm_pool *pool = NULL;
+    mm_status st = mm_pool_open(&pool, jobs, err);
+    if (st != MM_OK)
+        return st;
+    int workers = mm_pool_threads(pool);
+    st = cat_scan_frontends_open(s, workers, err);
+    pthread_t writer;
+    if (st == MM_OK)
+        st = cat_scan_writer_start(s, (size_t)(2 * workers + 2), &writer, err);
+    if (st == MM_OK) {
+        s->progress.phase = MM_SCAN_PROCESSING;
+        mm_pool_for(pool, s->n_work, process_file, s);
+        cat_scan_writer_join(s, writer);
+    }
+    cat_scan_frontends_close(s, workers);
     mm_pool_close(pool);
     return st;
 }
@@ -1307,17 +1252,17 @@ void mm_scan_options_init(mm_scan_options *options)
     options->size = sizeof *options;
 }
 
-mm_status mm_catalog_scan(mm_catalog *cat, const char *const *roots, size_t n_roots, const mm_scan_options *options,
-                          mm_scan_result *result, mm_error *err)
+mm_status cat_scan_begin(scan *s, mm_catalog *cat, const char *const *roots, size_t n_roots,
+                         const mm_scan_options *options, mm_scan_result *result, mm_error *err)
 {
-    mm_scan_result dummy;
-    mm_scan_options given;
-    mm_scan_options_init(&given);
-    util_options_copy(&given, sizeof given, options, UTIL_OPTIONS_END(mm_scan_options, user));
-    options = &given;
-    if (!result)
-        result = &dummy;
+    memset(s, 0, sizeof *s);
     memset(result, 0, sizeof *result);
+    s->cat = cat;
+    s->opt = options;
+    s->res = result;
+    s->t0 = mm_now();
+    atomic_init(&s->stop, 0);
+    pthread_mutex_init(&s->move_lock, NULL);
     if (!cat || (!roots && n_roots))
         return mm_error_set(err, MM_ERR_ARG, "scan: no catalog");
     if (cat->features_fd < 0 || !cat->features_writable)
@@ -1325,81 +1270,91 @@ mm_status mm_catalog_scan(mm_catalog *cat, const char *const *roots, size_t n_ro
     /* one scan per catalog at a time; the kernel drops the lock when a scan is killed */
     if (flock(cat->features_fd, LOCK_EX | LOCK_NB) != 0)
         return mm_error_set(err, MM_ERR_IO, "%s: another scan is running on this catalog", cat->path);
-    /* records a truncated feature file lost (a crash, a full disk, a copy) are forgotten first, so this
-     * scan reads those songs again */
-    size_t checked = 0, damaged = 0;
-    if (mm_catalog_verify_features(cat, 0, &checked, &damaged, err) != MM_OK) {
-        flock(cat->features_fd, LOCK_UN);
-        return err ? err->code : MM_ERR_IO;
-    }
+    s->locked = 1;
 
-    scan s;
-    memset(&s, 0, sizeof s);
-    s.cat = cat;
-    s.opt = options;
-    s.res = result;
-    s.t0 = mm_now();
-    atomic_init(&s.stop, 0);
-    pthread_mutex_init(&s.move_lock, NULL);
     mm_status st = MM_OK;
     char *path = malloc(PATH_MAX + 1);
-    s.roots = calloc(n_roots ? n_roots : 1, sizeof *s.roots);
-    if (!path || !s.roots) {
-        st = mm_error_set(err, MM_ERR_NOMEM, "scan: out of memory");
-        goto out;
+    s->roots = calloc(n_roots ? n_roots : 1, sizeof *s->roots);
+    if (!path || !s->roots) {
+        free(path);
+        return mm_error_set(err, MM_ERR_NOMEM, "scan: out of memory");
     }
-    if ((st = load_catalog(&s, err)) != MM_OK)
-        goto out;
+    if ((st = load_catalog(s, err)) != MM_OK) {
+        free(path);
+        return st;
+    }
 
-    s.progress.phase = MM_SCAN_WALKING;
-    report_progress(&s);
-    for (size_t r = 0; r < n_roots && s.fatal == MM_OK && !atomic_load(&s.stop); r++) {
+    s->progress.phase = MM_SCAN_WALKING;
+    report_progress(s);
+    for (size_t r = 0; r < n_roots && s->fatal == MM_OK && !atomic_load(&s->stop); r++) {
         if (!realpath(roots[r], path)) {
             /* not there (an unplugged drive?): say so, and mark nothing under it missing */
-            folder_error(&s, roots[r], errno);
+            folder_error(s, roots[r], errno);
             continue;
         }
-        if (!(s.roots[s.n_roots] = strdup(path))) {
-            set_fatal(&s, MM_ERR_NOMEM, NULL);
+        if (!(s->roots[s->n_roots] = strdup(path))) {
+            set_fatal(s, MM_ERR_NOMEM, NULL);
             break;
         }
-        s.n_roots++;
-        walk_entry(&s, path, strlen(path), DT_UNKNOWN, 0, 1);
+        s->n_roots++;
+        walk_entry(s, path, strlen(path), DT_UNKNOWN, 0, 1);
     }
-    if (s.fatal == MM_OK && atomic_load(&s.stop)) {
+    free(path);
+    if (s->fatal == MM_OK && atomic_load(&s->stop)) {
         /* stopped during the walk: what was found is incomplete, so nothing may be marked missing */
-        s.n_roots = 0;
+        s->n_roots = 0;
     }
-    if (s.fatal == MM_OK)
-        drop_link_duplicates(&s);
-    if (s.fatal == MM_OK && (st = classify(&s, err)) != MM_OK)
-        goto out;
-    if (s.fatal != MM_OK) {
-        st = s.fatal;
+    if (s->fatal == MM_OK)
+        drop_link_duplicates(s);
+    if (s->fatal == MM_OK && (st = classify(s, err)) != MM_OK)
+        return st;
+    if (s->fatal != MM_OK) {
         if (err)
-            *err = s.fatal_err;
-        goto out;
+            *err = s->fatal_err;
+        return s->fatal;
     }
     if (options->after_walk)
         options->after_walk(options->user);
-    s.progress.total = (int64_t)s.n_work;
-    if (s.n_work > 0 && !atomic_load(&s.stop) && (st = run_workers(&s, err)) != MM_OK)
-        goto out;
-    if (s.fatal != MM_OK) {
-        st = s.fatal;
+    s->progress.total = (int64_t)s->n_work;
+    return MM_OK;
+}
+
+mm_status cat_scan_end(scan *s, mm_status st, mm_error *err)
+{
+    if (st == MM_OK && s->fatal != MM_OK) {
+        st = s->fatal;
         if (err)
-            *err = s.fatal_err;
-        goto out;
+            *err = s->fatal_err;
     }
-    s.progress.phase = MM_SCAN_FINISHING;
-    if ((st = finish(&s, err)) != MM_OK)
-        goto out;
-    report_progress(&s);
-out:
-    result->stopped = atomic_load(&s.stop) && s.fatal == MM_OK;
-    result->seconds = mm_now() - s.t0;
-    free(path);
-    scan_free(&s);
-    flock(cat->features_fd, LOCK_UN);
+    if (st == MM_OK) {
+        s->progress.phase = MM_SCAN_FINISHING;
+        if ((st = finish(s, err)) == MM_OK)
+            report_progress(s);
+    }
+    s->res->stopped = atomic_load(&s->stop) && s->fatal == MM_OK;
+    s->res->seconds = mm_now() - s->t0;
+    scan_free(s);
+    if (s->locked)
+        flock(s->cat->features_fd, LOCK_UN);
     return st;
+}
+
+mm_status mm_catalog_scan(mm_catalog *cat, const char *const *roots, size_t n_roots, const mm_scan_options *options,
+                          mm_scan_result *result, mm_error *err)
+{
+    mm_scan_result dummy;
+    mm_scan_options given;
+    mm_scan_options_init(&given);
+    util_options_copy(&given, sizeof given, options, UTIL_OPTIONS_END(mm_scan_options, user));
+    scan s;
+    /* records a truncated feature file lost (a crash, a full disk, a copy) are forgotten first, so this
+     * scan reads those songs again */
+    size_t checked = 0, damaged = 0;
+    if (cat->features_fd >= 0 && cat->features_writable &&
+        mm_catalog_verify_features(cat, 0, &checked, &damaged, err) != MM_OK)
+        return err ? err->code : MM_ERR_IO;
+    mm_status st = cat_scan_begin(&s, cat, roots, n_roots, &given, result ? result : &dummy, err);
+    if (st == MM_OK && s.n_work > 0 && !atomic_load(&s.stop))
+        st = run_workers(&s, err);
+    return cat_scan_end(&s, st, err);
 }

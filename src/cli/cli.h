@@ -49,6 +49,40 @@ int mm_cmd_embed(mm_cli *cli, int argc, char **argv);
 int mm_cmd_map(mm_cli *cli, int argc, char **argv);
 int mm_cmd_run(mm_cli *cli, int argc, char **argv);
 int mm_cmd_evaluate(mm_cli *cli, int argc, char **argv);
+int mm_cmd_similar(mm_cli *cli, int argc, char **argv);
+int mm_cmd_mix(mm_cli *cli, int argc, char **argv);
+int mm_cmd_journey(mm_cli *cli, int argc, char **argv);
+int mm_cmd_radio(mm_cli *cli, int argc, char **argv);
+int mm_cmd_mpd(mm_cli *cli, int argc, char **argv);
+
+/* The playlist commands' options and catalog side, shared by similar/mix/journey/radio and mpd
+ * (cmd_playlist.c). */
+typedef struct mm_cli_playlist {
+    const char *command;
+    mm_playlist_request req;
+    const char *genres[64], *exclude_genres[64], *folders[64], *exclude_folders[64];
+    size_t n_folders, n_exclude_folders;
+    const char *const *songs;    /* the SONG arguments */
+    size_t n_songs;
+    const char *db, *map, *state_file, *m3u;
+    int relative, json;
+    const char *host, *mpd_root; /* mpd */
+    unsigned port;
+    int clear, play, keep, once;
+    struct mm_catalog *cat;
+    mm_song_vectors vectors;
+    mm_playlist_engine *engine;
+    int64_t *ids;
+    char *state_text;
+} mm_cli_playlist;
+/* Parses the options and songs; 0 to go on, -1 after --help, else an exit code. Free p afterwards. */
+int mm_cli_playlist_parse(mm_cli *cli, const char *command, mm_playlist_kind kind, int mpd, int argc, char **argv,
+                          mm_cli_playlist *p);
+/* Opens the catalog, the vectors and the engine, and resolves the songs into p->req's seeds. */
+int mm_cli_playlist_open(mm_cli *cli, mm_cli_playlist *p);
+/* Makes the playlist (a radio goes on from --state when there is no seed, and writes the new state). */
+int mm_cli_playlist_make(mm_cli_playlist *p, mm_playlist *pl);
+void mm_cli_playlist_free(mm_cli_playlist *p);
 int mm_cmd_plot(mm_cli *cli, int argc, char **argv);
 
 /* Prints "musicmap CMD: message" to stderr and returns MM_EXIT_USAGE. */

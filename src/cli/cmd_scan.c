@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "musicmap/catalog.h"
+#include "musicmap/cluster.h"
 
 static void scan_help(FILE *out)
 {
@@ -28,6 +29,11 @@ static void scan_help(FILE *out)
             "                         of the song (default %d; 1: the centre clip alone, the fastest); the\n"
             "                         spectrogram is always the centre clip's\n"
             "      --batch N          files per transaction (default 64)\n"
+            "      --keep-spectrograms yes|no\n"
+            "                         no: store descriptors and tags but not the 262 KB spectrogram of each\n"
+            "                         song (for millions of songs; training and embed then read the audio)\n"
+            "      --mpi              under mpirun: rank 0 walks, deals files to the other ranks and writes\n"
+            "                         the catalog; the others decode (-j: threads per rank). docs/scale.md\n"
             "  -q, --quiet            no progress and no summary (errors are still printed)\n"
             "  -v, --verbose          more detail\n"
             "  -h, --help             show this help\n\n"
@@ -129,6 +135,90 @@ static void on_failure(const char *path, const char *message, void *user)
         fprintf(stderr, "musicmap scan: %s: %s\n", path, message);
 }
 
+static void print_summary(mm_cli *cli, const mm_scan_result *r)
+{
+    int64_t read = r->added + r->changed + r->moved + r->failed;
+    mm_log(&cli->log, MM_LOG_INFO,
+           "scan: %lld audio files in %.2f s: %lld added, %lld changed, %lld unchanged, %lld moved, %lld failed; "
+           "%lld missing, %lld pruned (%.1f files/s read)",
+           (long long)r->found, r->seconds, (long long)r->added, (long long)r->changed, (long long)r->unchanged,
+           (long long)r->moved, (long long)r->failed, (long long)r->missing, (long long)r->pruned,
+           r->seconds > 0 ? (double)read / r->seconds : 0.0);
+}
+
+/* Where the time went, per rank: what bench/scale reads. */
+static void print_cluster_stats(mm_cli *cli, const mm_cluster_scan_stats *cs, const mm_scan_result *r)
+{
+    double all = 0;
+    for (int i = 0; cs->rank && i < cs->ranks; i++)
+        all += cs->rank[i].cpu_seconds;
+    int64_t read = r->added + r->changed + r->failed;
+    mm_log(&cli->log, MM_LOG_INFO,
+           "scan: %d ranks, %.1f CPU s in all; rank 0 %.2f CPU s (writer thread %.2f s, %.1f %% of all); "
+           "%.0f bytes per file from the workers, %.0f to them, %lld messages",
+           cs->ranks, all, cs->rank ? cs->rank[0].cpu_seconds : 0.0, cs->writer_cpu_seconds,
+           all > 0 ? 100.0 * cs->writer_cpu_seconds / all : 0.0,
+           read > 0 ? (double)cs->bytes_from_workers / (double)read : 0.0,
+           read > 0 ? (double)cs->bytes_to_workers / (double)read : 0.0, (long long)cs->messages);
+    for (int i = 0; cs->rank && i < cs->ranks; i++)
+        mm_log(&cli->log, MM_LOG_DEBUG, "scan: rank %d: %lld files, %.2f CPU s in %.2f s", i,
+               (long long)cs->rank[i].files, cs->rank[i].cpu_seconds, cs->rank[i].seconds);
+}
+
+/* scan --mpi: every rank runs this; rank 0 holds the catalog and prints, the others only decode. */
+static int scan_mpi(mm_cli *cli, const char *db, mm_scan_options *opt, const char *const *roots, size_t n_roots)
+{
+    mm_error err;
+    if (mm_cluster_init(NULL, NULL, &err) != MM_OK) {
+        fprintf(stderr, "musicmap scan: --mpi: %s\n", err.msg);
+        return MM_EXIT_FAILURE;
+    }
+    int rank = mm_cluster_rank();
+    mm_catalog *cat = NULL;
+    /* a rank 0 without its catalog still takes part, to send the others home */
+    if (rank == 0)
+        mm_cli_open_catalog(cli, "scan", db, 1, &cat);
+    scan_ui ui = {.cli = cli, .tty = isatty(STDERR_FILENO), .show = rank == 0 && cli->log.level >= MM_LOG_INFO,
+                  .last = mm_now()};
+    opt->progress = on_progress;
+    opt->failure = on_failure;
+    opt->user = &ui;
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    if (rank == 0) { /* the others die with the job; rank 0 stops cleanly and keeps what it committed */
+        sigaction(SIGINT, &sa, &old_int);
+        sigaction(SIGTERM, &sa, &old_term);
+    }
+    mm_scan_result r;
+    mm_cluster_scan_stats cs;
+    mm_status st = mm_cluster_scan(cat, roots, n_roots, opt, &r, &cs, &err);
+    if (rank == 0) {
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+    }
+    clear_line(&ui);
+    int rc = MM_EXIT_OK;
+    if (st != MM_OK) {
+        if (cat || rank != 0) /* rank 0 without a catalog said why when it failed to open it */
+            fprintf(stderr, "musicmap scan: rank %d: %s\n", rank, err.msg);
+        rc = MM_EXIT_FAILURE;
+    }
+    if (rank == 0 && cat) {
+        print_summary(cli, &r);
+        if (cs.ranks > 1)
+            print_cluster_stats(cli, &cs, &r);
+        if (r.stopped)
+            fprintf(stderr, "musicmap scan: interrupted; what was done is kept, run the scan again to finish\n");
+        if (r.stopped || r.failed || r.folder_errors)
+            rc = MM_EXIT_FAILURE;
+    }
+    mm_cluster_scan_stats_free(&cs);
+    mm_catalog_close(cat);
+    mm_cluster_finalize();
+    return rc;
+}
+
 int mm_cmd_scan(mm_cli *cli, int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -139,12 +229,16 @@ int mm_cmd_scan(mm_cli *cli, int argc, char **argv)
         {"retry-failed", no_argument, NULL, 'R'},
         {"batch", required_argument, NULL, 'B'},
         {"clips", required_argument, NULL, 'C'},
+        {"keep-spectrograms", required_argument, NULL, 'K'},
+        {"mpi", no_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},
         MM_CLI_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     const char *db = NULL;
-    mm_scan_options opt = {0};
+    int use_mpi = 0;
+    mm_scan_options opt;
+    mm_scan_options_init(&opt);
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "j:hqv", longopts, NULL)) != -1) {
@@ -172,12 +266,20 @@ int mm_cmd_scan(mm_cli *cli, int argc, char **argv)
                                           optarg);
             opt.clips = (int)v;
             break;
+        case 'K':
+            if (strcmp(optarg, "yes") != 0 && strcmp(optarg, "no") != 0)
+                return mm_cli_usage_error(cli, "scan", "--keep-spectrograms is yes or no, not '%s'", optarg);
+            opt.no_spectrograms = strcmp(optarg, "no") == 0;
+            break;
+        case 'M': use_mpi = 1; break;
         case 'h': scan_help(stdout); return MM_EXIT_OK;
         default: return mm_cli_usage_error(cli, "scan", "bad option");
         }
     }
     if (optind >= argc)
         return mm_cli_usage_error(cli, "scan", "no folders to scan");
+    if (use_mpi)
+        return scan_mpi(cli, db, &opt, (const char *const *)(argv + optind), (size_t)(argc - optind));
     mm_catalog *cat = NULL;
     if (mm_cli_open_catalog(cli, "scan", db, 1, &cat) != 0)
         return MM_EXIT_FAILURE;
@@ -204,13 +306,7 @@ int mm_cmd_scan(mm_cli *cli, int argc, char **argv)
         fprintf(stderr, "musicmap scan: %s\n", err.msg);
         rc = MM_EXIT_FAILURE;
     }
-    int64_t read = r.added + r.changed + r.moved + r.failed;
-    mm_log(&cli->log, MM_LOG_INFO,
-           "scan: %lld audio files in %.2f s: %lld added, %lld changed, %lld unchanged, %lld moved, %lld failed; "
-           "%lld missing, %lld pruned (%.1f files/s read)",
-           (long long)r.found, r.seconds, (long long)r.added, (long long)r.changed, (long long)r.unchanged,
-           (long long)r.moved, (long long)r.failed, (long long)r.missing, (long long)r.pruned,
-           r.seconds > 0 ? (double)read / r.seconds : 0.0);
+    print_summary(cli, &r);
     if (r.kept_failed)
         mm_log(&cli->log, MM_LOG_INFO,
                "scan: %lld unchanged files failed in an earlier scan (not read again; --retry-failed reads them, "

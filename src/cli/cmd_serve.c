@@ -1,5 +1,8 @@
 /* musicmap serve: the map page and its API on a local port; or --export DIR: the same as static files. */
 #include <getopt.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,8 +11,8 @@
 
 #include "cli.h"
 #include "musicmap/catalog.h"
-#include "musicmap/server.h"
 #include "musicmap/plot.h"
+#include "musicmap/server.h"
 
 static void serve_help(FILE *out)
 {
@@ -20,7 +23,14 @@ static void serve_help(FILE *out)
                  "Options:\n"
                  "      --db PATH          the catalog database (default $XDG_DATA_HOME/musicmap/library.db)\n"
                  "  -p, --port N           port (default 8080; 0: any free port)\n"
-                 "      --host ADDR        address to listen on (default 127.0.0.1: this machine only)\n"
+                 "      --host ADDR        address to listen on (default 127.0.0.1: this machine only; 0.0.0.0:\n"
+                 "                         every network, with an access token: the URL printed has it)\n"
+                 "      --no-auth          beyond this machine, serve without the access token (anyone who\n"
+                 "                         reaches the port can read the catalog)\n"
+                 "      --tls-cert FILE    serve HTTPS with this PEM certificate (chain) ...\n"
+                 "      --tls-key FILE     ... and its PEM private key\n"
+                 "      --rate-limit N     requests per second per client address (default 200 when serving\n"
+                 "                         beyond this machine, else none; 0: none)\n"
                  "      --open             open the page in the desktop's browser\n"
                  "      --threads N        request threads (default max(4, cores))\n"
                  "      --timeout S        close idle or slow connections after S seconds (default 30)\n"
@@ -44,6 +54,29 @@ static void open_browser(const mm_cli *cli, const char *url)
         mm_log(&cli->log, MM_LOG_WARN, "musicmap serve: could not start a browser; open %s yourself", url);
 }
 
+/* A wildcard bind is reached by the machine's own addresses: print one URL for each. */
+static void print_other_urls(const char *scheme, int v6, int port, const char *query)
+{
+    struct ifaddrs *ifs = NULL;
+    if (getifaddrs(&ifs) != 0)
+        return;
+    for (const struct ifaddrs *i = ifs; i; i = i->ifa_next) {
+        if (!i->ifa_addr || (i->ifa_flags & IFF_LOOPBACK) || !(i->ifa_flags & IFF_UP))
+            continue;
+        int fam = i->ifa_addr->sa_family;
+        if (fam != AF_INET && !(v6 && fam == AF_INET6))
+            continue;
+        char addr[NI_MAXHOST];
+        if (getnameinfo(i->ifa_addr, fam == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6), addr,
+                        sizeof addr, NULL, 0, NI_NUMERICHOST) != 0 ||
+            (fam == AF_INET6 && strchr(addr, '%'))) /* link-local: needs a zone, not for typing in */
+            continue;
+        printf("musicmap serve: also %s://%s%s%s:%d/%s\n", scheme, fam == AF_INET6 ? "[" : "", addr,
+               fam == AF_INET6 ? "]" : "", port, query);
+    }
+    freeifaddrs(ifs);
+}
+
 int mm_cli_serve(mm_cli *cli, const char *db_path, const mm_server_options *o, int open_page)
 {
     /* SIGINT/SIGTERM are waited for, not handled: block them in every thread, then sigwait here */
@@ -59,12 +92,17 @@ int mm_cli_serve(mm_cli *cli, const char *db_path, const mm_server_options *o, i
         fprintf(stderr, "musicmap serve: %s\n", err.msg);
         return MM_EXIT_FAILURE;
     }
-    char url[300];
+    char url[600], query[160] = "";
     int v6 = strchr(o->host, ':') != NULL;
-    snprintf(url, sizeof url, "http://%s%s%s:%d/", v6 ? "[" : "",
-             strcmp(o->host, "0.0.0.0") == 0 || strcmp(o->host, "::") == 0 ? "127.0.0.1" : o->host, v6 ? "]" : "",
-             mm_server_port(server));
+    int wildcard = strcmp(o->host, "0.0.0.0") == 0 || strcmp(o->host, "::") == 0;
+    const char *scheme = mm_server_tls(server) ? "https" : "http";
+    if (mm_server_token(server))
+        snprintf(query, sizeof query, "?token=%s", mm_server_token(server));
+    snprintf(url, sizeof url, "%s://%s%s%s:%d/%s", scheme, v6 && !wildcard ? "[" : "", wildcard ? "127.0.0.1" : o->host,
+             v6 && !wildcard ? "]" : "", mm_server_port(server), query);
     printf("musicmap serve: %s (Ctrl-C to stop)\n", url);
+    if (wildcard)
+        print_other_urls(scheme, v6, mm_server_port(server), query);
     fflush(stdout);
     if (open_page)
         open_browser(cli, url);
@@ -87,6 +125,10 @@ int mm_cmd_serve(mm_cli *cli, int argc, char **argv)
         {"transcode-dir", required_argument, NULL, 'C'},
         {"export", required_argument, NULL, 'E'},
         {"export-audio", no_argument, NULL, 'A'},
+        {"no-auth", no_argument, NULL, 'N'},
+        {"tls-cert", required_argument, NULL, 'c'},
+        {"tls-key", required_argument, NULL, 'k'},
+        {"rate-limit", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         MM_CLI_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0},
@@ -122,6 +164,14 @@ int mm_cmd_serve(mm_cli *cli, int argc, char **argv)
         case 'C': o.transcode_dir = optarg; break;
         case 'E': export_dir = optarg; break;
         case 'A': export_audio = 1; break;
+        case 'N': o.no_auth = 1; break;
+        case 'c': o.tls_cert_file = optarg; break;
+        case 'k': o.tls_key_file = optarg; break;
+        case 'R':
+            if (mm_cli_parse_int(optarg, 0, 1000000, &v) != 0)
+                return mm_cli_usage_error(cli, "serve", "--rate-limit must be 0..1000000 requests per second");
+            o.rate_limit = v ? (int)v : -1;
+            break;
         case 'h': serve_help(stdout); return MM_EXIT_OK;
         default: return mm_cli_usage_error(cli, "serve", "bad option");
         }
@@ -130,6 +180,8 @@ int mm_cmd_serve(mm_cli *cli, int argc, char **argv)
         return mm_cli_usage_error(cli, "serve", "unexpected argument '%s'", argv[optind]);
     if (export_audio && !export_dir)
         return mm_cli_usage_error(cli, "serve", "--export-audio needs --export DIR");
+    if (!o.tls_cert_file != !o.tls_key_file)
+        return mm_cli_usage_error(cli, "serve", "--tls-cert and --tls-key go together");
     /* resolve the catalog path the usual way (and check it opens) before starting */
     mm_catalog *cat = NULL;
     if (mm_cli_open_catalog(cli, "serve", db, 0, &cat) != 0)

@@ -21,6 +21,11 @@ static const mm_command COMMANDS[] = {
     {"evaluate", "score every kind of song vector and map against labels (folders, tags, a CSV)", mm_cmd_evaluate},
     {"reduce", "lay out the rows of a .npy array with PCA, t-SNE or UMAP and measure the layout", mm_cmd_reduce},
     {"serve", "serve the map page and its API on a local port (or --export a static site)", mm_cmd_serve},
+    {"similar", "a playlist of the songs that sound most like one song", mm_cmd_similar},
+    {"mix", "a playlist that stays near several songs", mm_cmd_mix},
+    {"journey", "a playlist from one song to another in small steps", mm_cmd_journey},
+    {"radio", "an endless, resumable walk from a song that never repeats one", mm_cmd_radio},
+    {"mpd", "queue similar, mix or radio playlists on MPD, or keep its queue topped up (follow)", mm_cmd_mpd},
     {"plot", "draw a map, the parameter grid, training curves or a confusion matrix as PNG, SVG or PDF", mm_cmd_plot},
 };
 static const size_t N_COMMANDS = sizeof COMMANDS / sizeof COMMANDS[0];

@@ -257,7 +257,8 @@ static mm_status read_table(source_ctx *ctx, const char *file, mm_error *err)
     fclose(f);
     if (st == MM_OK && ctx->n_table == 0)
         st = mm_error_set(err, MM_ERR_FORMAT, "%s: no labels found", file);
-    qsort(ctx->table, ctx->n_table, sizeof *ctx->table, cmp_key);
+    if (ctx->n_table) /* no table at all: qsort of NULL (UBSan, found by tests/fuzz/fuzz_labels) */
+        qsort(ctx->table, ctx->n_table, sizeof *ctx->table, cmp_key);
     return st;
 }
 

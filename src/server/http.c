@@ -25,13 +25,17 @@ struct mm_server {
     struct MHD_Daemon *daemon;
     int port;
     int check_host; /* bound to loopback: only loopback Host headers (defeats DNS rebinding) */
+    int need_token; /* every /api/ request must carry token */
+    char token[SRV_TOKEN_MAX + 1];
+    int tls;
+    char *tls_cert, *tls_key; /* PEM text, kept while the daemon runs */
+    srv_ratelimit *ratelimit; /* NULL: no limit */
 };
 
 static void add_common_headers(struct MHD_Response *r, const char *content_type)
 {
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    srv_security_headers(r, content_type);
 }
 
 static enum MHD_Result send_buffer(struct MHD_Connection *c, int status, srv_buf *body, const char *content_type,
@@ -105,6 +109,7 @@ static enum MHD_Result serve_points(mm_server *s, struct MHD_Connection *c, mm_c
         if (!r)
             return MHD_NO;
         MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
+        srv_security_headers(r, "application/octet-stream");
         enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_NOT_MODIFIED, r);
         MHD_destroy_response(r);
         return ret;
@@ -196,6 +201,11 @@ static int query_int(struct MHD_Connection *c, const char *key, long lo, long hi
 
 #define id_route srv_id_route
 
+static const char *query_arg(void *c, const char *key)
+{
+    return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
+}
+
 static enum MHD_Result route_api(mm_server *s, struct MHD_Connection *c, const char *url, mm_catalog *cat)
 {
     srv_buf b = {0};
@@ -216,6 +226,11 @@ static enum MHD_Result route_api(mm_server *s, struct MHD_Connection *c, const c
         if (query_int(c, "limit", 1, 200, 20, &limit) != 0)
             return send_error(c, 400, "limit is 1..200");
         return send_json(c, srv_api_search(&s->srv, cat, q, (int)limit, &b), &b);
+    }
+    if (strcmp(url, "/api/playlist") == 0) {
+        const char *type;
+        int status = srv_api_playlist(&s->srv, cat, query_arg, c, &b, &type);
+        return status == 200 ? send_buffer(c, status, &b, type, NULL) : send_json(c, status, &b);
     }
     if ((r = id_route(url, "/api/maps/", &id, &rest)) != -1) {
         if (r == 0 && strcmp(rest, "/points") == 0)
@@ -249,6 +264,45 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
     return srv_unescape(s);
 }
 
+/* An answer with no body (401, 429): nothing in it for a client that should not be asking. */
+static enum MHD_Result send_empty(struct MHD_Connection *c, int status, const char *header, const char *value)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    if (header)
+        MHD_add_response_header(r, header, value);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    srv_security_headers(r, NULL);
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* The per-address rate limit, then the token for the API, before anything is looked up: 1 when the
+ * request was answered so (*ret is the result), 0 to go on. */
+static int refused(mm_server *s, struct MHD_Connection *c, const char *url, enum MHD_Result *ret)
+{
+    if (s->ratelimit) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        int wait = srv_ratelimit_take(s->ratelimit, ci ? ci->client_addr : NULL, mm_now());
+        if (wait > 0) {
+            char after[16];
+            snprintf(after, sizeof after, "%d", wait);
+            *ret = send_empty(c, MHD_HTTP_TOO_MANY_REQUESTS, MHD_HTTP_HEADER_RETRY_AFTER, after);
+            return 1;
+        }
+    }
+    /* the page's own files hold no data: they load without the token, then the page sends it */
+    if (s->need_token && strncmp(url, "/api/", 5) == 0 &&
+        !srv_auth_ok(s->token, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+                     MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token"))) {
+        *ret = send_empty(c, MHD_HTTP_UNAUTHORIZED, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+        return 1;
+    }
+    return 0;
+}
+
 static enum MHD_Result add_length(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
     (void)kind;
@@ -274,6 +328,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             if (!r)
                 return MHD_NO;
             MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+            srv_security_headers(r, NULL); /* no CORS headers: an OPTIONS preflight fails here */
             enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, r);
             MHD_destroy_response(r);
             return ret;
@@ -287,13 +342,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     }
     if (*upload_data_size != 0)
         return send_error(c, 400, "requests have no body here");
+    enum MHD_Result ret;
+    if (refused(s, c, url, &ret))
+        return ret;
     if (s->check_host && !srv_loopback_host(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST)))
         return send_error(c, 421, "this server answers only to localhost");
     size_t query = 0;
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_length, &query);
     if (strlen(url) > MAX_URL || query > MAX_URL)
         return send_error(c, 414, "URL too long");
-    enum MHD_Result ret;
     if (strncmp(url, "/api/", 5) == 0) {
         mm_catalog *cat = srv_cat_pool_get(&s->srv.cats);
         ret = route_api(s, c, url, cat);
@@ -305,12 +362,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         struct MHD_Response *r = MHD_create_response_from_buffer(a->size, (void *)a->data, MHD_RESPMEM_PERSISTENT);
         if (!r)
             return MHD_NO;
-        add_common_headers(r, a->content_type);
+        add_common_headers(r, a->content_type); /* with the page's Content-Security-Policy (headers.c) */
         MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
-        /* the page needs nothing from elsewhere: say so, so an injected script could not reach out */
-        MHD_add_response_header(r, "Content-Security-Policy",
-                                "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
-                                "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'");
         ret = MHD_queue_response(c, MHD_HTTP_OK, r);
         MHD_destroy_response(r);
     }
@@ -324,6 +377,54 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     mm_logv(cls, MM_LOG_DEBUG, fmt, ap);
 }
 
+static void free_access(mm_server *s)
+{
+    free(s->tls_cert);
+    free(s->tls_key);
+    srv_ratelimit_free(s->ratelimit);
+}
+
+/* Who may ask: the token (beyond loopback), the rate limit, TLS. loopback: the bound address is one. */
+static mm_status setup_access(mm_server *s, const char *db_path, const mm_server_options *o, int loopback,
+                              mm_error *err)
+{
+    if (o->token) {
+        memcpy(s->token, o->token, strlen(o->token) + 1);
+        s->need_token = 1;
+    } else if (!loopback && !o->no_auth) {
+        size_t n = strlen(db_path);
+        char *path = malloc(n + 7);
+        if (!path)
+            return mm_error_set(err, MM_ERR_NOMEM, "out of memory");
+        memcpy(path, db_path, n);
+        memcpy(path + n, ".token", 7);
+        mm_status st = srv_token_file(path, s->token, err);
+        free(path);
+        if (st != MM_OK)
+            return st;
+        s->need_token = 1;
+    } else if (!loopback) {
+        mm_log(o->log, MM_LOG_WARN, "musicmap serve: serving beyond this machine without an access token: anyone "
+                                    "who can reach %s can read the catalog and play its audio", o->host);
+    }
+    int rate = o->rate_limit > 0 ? o->rate_limit : o->rate_limit == 0 && !loopback ? 200 : 0;
+    if (rate > 0 && !(s->ratelimit = srv_ratelimit_new(rate, 2.0 * rate)))
+        return mm_error_set(err, MM_ERR_NOMEM, "out of memory");
+    if (o->tls_cert_file || o->tls_key_file) {
+        if (!o->tls_cert_file || !o->tls_key_file)
+            return mm_error_set(err, MM_ERR_ARG, "TLS needs both a certificate and a key");
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+            return mm_error_set(err, MM_ERR_UNSUPPORTED, "this libmicrohttpd was built without TLS");
+        mm_status st = srv_read_pem(o->tls_cert_file, &s->tls_cert, err);
+        if (st == MM_OK)
+            st = srv_read_pem(o->tls_key_file, &s->tls_key, err);
+        if (st != MM_OK)
+            return st;
+        s->tls = 1;
+    }
+    return MM_OK;
+}
+
 mm_status mm_server_start(mm_server **out, const char *db_path, const mm_server_options *options, mm_error *err)
 {
     *out = NULL;
@@ -332,6 +433,9 @@ mm_status mm_server_start(mm_server **out, const char *db_path, const mm_server_
     int threads = o.threads > 0 ? o.threads : (mm_cpu_count() > 4 ? mm_cpu_count() : 4);
     if (o.port < 0 || o.port > 65535)
         return mm_error_set(err, MM_ERR_ARG, "port %d out of range", o.port);
+    if (o.token && (o.no_auth || !srv_token_valid(o.token)))
+        return mm_error_set(err, MM_ERR_ARG, o.no_auth ? "a token and no_auth exclude each other"
+                                                       : "a token is 1..%d of A-Z a-z 0-9 - . _ ~", SRV_TOKEN_MAX);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *ai = NULL;
     char port[16];
     snprintf(port, sizeof port, "%d", o.port);
@@ -355,8 +459,21 @@ mm_status mm_server_start(mm_server **out, const char *db_path, const mm_server_
         const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ai->ai_addr;
         s->check_host = memcmp(&sin6->sin6_addr, &in6addr_loopback, sizeof in6addr_loopback) == 0;
     }
+    if ((st = setup_access(s, db_path, &o, s->check_host, err)) != MM_OK) {
+        freeaddrinfo(ai);
+        free_access(s);
+        srv_state_free(&s->srv);
+        free(s);
+        return st;
+    }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
-                     (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+                     (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0) | (s->tls ? MHD_USE_TLS : 0);
+    /* TLS options go in only when asked for: MHD refuses them on a plain daemon */
+    struct MHD_OptionItem tls_options[] = {
+        {s->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, s->tls_cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key},
+        {MHD_OPTION_END, 0, NULL},
+    };
     s->daemon = MHD_start_daemon(
         flags, (uint16_t)o.port, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
@@ -364,12 +481,14 @@ mm_status mm_server_start(mm_server **out, const char *db_path, const mm_server_
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)(o.per_ip_connections > 0 ? o.per_ip_connections : 128),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(o.timeout_seconds > 0 ? o.timeout_seconds : 30),
         MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, (void *)o.log,
-        MHD_OPTION_END);
+        MHD_OPTION_ARRAY, tls_options, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!s->daemon) {
+        free_access(s);
         srv_state_free(&s->srv);
         free(s);
-        return mm_error_set(err, MM_ERR_IO, "can't listen on %s port %d (in use, or not allowed)", host, o.port);
+        return mm_error_set(err, MM_ERR_IO, "can't listen on %s port %d (in use, or not allowed%s)", host, o.port,
+                            o.tls_cert_file ? ", or the certificate and key don't load or match" : "");
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info ? info->port : o.port;
@@ -379,11 +498,16 @@ mm_status mm_server_start(mm_server **out, const char *db_path, const mm_server_
 
 int mm_server_port(const mm_server *server) { return server->port; }
 
+const char *mm_server_token(const mm_server *server) { return server->need_token ? server->token : NULL; }
+
+int mm_server_tls(const mm_server *server) { return server->tls; }
+
 void mm_server_stop(mm_server *server)
 {
     if (!server)
         return;
     MHD_stop_daemon(server->daemon);
+    free_access(server);
     srv_state_free(&server->srv);
     free(server);
 }

@@ -107,6 +107,11 @@ int srv_api_similar(srv_state *srv, mm_catalog *cat, int64_t id, int k, int64_t 
 /* The songs the map's latest growth placed on it: {"map", "generation", "ids"} (the page marks them). */
 int srv_api_map_added(srv_state *srv, mm_catalog *cat, int64_t id, srv_buf *out);
 int srv_api_search(srv_state *srv, mm_catalog *cat, const char *query, int limit, srv_buf *out);
+/* GET /api/playlist (api_playlist.c): query(ctx, key) gives the request's arguments (NULL when absent);
+ * *content_type is JSON, or M3U for format=m3u. */
+typedef const char *(*srv_query_fn)(void *ctx, const char *key);
+int srv_api_playlist(srv_state *srv, mm_catalog *cat, srv_query_fn query, void *ctx, srv_buf *out,
+                     const char **content_type);
 /* {"error": message} with the given status, for every failure. */
 int srv_api_error(srv_buf *out, int status, const char *message);
 /* The k nearest tracks of track index i in v (by embedding, or probs when there is none). */
@@ -145,6 +150,33 @@ int srv_id_route(const char *url, const char *prefix, int64_t *id, const char **
 size_t srv_unescape(char *s);
 /* 1 when a Host header names this machine's loopback (or there is none: HTTP/1.0). */
 int srv_loopback_host(const char *host);
+
+/* --- access beyond loopback (auth.c, ratelimit.c, headers.c) ------------------------------------------ */
+#define SRV_TOKEN_MAX 128
+/* The token in the file at path, made once (getrandom, 256 bits as 64 hex digits, mode 0600) when it is
+ * missing. A file that others may read, or that is not a regular file of ours, is refused. */
+mm_status srv_token_file(const char *path, char token[SRV_TOKEN_MAX + 1], mm_error *err);
+/* 1 when a token is acceptable in options and URLs: 1..SRV_TOKEN_MAX of [A-Za-z0-9._~-]. */
+int srv_token_valid(const char *token);
+/* 1 when a request carries the token: Authorization "Bearer T" or the token query value. The
+ * comparison takes the same time wherever the first difference is. */
+int srv_auth_ok(const char *token, const char *authorization, const char *query_token);
+/* A certificate or key file's text (at most 1 MiB, must look like PEM); free *out. */
+mm_status srv_read_pem(const char *path, char **out, mm_error *err);
+
+/* Token buckets per client address, in a bounded table (the stalest entry gives way to a new one). */
+struct sockaddr;
+typedef struct srv_ratelimit srv_ratelimit;
+srv_ratelimit *srv_ratelimit_new(double per_second, double burst);
+void srv_ratelimit_free(srv_ratelimit *rl);
+/* 0 when the address (IPv4, or IPv6 by its /64) may make a request now (one token taken), else the
+ * seconds until it may (>= 1, for Retry-After). now: seconds on a monotonic clock. */
+int srv_ratelimit_take(srv_ratelimit *rl, const struct sockaddr *addr, double now);
+
+/* The headers every response gets: nosniff, no referrer, no framing, and a Content-Security-Policy
+ * for the kind of content (the page's own for text/html, none-at-all for data). */
+struct MHD_Response;
+void srv_security_headers(struct MHD_Response *r, const char *content_type);
 
 /* --- the embedded page (static.c; assets generated at build time) ----------------------------------- */
 typedef struct srv_asset {

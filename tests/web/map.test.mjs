@@ -189,6 +189,7 @@ try {
   // 7. similar songs and a journey
   await page.keyboard.press('s');
   check('similar songs are listed', await until(page, () => !document.getElementById('side').hidden && document.querySelectorAll('#side-list li').length > 3));
+  check('similar songs (a playlist from api/playlist) offer "Save as m3u"', await page.evaluate(() => !document.getElementById('side-save').hidden));
   await page.keyboard.press('0'); // the whole map again, then a destination clear of the panels
   await sleep(200);
   const now = await page.evaluate((all) => all.map((i) => window.__musicmap.project(i)), ids);

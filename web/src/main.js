@@ -23,19 +23,45 @@ const MIN_GAIN_DB = -24, MAX_GAIN_DB = 9;
 // ---------------------------------------------------------------------------------------------
 // data access
 
+// A server reachable beyond this machine wants its access token on every API request (docs/server.md).
+// It arrives once in the printed URL (?token=...): kept for this origin, then taken out of the address
+// bar (and so out of history and bookmarks). <audio> can't send headers: its URLs carry it instead.
+const TOKEN_KEY = 'musicmap-token';
+const TOKEN = (() => {
+  if (STATIC) return null;
+  const u = new URL(window.location.href);
+  const t = u.searchParams.get('token');
+  try {
+    if (t) localStorage.setItem(TOKEN_KEY, t);
+    if (t) { u.searchParams.delete('token'); history.replaceState(null, '', u.pathname + u.search + u.hash); }
+    return t || localStorage.getItem(TOKEN_KEY);
+  } catch (e) { return t; } // storage blocked: good for this load only
+})();
+function apiFetch(url) {
+  return fetch(url, TOKEN ? { headers: { Authorization: `Bearer ${TOKEN}` } } : undefined).then((r) => {
+    if (r.status === 401) showMessage('This server needs its access token: open the URL that musicmap serve printed (with ?token=…)', 15000);
+    return r;
+  });
+}
+
 async function getJSON(url) {
-  const r = await fetch(url);
+  const r = await apiFetch(url);
   if (!r.ok) throw new Error(`${url}: ${r.status}`);
   return r.json();
 }
 
 let staticIndex = null;
+function playlistQuery(params) {
+  const q = new URLSearchParams(params);
+  if (S.map?.model_id > 0) q.set('model', String(S.map.model_id));
+  return q.toString();
+}
 const fold = (s) => (s || '').normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
 
 const api = {
   maps: () => getJSON(STATIC ? 'data/maps.json' : 'api/maps'),
   points: async (id) => {
-    const r = await fetch(STATIC ? `data/maps/${id}.bin` : `api/maps/${id}/points`);
+    const r = await apiFetch(STATIC ? `data/maps/${id}.bin` : `api/maps/${id}/points`);
     if (!r.ok) throw new Error(`points of map ${id}: ${r.status}`);
     return r.arrayBuffer();
   },
@@ -45,6 +71,8 @@ const api = {
   // in the space the shown map was made from (descriptors or a model's vectors)
   similar: (id) => getJSON(STATIC ? `data/tracks/${id}.similar.json`
     : `api/tracks/${id}/similar?k=12${S.map?.model_id > 0 ? `&model=${S.map.model_id}` : ''}`),
+  // playlists (docs/playlists.md): kind similar | journey ..., in the shown map's space; format=m3u for a file
+  playlist: (params) => getJSON(`api/playlist?${playlistQuery(params)}`),
   search: async (q) => {
     if (!STATIC) return (await getJSON(`api/search?q=${encodeURIComponent(q)}&limit=20`)).results;
     if (!staticIndex) {
@@ -55,7 +83,7 @@ const api = {
     return staticIndex.filter((e) => words.every((w) => e.key.includes(w))).slice(0, 20).map((e) => e.t);
   },
   audioUrl: (t) => {
-    if (!STATIC) return `api/tracks/${t.id}/audio`;
+    if (!STATIC) return `api/tracks/${t.id}/audio${TOKEN ? `?token=${encodeURIComponent(TOKEN)}` : ''}`;
     const ext = { 'audio/mpeg': 'mp3', 'audio/flac': 'flac', 'audio/ogg': 'ogg', 'audio/webm': 'webm',
       'audio/mp4': 'm4a', 'audio/aac': 'aac', 'audio/wav': 'wav' }[t.audio?.content_type] || 'mp3';
     return `data/audio/${t.id}.${ext}`;
@@ -153,7 +181,7 @@ const S = {
   maps: [], map: null, pts: null, cache: new Map(),
   colorBy: 'predicted', colorChoice: null, hidden: new Set(), // colorChoice: the user's own, this session
   hover: -1, currentId: null, current: null,
-  queue: [], journeyPick: false, journey: null,
+  queue: [], journeyPick: false, journey: null, sidePlaylist: null,
   view: { cx: 0, cy: 0, zoom: 1.3 },    // 2-D: centre and half-height in map units
   fitZoom: 1.3, fitDist: 3.2,           // the fitted view's zoom (2-D) and camera distance (3-D)
   fitted: false,                        // the view is the fit, untouched since: a resize fits again
@@ -941,8 +969,10 @@ $('next-button').addEventListener('click', playNext);
 // ---------------------------------------------------------------------------------------------
 // side panel: similar songs, journeys
 
-function openSide(title, note, items) {
+function openSide(title, note, items, playlist = null) {
   $('side').hidden = false;
+  S.sidePlaylist = playlist;
+  $('side-save').hidden = !playlist;
   $('side-title').textContent = title;
   $('side-note').textContent = note;
   const ol = $('side-list');
@@ -967,10 +997,42 @@ function markSideList() {
   for (const li of $('side-list').children) li.classList.toggle('playing', Number(li.dataset.id) === S.currentId);
 }
 function closeSide() { $('side').hidden = true; }
+// Save as m3u: the same playlist from the server as an extended M3U (UTF-8), downloaded
+async function savePlaylist() {
+  const p = S.sidePlaylist;
+  if (!p) return;
+  try {
+    const r = await apiFetch(`api/playlist?${playlistQuery({ ...p, format: 'm3u8' })}`);
+    if (!r.ok) throw new Error(String(r.status));
+    const url = URL.createObjectURL(new Blob([await r.text()], { type: 'audio/x-mpegurl' }));
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = `musicmap-${p.kind}-${p.seed.replace(/,/g, '-')}${p.to ? `-${p.to}` : ''}.m3u8`;
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  } catch (e) {
+    showMessage(`Could not save the playlist: ${e.message}`, 3000);
+  }
+}
+$('side-save').addEventListener('click', savePlaylist);
 $('side-close').addEventListener('click', () => { closeSide(); if (S.journey) clearJourney(); });
 
 async function showSimilar() {
   if (S.currentId == null) return;
+  if (!STATIC) {
+    // a playlist: the nearest songs, no artist or album twice in a row of three
+    const params = { kind: 'similar', seed: String(S.currentId), n: '12' };
+    try {
+      const r = await api.playlist(params);
+      const by = r.space === 'descriptors' ? 'by their audio descriptors' : `by the map's ${r.space || 'vectors'}`;
+      openSide('Similar songs', `to ${S.current?.title || 'this song'}, ${by}`, r.songs, params);
+    } catch (e) {
+      showMessage('No similar songs: this song has no vectors yet', 3000);
+    }
+    return;
+  }
   try {
     const r = await api.similar(S.currentId);
     const by = r.space === 'descriptors' ? 'by their audio descriptors' : `by the ${r.model || ''} model's ${r.space || 'vectors'}`;
@@ -1027,7 +1089,19 @@ async function startJourney(toId) {
   S.journeyPick = false;
   hideMessage();
   if (toId === S.currentId) return;
-  const ids = journeyPath(S.currentId, toId, S.pts.n > 2000 ? 12 : Math.min(10, S.pts.n - 1));
+  const steps = S.pts.n > 2000 ? 12 : Math.min(10, S.pts.n - 1);
+  let ids = null, params = null;
+  if (!STATIC) {
+    // the server's journey: small steps in the map's own space (not across the 2-D picture)
+    params = { kind: 'journey', seed: String(S.currentId), to: String(toId), n: String(steps + 1) };
+    try {
+      ids = (await api.playlist(params)).songs.map((t) => t.id).filter((id) => S.pts.index.has(id));
+    } catch (e) {
+      ids = null;
+      params = null;
+    }
+  }
+  if (!ids || ids.length < 2) ids = journeyPath(S.currentId, toId, steps);
   if (!ids) { showMessage('Both songs must be on this map', 2500); return; }
   S.journey = ids;
   S.queue = ids.slice(1);
@@ -1039,7 +1113,7 @@ async function startJourney(toId) {
   pathLine.visible = true;
   S.dirty = true;
   const tracks = await Promise.all(ids.map((id) => getTrack(id).catch(() => ({ id, title: `track ${id}` }))));
-  openSide('Journey', `${ids.length} songs from ${tracks[0].title} to ${tracks[tracks.length - 1].title}; n skips ahead`, tracks);
+  openSide('Journey', `${ids.length} songs from ${tracks[0].title} to ${tracks[tracks.length - 1].title}; n skips ahead`, tracks, params);
 }
 
 function clearJourney() { S.journey = null; S.queue = []; pathLine.visible = false; $('next-button').disabled = true; S.dirty = true; }
@@ -1155,47 +1229,6 @@ window.addEventListener('keydown', (e) => {
   }
   e.preventDefault();
 });
-
-// ---------------------------------------------------------------------------------------------
-// the frame loop: draws only when something changed
-
-function frame(now) {
-  requestAnimationFrame(frame);
-  if (S.anim) {
-    const t = Math.min(1, (now - S.anim.start) / S.anim.ms);
-    material.uniforms.uT.value = t;
-    if (t >= 1) {
-      S.anim = null;
-      // settle: the new layout becomes the start of the next switch
-      geometry.attributes.position0.array.set(geometry.attributes.position.array);
-      geometry.attributes.position0.needsUpdate = true;
-    }
-    updateMarkers();
-    updateNewMarks();
-    S.dirty = true;
-  }
-  if (S.flight) {
-    const f = S.flight, t = Math.min(1, (now - f.start) / f.ms), e = t < 0.5 ? 4 * t * t * t : 1 - (-2 * t + 2) ** 3 / 2;
-    if (f.to) {
-      S.view.cx = f.from.cx + (f.to.cx - f.from.cx) * e;
-      S.view.cy = f.from.cy + (f.to.cy - f.from.cy) * e;
-      S.view.zoom = Math.exp(Math.log(f.from.zoom) + (Math.log(f.to.zoom) - Math.log(f.from.zoom)) * e);
-      updateCam2();
-    } else {
-      cam3.position.lerpVectors(f.from3.p, f.to3.p, e);
-      controls.target.lerpVectors(f.from3.t, f.to3.t, e);
-    }
-    if (t >= 1) S.flight = null;
-    S.dirty = true;
-  }
-  if (controls.enabled) controls.update();
-  if (S.dirty) {
-    S.dirty = false;
-    renderer.render(scene, camera);
-    S.frames++;
-    if (S.pts && S.firstPaint == null) S.firstPaint = performance.now();
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // the Model panel (the figures `musicmap plot training` and `plot confusion` draw, from the same data)
@@ -1354,6 +1387,47 @@ function saveImage() {
   S.dirty = true;
 }
 $('save-image').addEventListener('click', saveImage);
+
+// ---------------------------------------------------------------------------------------------
+// the frame loop: draws only when something changed
+
+function frame(now) {
+  requestAnimationFrame(frame);
+  if (S.anim) {
+    const t = Math.min(1, (now - S.anim.start) / S.anim.ms);
+    material.uniforms.uT.value = t;
+    if (t >= 1) {
+      S.anim = null;
+      // settle: the new layout becomes the start of the next switch
+      geometry.attributes.position0.array.set(geometry.attributes.position.array);
+      geometry.attributes.position0.needsUpdate = true;
+    }
+    updateMarkers();
+    updateNewMarks();
+    S.dirty = true;
+  }
+  if (S.flight) {
+    const f = S.flight, t = Math.min(1, (now - f.start) / f.ms), e = t < 0.5 ? 4 * t * t * t : 1 - (-2 * t + 2) ** 3 / 2;
+    if (f.to) {
+      S.view.cx = f.from.cx + (f.to.cx - f.from.cx) * e;
+      S.view.cy = f.from.cy + (f.to.cy - f.from.cy) * e;
+      S.view.zoom = Math.exp(Math.log(f.from.zoom) + (Math.log(f.to.zoom) - Math.log(f.from.zoom)) * e);
+      updateCam2();
+    } else {
+      cam3.position.lerpVectors(f.from3.p, f.to3.p, e);
+      controls.target.lerpVectors(f.from3.t, f.to3.t, e);
+    }
+    if (t >= 1) S.flight = null;
+    S.dirty = true;
+  }
+  if (controls.enabled) controls.update();
+  if (S.dirty) {
+    S.dirty = false;
+    renderer.render(scene, camera);
+    S.frames++;
+    if (S.pts && S.firstPaint == null) S.firstPaint = performance.now();
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // start

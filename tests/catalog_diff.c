@@ -1,0 +1,119 @@
+/* catalog_diff A.db B.db: whether two catalogs hold the same scan, track by track (matched by path):
+ * every tracks column but id and scanned_at (which say when and in which order, not what), the
+ * descriptors, and the feature record's bytes. Prints the first differences and a summary; exit 0 when
+ * equal, 1 when not, 2 on errors. The MPI tests compare a cluster scan with a single-process one. */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "musicmap/catalog.h"
+
+typedef struct side {
+    sqlite3 *db;
+    mm_catalog *cat;
+    sqlite3_stmt *rows;
+} side;
+
+static int open_side(side *s, const char *path)
+{
+    mm_error err;
+    if (mm_catalog_open(&s->cat, path, 0, &err) != MM_OK) {
+        fprintf(stderr, "catalog_diff: %s\n", err.msg);
+        return -1;
+    }
+    sqlite3_stmt *check = NULL;
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, "PRAGMA integrity_check", -1, &check, NULL) != SQLITE_OK ||
+        sqlite3_step(check) != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(check, 0), "ok") != 0) {
+        fprintf(stderr, "catalog_diff: %s: fails SQLite's integrity check\n", path);
+        sqlite3_finalize(check);
+        return -1;
+    }
+    sqlite3_finalize(check);
+    /* every column of tracks (but id, scanned_at) and of descriptors (but track_id), in path order */
+    const char *sql = "SELECT t.*, d.*, t.id FROM tracks t LEFT JOIN descriptors d ON d.track_id = t.id ORDER BY t.path";
+    if (sqlite3_prepare_v2(s->db, sql, -1, &s->rows, NULL) != SQLITE_OK) {
+        fprintf(stderr, "catalog_diff: %s: %s\n", path, sqlite3_errmsg(s->db));
+        return -1;
+    }
+    return 0;
+}
+
+static int ignored(const char *name) { return !strcmp(name, "id") || !strcmp(name, "scanned_at") || !strcmp(name, "track_id"); }
+
+static int same_value(sqlite3_stmt *a, sqlite3_stmt *b, int col)
+{
+    int ta = sqlite3_column_type(a, col), tb = sqlite3_column_type(b, col);
+    if (ta != tb)
+        return 0;
+    if (ta == SQLITE_NULL)
+        return 1;
+    if (ta == SQLITE_INTEGER)
+        return sqlite3_column_int64(a, col) == sqlite3_column_int64(b, col);
+    if (ta == SQLITE_FLOAT) { /* bit for bit */
+        double x = sqlite3_column_double(a, col), y = sqlite3_column_double(b, col);
+        return memcmp(&x, &y, sizeof x) == 0;
+    }
+    int na = sqlite3_column_bytes(a, col), nb = sqlite3_column_bytes(b, col);
+    return na == nb && (na == 0 || memcmp(sqlite3_column_blob(a, col), sqlite3_column_blob(b, col), (size_t)na) == 0);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: catalog_diff A.db B.db\n");
+        return 2;
+    }
+    side a = {0}, b = {0};
+    if (open_side(&a, argv[1]) != 0 || open_side(&b, argv[2]) != 0)
+        return 2;
+    int ncol = sqlite3_column_count(a.rows);
+    if (ncol != sqlite3_column_count(b.rows)) {
+        fprintf(stderr, "catalog_diff: the schemas differ\n");
+        return 1;
+    }
+    uint16_t *ra = malloc(MM_FEATURE_RECORD_BYTES), *rb = malloc(MM_FEATURE_RECORD_BYTES);
+    long tracks = 0, records = 0, differences = 0;
+    for (;;) {
+        int sa = sqlite3_step(a.rows), sb = sqlite3_step(b.rows);
+        if (sa != sb) {
+            fprintf(stderr, "catalog_diff: %s has more tracks\n", sa == SQLITE_ROW ? argv[1] : argv[2]);
+            differences++;
+            break;
+        }
+        if (sa != SQLITE_ROW)
+            break;
+        tracks++;
+        char path[4096]; /* the blob's bytes: reading it as text would convert the value in place */
+        int pl = sqlite3_column_bytes(a.rows, 1);
+        snprintf(path, sizeof path, "%.*s", pl, (const char *)sqlite3_column_blob(a.rows, 1));
+        for (int c = 0; c < ncol - 1; c++) {
+            if (ignored(sqlite3_column_name(a.rows, c)) || same_value(a.rows, b.rows, c))
+                continue;
+            if (differences++ < 10)
+                fprintf(stderr, "catalog_diff: %s: column %s differs\n", path, sqlite3_column_name(a.rows, c));
+        }
+        mm_error ea, eb;
+        mm_status fa = mm_catalog_read_features_half(a.cat, sqlite3_column_int64(a.rows, ncol - 1), ra, &ea);
+        mm_status fb = mm_catalog_read_features_half(b.cat, sqlite3_column_int64(b.rows, ncol - 1), rb, &eb);
+        if (fa != fb || (fa == MM_OK && memcmp(ra, rb, MM_FEATURE_RECORD_BYTES) != 0)) {
+            if (differences++ < 10)
+                fprintf(stderr, "catalog_diff: %s: the feature records differ (%s / %s)\n", path,
+                        fa == MM_OK ? "present" : ea.msg, fb == MM_OK ? "present" : eb.msg);
+        } else if (fa == MM_OK) {
+            records++;
+        }
+    }
+    printf("catalog_diff: %ld tracks, %ld feature records compared: %s (%ld differences)\n", tracks, records,
+           differences ? "DIFFERENT" : "same", differences);
+    free(ra);
+    free(rb);
+    sqlite3_finalize(a.rows);
+    sqlite3_finalize(b.rows);
+    sqlite3_close(a.db);
+    sqlite3_close(b.db);
+    mm_catalog_close(a.cat);
+    mm_catalog_close(b.cat);
+    return differences ? 1 : 0;
+}
