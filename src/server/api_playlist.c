@@ -143,14 +143,16 @@ int srv_api_playlist(srv_state *srv, mm_catalog *cat, srv_query_fn query, void *
      * the newest map's vectors (or the descriptors) */
     srv_vectors *sv = NULL;
     mm_song_vectors v = {0}, own = {0};
+    mm_playlist_engine *shared = NULL;
     if (model > 0) {
         if (!(sv = srv_vectors_get(srv, cat, model, &err)))
             return srv_api_error(out, 404, err.msg);
-        v = (mm_song_vectors){.kind = sv->k == 0 && sv->dim ? MM_VECTORS_DESCRIPTORS
-                                      : sv->dim             ? MM_VECTORS_HIDDEN
-                                                            : MM_VECTORS_OUTPUTS,
-                              .n = sv->n, .dim = sv->dim ? sv->dim : sv->k, .ids = sv->ids,
-                              .x = sv->dim ? sv->embedding : sv->probs};
+        /* the engine cached with the vectors: a million songs' index is built once, not per request */
+        if (!(shared = srv_vectors_engine(sv, cat, &err))) {
+            srv_vectors_release(srv, sv);
+            return srv_api_error(out, err.code == MM_ERR_NOMEM ? 503 : 500, err.msg);
+        }
+        v = sv->view;
     } else if (mm_playlist_vectors_load(cat, NULL, 1, &own, &err) != MM_OK) {
         return srv_api_error(out, err.code == MM_ERR_NOT_FOUND ? 404 : 500, err.msg);
     } else {
@@ -160,7 +162,9 @@ int srv_api_playlist(srv_state *srv, mm_catalog *cat, srv_query_fn query, void *
     mm_playlist pl = {0};
     int64_t seeds[MAX_SEEDS];
     int status = 200;
-    if (mm_playlist_engine_open(cat, &v, NULL, &e, &err) != MM_OK) {
+    if (shared)
+        e = shared;
+    if (!shared && mm_playlist_engine_open(cat, &v, NULL, &e, &err) != MM_OK) {
         status = srv_api_error(out, err.code == MM_ERR_NOMEM ? 503 : 500, err.msg);
     } else {
         int ns = parse_seeds(e, query(ctx, "seed"), seeds, 0, &err);
@@ -184,7 +188,8 @@ int srv_api_playlist(srv_state *srv, mm_catalog *cat, srv_query_fn query, void *
         }
     }
     mm_playlist_free(&pl);
-    mm_playlist_engine_close(e);
+    if (!shared)
+        mm_playlist_engine_close(e);
     if (sv)
         srv_vectors_release(srv, sv);
     mm_song_vectors_free(&own);

@@ -58,7 +58,15 @@ typedef struct srv_vectors {
     int64_t *ids; /* ascending */
     float *probs, *embedding;
     int refs;
+    /* playlists over these vectors: the engine (its index, the songs' tags) is built by the first
+     * /api/playlist request and shared by the later ones while these vectors are */
+    pthread_mutex_t engine_lock;
+    mm_song_vectors view;
+    struct mm_playlist_engine *engine;
 } srv_vectors;
+
+/* The playlist engine over v (built once, under v's engine_lock); NULL with err set. */
+struct mm_playlist_engine *srv_vectors_engine(srv_vectors *v, mm_catalog *cat, mm_error *err);
 
 /* The encoded points of one map (format in docs/server.md), shared between requests. */
 typedef struct srv_points {

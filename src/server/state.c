@@ -109,7 +109,29 @@ static void vectors_free(srv_vectors *v)
     free(v->ids);
     free(v->probs);
     free(v->embedding);
+    mm_playlist_engine_close(v->engine);
+    pthread_mutex_destroy(&v->engine_lock);
     free(v);
+}
+
+mm_playlist_engine *srv_vectors_engine(srv_vectors *v, mm_catalog *cat, mm_error *err)
+{
+    pthread_mutex_lock(&v->engine_lock);
+    if (!v->engine) {
+        /* the space the map was made from, as /similar uses it */
+        v->view = (mm_song_vectors){.kind = v->k == 0 && v->dim ? MM_VECTORS_DESCRIPTORS
+                                            : v->dim           ? MM_VECTORS_HIDDEN
+                                                               : MM_VECTORS_OUTPUTS,
+                                    .n = v->n,
+                                    .dim = v->dim ? v->dim : v->k,
+                                    .ids = v->ids,
+                                    .x = v->dim ? v->embedding : v->probs};
+        if (mm_playlist_engine_open(cat, &v->view, NULL, &v->engine, err) != MM_OK)
+            v->engine = NULL;
+    }
+    mm_playlist_engine *e = v->engine;
+    pthread_mutex_unlock(&v->engine_lock);
+    return e;
 }
 
 static void points_free(srv_points *p)
@@ -152,6 +174,7 @@ static srv_vectors *load_vectors(mm_catalog *cat, const mm_model_record *m, mm_e
         mm_error_set(err, MM_ERR_NOMEM, "out of memory");
         return NULL;
     }
+    pthread_mutex_init(&v->engine_lock, NULL);
     v->model_id = m->id;
     v->created_at = m->created_at;
     v->loaded_at = mm_now();
