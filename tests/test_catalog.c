@@ -437,6 +437,87 @@ static void test_schema(void **state)
     assert_int_equal(mm_catalog_open(&cat, dmg, MM_CATALOG_CREATE, &err), MM_ERR_FORMAT);
 }
 
+typedef struct search_hits {
+    int64_t ids[8];
+    int n;
+} search_hits;
+
+static int search_cb(const mm_track *t, void *user)
+{
+    search_hits *h = user;
+    if (h->n < 8)
+        h->ids[h->n++] = t->id;
+    return 0;
+}
+
+static search_hits search(mm_catalog *cat, const char *query)
+{
+    search_hits h = {.n = 0};
+    mm_error err;
+    if (mm_catalog_search(cat, query, 8, search_cb, &h, &err) != MM_OK)
+        fail_msg("%s", err.msg);
+    return h;
+}
+
+/* Version 5 -> 6: the folded search text is filled for existing rows; rows without it (another tool's)
+ * are still found, and so are rows whose tags another tool changed. */
+static void test_search_migration(void **state)
+{
+    const char *dir = keep(tu_temp_dir());
+    const char *path = keep(fmt_path("%s/v5.db", dir));
+    /* a version-5 catalog: this version's, less what migration 5 -> 6 added */
+    mm_catalog_close(open_cat(path));
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sql_exec(db, "DROP TRIGGER tracks_search_stale;"
+                 "ALTER TABLE tracks DROP COLUMN search_title; ALTER TABLE tracks DROP COLUMN search_text;"
+                 "PRAGMA user_version = 5;"
+                 "INSERT INTO tracks(id, path, size, mtime_ns, status, title, artist, album, scanned_at) VALUES"
+                 " (1, x'2f31', 1, 1, 'ok', 'Crazy in Love', 'Beyoncé', 'Dangerously In Love', 1),"
+                 " (2, x'2f32', 1, 1, 'ok', NULL, 'MÖTLEY CRÜE', NULL, 1),"
+                 " (3, x'2f33', 1, 1, 'ok', 'Love Me Like You Do', 'Ellie Goulding', NULL, 1),"
+                 " (4, x'2f34', 1, 1, 'missing', 'Straße', 'Москва', 'Ελλάδα', 1);");
+    sqlite3_close(db);
+
+    mm_catalog *cat = open_cat(path);
+    assert_int_equal(mm_catalog_schema_version(cat), 6);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_string_equal(sql_text(db, "SELECT search_title FROM tracks WHERE id = 1"), "crazy in love");
+    assert_string_equal(sql_text(db, "SELECT search_text FROM tracks WHERE id = 1"), "beyonce\ndangerously in love");
+    assert_int_equal(sql_int(db, "SELECT search_title IS NULL FROM tracks WHERE id = 2"), 1);
+    assert_string_equal(sql_text(db, "SELECT search_text FROM tracks WHERE id = 2"), "motley crue\n");
+    /* every row, not only ok ones: a missing track that comes back is searched without a rescan */
+    assert_string_equal(sql_text(db, "SELECT search_text FROM tracks WHERE id = 4"), "москва\nελλάδα");
+
+    search_hits h = search(cat, "BEYONCE love");
+    assert_int_equal(h.n, 1);
+    assert_int_equal(h.ids[0], 1);
+    assert_int_equal(search(cat, "motley").ids[0], 2);
+    assert_int_equal(search(cat, "strasse").n, 0); /* missing tracks are not searched */
+    /* a word must lie inside one tag: none spans the artist and the album */
+    assert_int_equal(search(cat, "beyoncedanger").n, 0);
+    /* title matches first, then by artist */
+    h = search(cat, "love");
+    assert_int_equal(h.n, 2);
+    assert_int_equal(h.ids[0], 1);
+    assert_int_equal(h.ids[1], 3);
+    h = search(cat, "e");
+    assert_int_equal(h.n, 3);
+    assert_int_equal(h.ids[2], 2); /* no title: after the titles that do not match */
+
+    /* another tool's row, without search text: folded on the fly */
+    sql_exec(db, "INSERT INTO tracks(id, path, size, mtime_ns, status, title, artist, scanned_at)"
+                 " VALUES (5, x'2f35', 1, 1, 'ok', 'Ærøskøbing', 'Ýmir', 1)");
+    assert_int_equal(search(cat, "aeroskobing ymir").ids[0], 5);
+    /* another tool changing the tags: the stored text is forgotten, not left stale */
+    sql_exec(db, "UPDATE tracks SET title = 'Halo' WHERE id = 1");
+    assert_int_equal(sql_int(db, "SELECT search_text IS NULL FROM tracks WHERE id = 1"), 1);
+    assert_int_equal(search(cat, "halo beyonce").ids[0], 1);
+    assert_int_equal(search(cat, "crazy").n, 0);
+    sqlite3_close(db);
+    mm_catalog_close(cat);
+}
+
 /* ---------------------------------------------------------------- incremental scans */
 
 static void test_incremental(void **state)
@@ -987,6 +1068,7 @@ int main(void)
         cmocka_unit_test(test_half),
         cmocka_unit_test(test_queue),
         cmocka_unit_test(test_schema),
+        cmocka_unit_test(test_search_migration),
         cmocka_unit_test(test_incremental),
         cmocka_unit_test(test_scan_clips),
         cmocka_unit_test(test_broken),

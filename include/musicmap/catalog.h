@@ -25,7 +25,7 @@
 extern "C" {
 #endif
 
-#define MM_CATALOG_SCHEMA_VERSION 5
+#define MM_CATALOG_SCHEMA_VERSION 6
 /* One feature record: the 96 x 1366 log-mel, band-major, IEEE half floats, little-endian. */
 #define MM_FEATURE_VALUES (MM_N_MELS * MM_N_FRAMES)
 #define MM_FEATURE_RECORD_BYTES (MM_FEATURE_VALUES * 2)

@@ -106,6 +106,22 @@ static const char *const MIGRATIONS[MM_CATALOG_SCHEMA_VERSION] = {
      * a map counts its growths, and each point remembers the growth that added it (0: drawn) */
     "ALTER TABLE maps ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE map_points ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;",
+    /* 5 -> 6: each track's tags stored folded, so search compares stored text instead of calling
+     * mm_fold three times per word on every row (docs/catalog.md, "Search"). search_title is
+     * mm_fold(title) (NULL when there is no title: the ordering tells NULL from no match);
+     * search_text is the folded artist and album joined by a newline (a search word never holds
+     * whitespace, so no match can straddle the two), never NULL once written. NULL search_text: not
+     * written (a row from another tool); search folds that row on the fly. The trigger forgets the
+     * stored text when another tool changes the tags without rewriting it. mm_fold is registered
+     * before migrations run. */
+    "ALTER TABLE tracks ADD COLUMN search_title TEXT;"
+    "ALTER TABLE tracks ADD COLUMN search_text TEXT;"
+    "UPDATE tracks SET search_title = mm_fold(title),"
+    "  search_text = mm_fold(coalesce(artist, '')) || char(10) || mm_fold(coalesce(album, ''));"
+    "CREATE TRIGGER tracks_search_stale AFTER UPDATE OF title, artist, album ON tracks"
+    "  WHEN new.search_text IS old.search_text AND new.search_title IS old.search_title"
+    "   AND (new.title IS NOT old.title OR new.artist IS NOT old.artist OR new.album IS NOT old.album)"
+    "  BEGIN UPDATE tracks SET search_title = NULL, search_text = NULL WHERE id = new.id; END;",
 };
 
 mm_status cat_sql_error(mm_catalog *cat, mm_error *err, const char *what)

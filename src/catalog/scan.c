@@ -697,15 +697,18 @@ static mm_status prepare_all(scan *s, mm_error *err)
         s, &s->st_upsert,
         "INSERT INTO tracks(path, size, mtime_ns, ctime_ns, hash, status, error, duration, container, codec,"
         " sample_rate, channels, bit_rate, title, artist, album, genre, date, track_no, year, loudness,"
-        " loudness_song, scanned_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
-        " ?17, ?18, ?19, ?20, ?21, ?22, ?23)"
+        " loudness_song, scanned_at, search_title, search_text) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+        " ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,"
+        /* the folded tags search compares (schema 6, db.c): written with the tags, so they agree */
+        " mm_fold(?14), mm_fold(coalesce(?15, '')) || char(10) || mm_fold(coalesce(?16, '')))"
         " ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,"
         " ctime_ns = excluded.ctime_ns, hash = excluded.hash, status = excluded.status, error = excluded.error,"
         " duration = excluded.duration, container = excluded.container, codec = excluded.codec,"
         " sample_rate = excluded.sample_rate, channels = excluded.channels, bit_rate = excluded.bit_rate,"
         " title = excluded.title, artist = excluded.artist, album = excluded.album, genre = excluded.genre,"
         " date = excluded.date, track_no = excluded.track_no, year = excluded.year, loudness = excluded.loudness,"
-        " loudness_song = excluded.loudness_song, scanned_at = excluded.scanned_at"
+        " loudness_song = excluded.loudness_song, scanned_at = excluded.scanned_at,"
+        " search_title = excluded.search_title, search_text = excluded.search_text"
         " RETURNING id",
         err);
     if (st == MM_OK)

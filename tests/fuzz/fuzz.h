@@ -17,6 +17,10 @@ int fuzz_make_seeds(const char *dir);
  * Parsers that take a path read it as any file. */
 const char *fuzz_as_file(const uint8_t *data, size_t size);
 
+/* The same as a named file in RAM (/dev/shm, else /tmp): for libraries that need a real path to the
+ * file (HDF5 resolves the name it opens, which a memfd's /proc path does not give). */
+const char *fuzz_as_named_file(const uint8_t *data, size_t size);
+
 /* A NUL-terminated copy of the bytes (free it). */
 char *fuzz_string(const uint8_t *data, size_t size);
 

@@ -29,6 +29,18 @@ const char *fuzz_as_file(const uint8_t *data, size_t size)
     return path;
 }
 
+const char *fuzz_as_named_file(const uint8_t *data, size_t size)
+{
+    static char path[64];
+    if (!path[0])
+        snprintf(path, sizeof path, "%s/mm-fuzz-%d", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp", (int)getpid());
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return NULL;
+    int ok = fwrite(data, 1, size, f) == size;
+    return fclose(f) == 0 && ok ? path : NULL;
+}
+
 char *fuzz_string(const uint8_t *data, size_t size)
 {
     char *s = malloc(size + 1);
