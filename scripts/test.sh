@@ -27,6 +27,7 @@ elif [ "${SANITIZE:-0}" = 1 ]; then
   export BUILD_DIR=build-asan
   scripts/build.sh -DMM_WERROR=ON -DMM_SANITIZE=ON
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
 else
   export BUILD_DIR=build
   scripts/build.sh -DMM_WERROR=ON -DMM_SANITIZE=OFF
