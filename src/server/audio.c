@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -19,6 +20,8 @@
 /* Decoded PCM is held whole before encoding; this caps it (about 40 minutes at 48 kHz, 0.96 GB of
  * stereo float). */
 #define TRANSCODE_MAX_FRAMES 120000000LL
+/* How long a request waits for the transcoder (one song's transcode takes ~1-4 s here) */
+#define TRANSCODE_WAIT_SECONDS 8
 
 const char *srv_browser_content_type(const char *container, const char *codec)
 {
@@ -233,7 +236,17 @@ int srv_audio_source_open(srv_state *srv, mm_catalog *cat, int64_t id, srv_audio
     src->transcoded = 1;
     src->fd = open_regular(dst, &src->size);
     if (src->fd < 0) {
-        pthread_mutex_lock(&srv->transcode_lock);
+        /* one transcode at a time; a request queued behind others answers 503 after a while rather
+         * than holding its connection (and its pool thread's others) past a client's timeout */
+        struct timespec deadline;
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_sec += TRANSCODE_WAIT_SECONDS;
+        if (pthread_mutex_timedlock(&srv->transcode_lock, &deadline) != 0) {
+            mm_error_set(err, MM_ERR_IO, "busy transcoding other tracks: try again in a moment");
+            free(tf.path);
+            src->fd = -1;
+            return 503;
+        }
         src->fd = open_regular(dst, &src->size); /* another request may have made it meanwhile */
         if (src->fd < 0) {
             if (mkdirs(srv->transcode_dir) != 0) {
