@@ -56,6 +56,36 @@ static void options_are_read_only_up_to_their_size(void **state)
     assert_int_equal(mm_tsne(x, N, D, &o, y, NULL, &err), MM_ERR_CANCELLED);
 }
 
+/* The server's options follow the same rule: a program that knew the struct before `token` never has a
+ * token read from beyond its struct (the server then makes and keeps its own, beside the catalog). */
+static void server_options_are_read_up_to_their_size(void **state)
+{
+    (void)state;
+    char db[512];
+    snprintf(db, sizeof db, "%s/api-server.db", tu_temp_dir());
+    mm_catalog *cat;
+    mm_error err;
+    assert_int_equal(mm_catalog_open(&cat, db, MM_CATALOG_CREATE, &err), MM_OK);
+    mm_catalog_close(cat);
+    mm_server_options o;
+    mm_server_options_init(&o);
+    assert_int_equal(o.size, sizeof o);
+    o.host = "0.0.0.0"; /* beyond loopback: a token is required */
+    o.port = 0;
+    o.token = "given-by-the-caller";
+    mm_server *srv;
+    assert_int_equal(mm_server_start(&srv, db, &o, &err), MM_OK);
+    assert_string_equal(mm_server_token(srv), "given-by-the-caller");
+    mm_server_stop(srv);
+    o.size = offsetof(mm_server_options, token);
+    assert_int_equal(mm_server_start(&srv, db, &o, &err), MM_OK);
+    const char *made = mm_server_token(srv);
+    assert_non_null(made);
+    assert_string_not_equal(made, "given-by-the-caller");
+    assert_int_equal(strlen(made), 64);
+    mm_server_stop(srv);
+}
+
 /* mm_layout_grid writes an array of the caller's structs: older (smaller) or newer (larger) ones. */
 static void grid_writes_the_callers_element_size(void **state)
 {
@@ -145,6 +175,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(versions_agree),
         cmocka_unit_test(status_names),
         cmocka_unit_test(options_are_read_only_up_to_their_size),
+        cmocka_unit_test(server_options_are_read_up_to_their_size),
         cmocka_unit_test(grid_writes_the_callers_element_size),
         cmocka_unit_test(log_lines_go_to_the_callback),
     };

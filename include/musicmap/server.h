@@ -24,6 +24,7 @@ extern "C" {
 typedef struct mm_server mm_server;
 
 typedef struct mm_server_options {
+    size_t size;               /* sizeof the struct, set by mm_server_options_init (docs/api.md: option structs) */
     const char *host;          /* address to bind; NULL: 127.0.0.1 */
     int port;                  /* 0: any free port (see mm_server_port) */
     int threads;               /* request threads; 0: max(4, cores) */
@@ -46,6 +47,9 @@ typedef struct mm_server_options {
                                 * < 0: none */
 } mm_server_options;
 
+/* All fields to the defaults noted above, and size. */
+MM_API void mm_server_options_init(mm_server_options *options);
+
 /* Opens the catalog at db_path (read-only use: it never writes) and starts serving in background
  * threads. Fails if the catalog can't be opened or the address can't be bound. */
 MM_API mm_status mm_server_start(mm_server **out, const char *db_path, const mm_server_options *options, mm_error *err);
@@ -59,10 +63,13 @@ MM_API int mm_server_tls(const mm_server *server);
 MM_API void mm_server_stop(mm_server *server);
 
 typedef struct mm_export_options {
+    size_t size;               /* sizeof the struct, set by mm_export_options_init */
     int audio;                 /* 1: put each track's audio in the site (copied, or transcoded) */
     const char *transcode_dir; /* as for the server */
     const mm_logger *log;
 } mm_export_options;
+
+MM_API void mm_export_options_init(mm_export_options *options);
 
 /* Writes the page and its data as files under dir (created if missing): index.html, app.js, style.css
  * and data/ (maps, points, tracks, a search index, precomputed similar tracks, and audio when asked).

@@ -244,7 +244,11 @@ int mm_cmd_run(mm_cli *cli, int argc, char **argv)
         return embed_failed ? MM_EXIT_FAILURE : MM_EXIT_OK;
     }
     /* serve: prints the address and runs until Ctrl-C */
-    mm_server_options so = {.host = host, .port = port, .log = &cli->log};
+    mm_server_options so;
+    mm_server_options_init(&so);
+    so.host = host;
+    so.port = port;
+    so.log = &cli->log;
     int rc = mm_cli_serve(cli, path, &so, open_page);
     free(path);
     return rc;

@@ -134,7 +134,11 @@ int mm_cmd_serve(mm_cli *cli, int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *db = NULL, *export_dir = NULL;
-    mm_server_options o = {.host = "127.0.0.1", .port = 8080, .log = &cli->log};
+    mm_server_options o;
+    mm_server_options_init(&o);
+    o.host = "127.0.0.1";
+    o.port = 8080;
+    o.log = &cli->log;
     int open_page = 0, export_audio = 0;
     long v;
     optind = 1;
@@ -197,7 +201,11 @@ int mm_cmd_serve(mm_cli *cli, int argc, char **argv)
                                        "time); the API works");
     mm_error err;
     if (export_dir) {
-        mm_export_options eo = {.audio = export_audio, .transcode_dir = o.transcode_dir, .log = &cli->log};
+        mm_export_options eo;
+        mm_export_options_init(&eo);
+        eo.audio = export_audio;
+        eo.transcode_dir = o.transcode_dir;
+        eo.log = &cli->log;
         mm_status s = mm_server_export(path, export_dir, &eo, &err);
         if (s == MM_OK) {
             /* the figures beside the page: figures/map.png, each map, the grid, the model's curves */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "../util/shared.h"
 #include "musicmap/layout.h"
 
 #define SIMILAR_K 12
@@ -324,9 +325,17 @@ static mm_status export_all(srv_state *srv, mm_catalog *cat, const char *dir, co
     return s;
 }
 
+void mm_export_options_init(mm_export_options *options)
+{
+    memset(options, 0, sizeof *options);
+    options->size = sizeof *options;
+}
+
 mm_status mm_server_export(const char *db_path, const char *dir, const mm_export_options *options, mm_error *err)
 {
-    mm_export_options o = options ? *options : (mm_export_options){0};
+    mm_export_options o;
+    mm_export_options_init(&o);
+    util_options_copy(&o, sizeof o, options, UTIL_OPTIONS_END(mm_export_options, log));
     srv_state srv;
     mm_status s = srv_state_init(&srv, db_path, 1, o.transcode_dir, o.log, err);
     if (s != MM_OK)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "../util/shared.h"
 
 /* Request headers beyond this (MHD's per-connection pool) are refused with 431. */
 #define CONNECTION_MEMORY (32 * 1024)
@@ -425,10 +426,19 @@ static mm_status setup_access(mm_server *s, const char *db_path, const mm_server
     return MM_OK;
 }
 
+void mm_server_options_init(mm_server_options *options)
+{
+    memset(options, 0, sizeof *options);
+    options->size = sizeof *options;
+}
+
 mm_status mm_server_start(mm_server **out, const char *db_path, const mm_server_options *options, mm_error *err)
 {
     *out = NULL;
-    mm_server_options o = options ? *options : (mm_server_options){0};
+    mm_server_options o;
+    mm_server_options_init(&o);
+    /* size 0 (filled by hand, or written before the size field): the whole struct as this build has it */
+    util_options_copy(&o, sizeof o, options, UTIL_OPTIONS_END(mm_server_options, rate_limit));
     const char *host = o.host ? o.host : "127.0.0.1";
     int threads = o.threads > 0 ? o.threads : (mm_cpu_count() > 4 ? mm_cpu_count() : 4);
     if (o.port < 0 || o.port > 65535)
