@@ -257,7 +257,7 @@ mm_status mm_catalog_verify_features(mm_catalog *cat, int full, size_t *checked,
     size_t n_bad = 0, cap = 0;
     uint16_t *record = full ? malloc(MM_FEATURE_RECORD_BYTES) : NULL;
     mm_status s = full && !record ? mm_error_set(err, MM_ERR_NOMEM, "verifying features: out of memory") : MM_OK;
-    int rc;
+    int rc = SQLITE_DONE;
     while (s == MM_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         const int64_t id = sqlite3_column_int64(st, 0), slot = sqlite3_column_int64(st, 1);
         const uint64_t sum = (uint64_t)sqlite3_column_int64(st, 2);
@@ -267,9 +267,13 @@ mm_status mm_catalog_verify_features(mm_catalog *cat, int full, size_t *checked,
         int damaged_record = slot < 0 || end > file_size;
         if (!damaged_record && full) {
             mm_error rerr;
-            damaged_record = read_all(cat->features_fd, record, MM_FEATURE_RECORD_BYTES, cat_features_offset(slot),
-                                      cat->features_path, &rerr) != MM_OK ||
-                             mm_hash64(record, MM_FEATURE_RECORD_BYTES, 0) != sum;
+            mm_status r = read_all(cat->features_fd, record, MM_FEATURE_RECORD_BYTES, cat_features_offset(slot),
+                                   cat->features_path, &rerr);
+            if (r == MM_ERR_IO) { /* the disk failed to read: not the record's fault, keep it */
+                s = mm_error_set(err, r, "%s", rerr.msg);
+                break;
+            }
+            damaged_record = r != MM_OK || mm_hash64(record, MM_FEATURE_RECORD_BYTES, 0) != sum;
         }
         if (!damaged_record)
             continue;
@@ -284,6 +288,8 @@ mm_status mm_catalog_verify_features(mm_catalog *cat, int full, size_t *checked,
         }
         bad[n_bad++] = id;
     }
+    if (s == MM_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        s = cat_sql_error(cat, err, "verifying features");
     sqlite3_finalize(st);
     free(record);
     if (s == MM_OK)

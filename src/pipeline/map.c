@@ -365,15 +365,28 @@ static mm_status grow(mm_catalog *cat, mm_song_vectors *v, const mm_layout_spec 
             new_ids[n_new++] = v->ids[i];
         }
     }
-    if (n_new > 0 && (n_old < 10 || (double)n_new > limit * (double)n_old)) {
+    if (n_new > 0 && n_old < 10) {
+        snprintf(result->why, sizeof result->why, "the stored map has only %zu of these songs: too few to place new "
+                 "ones by", n_old);
+        *redraw = 1;
+        goto done;
+    }
+    if (n_new > 0 && (double)n_new > limit * (double)n_old) {
         snprintf(result->why, sizeof result->why, "%zu new songs are %.0f %% of the map's %zu (grow limit %.0f %%)",
-                 n_new, 100.0 * (double)n_new / (double)(n_old ? n_old : 1), n_old, 100.0 * limit);
+                 n_new, 100.0 * (double)n_new / (double)n_old, n_old, 100.0 * limit);
         *redraw = 1;
         goto done;
     }
     double t0 = mm_now();
-    if (n_new > 0 && (st = mm_layout_extend(x_old, n_old, d, y_old, x_new, n_new, spec, y_new, err)) != MM_OK)
+    if (n_new > 0 && (st = mm_layout_extend(x_old, n_old, d, y_old, x_new, n_new, spec, y_new, err)) != MM_OK) {
+        if (st == MM_ERR_INTERNAL) {
+            /* e.g. PCA's fit on degenerate old songs (fewer independent axes than dimensions): draw anew */
+            snprintf(result->why, sizeof result->why, "new songs could not be placed (%.100s)", err ? err->msg : "");
+            *redraw = 1;
+            st = MM_OK;
+        }
         goto done;
+    }
     result->seconds = mm_now() - t0;
     /* the whole map in v's order and the layout's units, for its quality */
     for (size_t i = 0, o = 0, w = 0; i < n; i++) {
