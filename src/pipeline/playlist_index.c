@@ -77,6 +77,20 @@ static int cmp_hit(const void *a, const void *b)
     return worse(x, y) ? 1 : worse(y, x) ? -1 : 0;
 }
 
+/* The candidates measured again exactly, the k best kept, nearest first, as distances; frees heap. */
+static long rerank(const mm_playlist_engine *e, const float *q, pl_hit *heap, size_t n, size_t k, pl_hit *out)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        heap_offer(out, &m, k, heap[i].row, pl_dist2(e, q, heap[i].row));
+    free(heap);
+    qsort(out, m, sizeof *out, cmp_hit);
+    for (size_t i = 0; i < m; i++)
+        out[i].dist = sqrt(out[i].dist);
+    return (long)m;
+}
+
+
 /* ---- exact ------------------------------------------------------------------------------------------ */
 
 /* All the products with q in one BLAS call (the matrix streams from memory once), distances as
@@ -105,14 +119,7 @@ static long search_exact(const mm_playlist_engine *e, const float *q, size_t k, 
         heap_offer(heap, &n, margin, r, d2);
     }
     free(dots);
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        heap_offer(out, &m, k, heap[i].row, pl_dist2(e, q, heap[i].row));
-    free(heap);
-    qsort(out, m, sizeof *out, cmp_hit);
-    for (size_t i = 0; i < m; i++)
-        out[i].dist = sqrt(out[i].dist);
-    return (long)m;
+    return rerank(e, q, heap, n, k, out);
 }
 
 int pl_search_many(const mm_playlist_engine *e, const float *q, size_t m, size_t k, const uint8_t *skip,
@@ -263,14 +270,7 @@ static long search_index(const mm_playlist_engine *e, const float *q, size_t k, 
         }
     }
     free(cells);
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        heap_offer(out, &m, k, heap[i].row, pl_dist2(e, q, heap[i].row));
-    free(heap);
-    qsort(out, m, sizeof *out, cmp_hit);
-    for (size_t i = 0; i < m; i++)
-        out[i].dist = sqrt(out[i].dist);
-    return (long)m;
+    return rerank(e, q, heap, n, k, out);
 }
 
 long pl_search(const mm_playlist_engine *e, const float *q, size_t k, const uint8_t *skip, pl_hit *out)

@@ -260,13 +260,20 @@ static void key(cairo_t *cr, double x, double y, uint32_t colour, int dashed, co
     plot_text(cr, x + 27, y, 10, 0, 0, text);
 }
 
+/* The named model's history, or the newest trained model's, saying what to run when there is none. */
+static mm_status load_history(mm_catalog *cat, const mm_plot_options *o, mm_model_history *h, mm_error *err)
+{
+    mm_status st = mm_model_history_load(cat, o->model, h, err);
+    if (st == MM_ERR_NOT_FOUND && !o->model)
+        return mm_error_set(err, MM_ERR_NOT_FOUND, "no trained model in the catalog: run `musicmap train`");
+    return st;
+}
+
 mm_status mm_plot_training(mm_catalog *cat, const mm_plot_options *options, const char *path, mm_error *err)
 {
     const mm_plot_options o = read_options(options);
     mm_model_history h;
-    mm_status st = mm_model_history_load(cat, o.model, &h, err);
-    if (st == MM_ERR_NOT_FOUND && !o.model)
-        return mm_error_set(err, MM_ERR_NOT_FOUND, "no trained model in the catalog: run `musicmap train`");
+    mm_status st = load_history(cat, &o, &h, err);
     if (st != MM_OK)
         return st;
     if (!h.n_epochs) {
@@ -339,9 +346,7 @@ mm_status mm_plot_confusion(mm_catalog *cat, const mm_plot_options *options, con
 {
     const mm_plot_options o = read_options(options);
     mm_model_history h;
-    mm_status st = mm_model_history_load(cat, o.model, &h, err);
-    if (st == MM_ERR_NOT_FOUND && !o.model)
-        return mm_error_set(err, MM_ERR_NOT_FOUND, "no trained model in the catalog: run `musicmap train`");
+    mm_status st = load_history(cat, &o, &h, err);
     if (st != MM_OK)
         return st;
     if (!h.confusion) {
