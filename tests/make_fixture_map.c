@@ -61,8 +61,10 @@ static int fake_tracks(const char *db, long n)
     sqlite3_stmt *st;
     sqlite3_prepare_v2(s,
                        "INSERT INTO tracks(path, size, mtime_ns, status, duration, container, codec, sample_rate,"
-                       " channels, bit_rate, title, artist, album, genre, loudness, loudness_song, scanned_at)"
-                       " VALUES (?1, 1000, 0, 'ok', 180, 'mp3', 'mp3float', 44100, 2, 192000, ?2, ?3, ?4, ?5, ?6, 0, 0)",
+                       " channels, bit_rate, title, artist, album, genre, loudness, loudness_song, scanned_at,"
+                       " search_title, search_text)"
+                       " VALUES (?1, 1000, 0, 'ok', 180, 'mp3', 'mp3float', 44100, 2, 192000, ?2, ?3, ?4, ?5, ?6, 0, 0,"
+                       " ?7, ?8)",
                        -1, &st, NULL);
     for (long i = 0; i < n; i++) {
         char path[64], title[64], artist[64], album[64];
@@ -76,6 +78,15 @@ static int fake_tracks(const char *db, long n)
         sqlite3_bind_text(st, 4, album, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 5, FAKE_GENRES[(size_t)(i * 7 + i / 13) % 10], -1, SQLITE_STATIC);
         sqlite3_bind_double(st, 6, -20 + 8 * uniform());
+        /* the folded text a scan stores (schema 6): without it search folds every row on the fly, which
+         * is the path for rows written by other tools, not a scanned catalog's */
+        char folded_title[64], folded_artist[64], folded_album[64], folded_text[130];
+        mm_text_fold(title, folded_title, sizeof folded_title);
+        mm_text_fold(artist, folded_artist, sizeof folded_artist);
+        mm_text_fold(album, folded_album, sizeof folded_album);
+        snprintf(folded_text, sizeof folded_text, "%s\n%s", folded_artist, folded_album);
+        sqlite3_bind_text(st, 7, folded_title, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 8, folded_text, -1, SQLITE_TRANSIENT);
         if (sqlite3_step(st) != SQLITE_DONE)
             return -1;
         sqlite3_reset(st);

@@ -1,4 +1,4 @@
-/* server — the local web app: an HTTP server (libmicrohttpd, thread pool) that serves the embedded map
+/* server — the local web app: an HTTP server (libmicrohttpd, a thread per connection) that serves the embedded map
  * page, a JSON API over the catalog (maps, tracks, similar tracks, search), map points as compact
  * binary, and each catalogued track's audio by id with HTTP Range (transcoded when a browser can't play
  * the file's codec). Also writes the same page and data as a static site. Requests never name files:
@@ -27,7 +27,7 @@ typedef struct mm_server_options {
     size_t size;               /* sizeof the struct, set by mm_server_options_init (docs/api.md: option structs) */
     const char *host;          /* address to bind; NULL: 127.0.0.1 */
     int port;                  /* 0: any free port (see mm_server_port) */
-    int threads;               /* request threads; 0: max(4, cores) */
+    int threads;               /* requests that read the catalog at once (its connections); 0: max(4, cores) */
     int max_connections;       /* 0: 1024 */
     int per_ip_connections;    /* 0: 128 */
     int timeout_seconds;       /* an idle or slow connection is closed after this long; 0: 30 */

@@ -32,7 +32,7 @@ static void serve_help(FILE *out)
                  "      --rate-limit N     requests per second per client address (default 200 when serving\n"
                  "                         beyond this machine, else none; 0: none)\n"
                  "      --open             open the page in the desktop's browser\n"
-                 "      --threads N        request threads (default max(4, cores))\n"
+                 "      --threads N        requests that read the catalog at once (default max(4, cores))\n"
                  "      --timeout S        close idle or slow connections after S seconds (default 30)\n"
                  "      --transcode-dir D  cache of transcoded audio (default $XDG_CACHE_HOME/musicmap/transcoded)\n"
                  "      --export DIR       write the page and data as a static site into DIR instead of serving\n"

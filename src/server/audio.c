@@ -237,7 +237,7 @@ int srv_audio_source_open(srv_state *srv, mm_catalog *cat, int64_t id, srv_audio
     src->fd = open_regular(dst, &src->size);
     if (src->fd < 0) {
         /* one transcode at a time; a request queued behind others answers 503 after a while rather
-         * than holding its connection (and its pool thread's others) past a client's timeout */
+         * than holding its connection past a client's timeout */
         struct timespec deadline;
         clock_gettime(CLOCK_REALTIME, &deadline);
         deadline.tv_sec += TRANSCODE_WAIT_SECONDS;

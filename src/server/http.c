@@ -476,7 +476,10 @@ mm_status mm_server_start(mm_server **out, const char *db_path, const mm_server_
         free(s);
         return st;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
+    /* A thread per connection, not a pool: a pool thread serves its connections in turn, so one slow
+     * request (a transcode, a search on a loaded machine) stalled every other connection on that thread.
+     * Connections are bounded (max_connections, per IP, timeout); threads bounds catalog use instead. */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
                      (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0) | (s->tls ? MHD_USE_TLS : 0);
     /* TLS options go in only when asked for: MHD refuses them on a plain daemon */
     struct MHD_OptionItem tls_options[] = {
@@ -486,7 +489,7 @@ mm_status mm_server_start(mm_server **out, const char *db_path, const mm_server_
     };
     s->daemon = MHD_start_daemon(
         flags, (uint16_t)o.port, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)(o.max_connections > 0 ? o.max_connections : 1024),
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)(o.per_ip_connections > 0 ? o.per_ip_connections : 128),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(o.timeout_seconds > 0 ? o.timeout_seconds : 30),
