@@ -1,7 +1,12 @@
 /* catalog_diff A.db B.db: whether two catalogs hold the same scan, track by track (matched by path):
  * every tracks column but id and scanned_at (which say when and in which order, not what), the
  * descriptors, and the feature record's bytes. Prints the first differences and a summary; exit 0 when
- * equal, 1 when not, 2 on errors. The MPI tests compare a cluster scan with a single-process one. */
+ * equal, 1 when not, 2 on errors. The MPI tests compare a cluster scan with a single-process one.
+ *
+ * catalog_diff --vectors MODEL TOL A.db B.db: whether both hold vectors under the model named MODEL for
+ * the same tracks (by path, at least one), each float within TOL of the other's (the network gives
+ * slightly different roundings in batches of another size). */
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,10 +64,78 @@ static int same_value(sqlite3_stmt *a, sqlite3_stmt *b, int col)
     return na == nb && (na == 0 || memcmp(sqlite3_column_blob(a, col), sqlite3_column_blob(b, col), (size_t)na) == 0);
 }
 
+static sqlite3_stmt *vectors_of(sqlite3 **db, const char *path, const char *model)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_open_v2(path, db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(*db,
+                           "SELECT t.path, v.probs || v.embedding FROM vectors v JOIN tracks t ON t.id = v.track_id"
+                           " JOIN models m ON m.id = v.model_id WHERE m.name = ?1 ORDER BY t.path",
+                           -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "catalog_diff: %s: %s\n", path, sqlite3_errmsg(*db));
+        return NULL;
+    }
+    sqlite3_bind_text(st, 1, model, -1, SQLITE_STATIC);
+    return st;
+}
+
+static int diff_vectors(const char *model, double tol, const char *pa, const char *pb)
+{
+    sqlite3 *da = NULL, *db = NULL;
+    sqlite3_stmt *a = vectors_of(&da, pa, model), *b = vectors_of(&db, pb, model);
+    if (!a || !b)
+        return 2;
+    long tracks = 0, differences = 0;
+    double worst = 0;
+    for (;;) {
+        int sa = sqlite3_step(a), sb = sqlite3_step(b);
+        if (sa != sb) {
+            fprintf(stderr, "catalog_diff: %s has vectors for more tracks\n", sa == SQLITE_ROW ? pa : pb);
+            differences++;
+            break;
+        }
+        if (sa != SQLITE_ROW)
+            break;
+        tracks++;
+        int la = sqlite3_column_bytes(a, 0), lb = sqlite3_column_bytes(b, 0);
+        if (la != lb || memcmp(sqlite3_column_blob(a, 0), sqlite3_column_blob(b, 0), (size_t)la) != 0) {
+            fprintf(stderr, "catalog_diff: the tracks with vectors differ at %.*s\n", la,
+                    (const char *)sqlite3_column_blob(a, 0));
+            differences++;
+            break;
+        }
+        int va = sqlite3_column_bytes(a, 1), vb = sqlite3_column_bytes(b, 1);
+        if (va != vb) {
+            differences++;
+            continue;
+        }
+        const unsigned char *xa = sqlite3_column_blob(a, 1), *xb = sqlite3_column_blob(b, 1);
+        for (int i = 0; i + 4 <= va; i += 4) {
+            float x, y;
+            memcpy(&x, xa + i, 4);
+            memcpy(&y, xb + i, 4);
+            double d = fabs((double)x - (double)y);
+            if (!(d <= tol)) /* NaN too */
+                differences++;
+            if (d > worst)
+                worst = d;
+        }
+    }
+    printf("catalog_diff: vectors under '%s' for %ld tracks, largest difference %.3g: %s\n", model, tracks, worst,
+           differences || tracks == 0 ? "DIFFERENT" : "same");
+    sqlite3_finalize(a);
+    sqlite3_finalize(b);
+    sqlite3_close(da);
+    sqlite3_close(db);
+    return differences || tracks == 0 ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 6 && strcmp(argv[1], "--vectors") == 0)
+        return diff_vectors(argv[2], atof(argv[3]), argv[4], argv[5]);
     if (argc != 3) {
-        fprintf(stderr, "usage: catalog_diff A.db B.db\n");
+        fprintf(stderr, "usage: catalog_diff A.db B.db | catalog_diff --vectors MODEL TOL A.db B.db\n");
         return 2;
     }
     side a = {0}, b = {0};

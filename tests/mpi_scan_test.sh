@@ -48,4 +48,33 @@ check "and a feature file of its header alone" test "$(stat -c %s "$TMP/nospec3.
 rc=$(status_of mpi 3 "$MM" scan --mpi -j 1 --keep-spectrograms no --db "$TMP/nospec3.db" "$TMP/music")
 check "whose rescan reads nothing" grep -q "0 added, 0 changed, $((n_audio + 3)) unchanged" "$TMP/err"
 
+# scan --model (docs/scale.md): the network runs on the workers as each song is read, so a catalog without
+# spectrograms gets the vectors `embed` gives from stored ones (within the roundings of another batch size)
+vectors_of() { "$DIFF" --vectors small 1 "$1" "$1" | sed -n 's/.* for \([0-9]*\) tracks.*/\1/p'; }
+"$MM" train -q --db "$TMP/one.db" --preset small --epochs 1 --min-count 2 -o "$TMP/small.mmm" >/dev/null 2>&1
+check "a small model was trained" test -s "$TMP/small.mmm"
+"$MM" embed -q --db "$TMP/one.db" -m "$TMP/small.mmm"
+n_ok=$(vectors_of "$TMP/one.db")
+check "embed stored vectors for the ok songs" test "${n_ok:-0}" -ge 20
+rc=$(status_of mpi 3 "$MM" scan --mpi -j 1 --keep-spectrograms no --model "$TMP/small.mmm" --db "$TMP/embed3.db" "$TMP/music")
+check "a 3-rank scan --model --keep-spectrograms no exits 1 (the broken files)" test "$rc" = 1
+check "its vectors are embed's, within 1e-5" "$DIFF" --vectors small 1e-5 "$TMP/one.db" "$TMP/embed3.db"
+check "and no spectrograms" grep -q '"with_features": 0' <("$MM" status --db "$TMP/embed3.db" --json)
+rc=$(status_of mpi 3 "$MM" scan --mpi -j 1 --keep-spectrograms no --model "$TMP/small.mmm" --db "$TMP/embed3.db" "$TMP/music")
+check "a second run reads nothing" grep -q "0 added, 0 changed, $((n_audio + 3)) unchanged" "$TMP/err"
+# a catalog scanned without the model: the model's run reads the songs again for their vectors alone
+rc=$(status_of mpi 3 "$MM" scan --mpi -j 1 --keep-spectrograms no --model "$TMP/small.mmm" --db "$TMP/nospec3.db" "$TMP/music")
+check "scan --mpi --model over a catalog without vectors counts the songs unchanged" \
+  grep -q "0 added, 0 changed, $((n_audio + 3)) unchanged" "$TMP/err"
+check "and gives them embed's vectors" "$DIFF" --vectors small 1e-5 "$TMP/one.db" "$TMP/nospec3.db"
+# new content at a known path: the old content's vectors go, under every model
+victim=$(find "$TMP/music" -maxdepth 1 -name '0005 *' | head -1)
+donor=$(find "$TMP/music/new" -type f -name "*.${victim##*.}" | head -1)
+[ -n "$donor" ] || donor=$(find "$TMP/music/new" -type f ! -name '*.tsv' | head -1)
+cp "$donor" "$victim"
+"$MM" scan -q --db "$TMP/nospec3.db" --keep-spectrograms no "$TMP/music"
+check "a file whose content changed loses its vectors" test "$(vectors_of "$TMP/nospec3.db")" = $((n_ok - 1))
+"$MM" scan -q --db "$TMP/nospec3.db" --keep-spectrograms no --model "$TMP/small.mmm" "$TMP/music"
+check "which a single-process scan --model gives it again" test "$(vectors_of "$TMP/nospec3.db")" = "$n_ok"
+
 finish mpi_scan

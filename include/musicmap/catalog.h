@@ -139,6 +139,23 @@ typedef struct mm_scan_progress {
 #define MM_SCAN_DEFAULT_CLIPS 3
 #define MM_SCAN_MAX_CLIPS 9
 
+/* A network run on every song as the scan reads it (`scan --model`, docs/scale.md): its output vector
+ * and hidden state are stored with the song's row, in the same transaction, under model_id (as
+ * mm_catalog_put_vectors would), so a collection scanned without spectrograms never reads its audio a
+ * second time. The catalog module knows nothing of networks; mm_pipeline_scan makes one from a model.
+ * open is called once before the first song with the number of decoding threads; run on decoding
+ * thread `thread` (0 .. threads-1, never two calls at once for one thread) with the centre clip's
+ * log-mel (MM_N_MELS x MM_N_FRAMES, the spectrogram the scan stores); a failing run stops the scan
+ * (it is the model's or the machine's problem, not the file's). close after the last. */
+typedef struct mm_scan_embedder {
+    int64_t model_id;
+    int outputs, dim; /* floats of the output vector and of the hidden state */
+    mm_status (*open)(int threads, mm_error *err, void *user);
+    mm_status (*run)(int thread, const float *logmel, float *outputs, float *hidden, mm_error *err, void *user);
+    void (*close)(void *user);
+    void *user;
+} mm_scan_embedder;
+
 typedef struct mm_scan_options {
     size_t size; /* sizeof the struct, set by mm_scan_options_init (docs/api.md: option structs) */
     int jobs;           /* decoding threads; 0: all cores */
@@ -165,6 +182,10 @@ typedef struct mm_scan_options {
      * need the audio again. A track counts as read when it has descriptors; a changed file loses the
      * record it had. 0 (default): keep them. */
     int no_spectrograms;
+    /* Embeds every song the scan reads, and reads again the unchanged ok songs that have no vectors
+     * under the embedder's model (they count as unchanged). A changed file always loses the vectors
+     * its old content had, under every model. NULL: none. */
+    const mm_scan_embedder *embedder;
 } mm_scan_options;
 /* All defaults (zeros: every count above takes its default). */
 MM_API void mm_scan_options_init(mm_scan_options *options);

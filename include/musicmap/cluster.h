@@ -34,6 +34,12 @@ MM_API int mm_cluster_size(void);
 /* MPI_Finalize; nothing after it. */
 MM_API void mm_cluster_finalize(void);
 
+/* Rank 0's bytes to every rank; all ranks call it together. On rank 0, *data and *n are what it sends
+ * (left as they are); on the others *data becomes a malloc'd copy (NULL when n is 0; free it) and *n
+ * its length. With one rank (or before mm_cluster_init) it does nothing. How the pipeline hands every
+ * rank the model a `scan --mpi --model` embeds with. */
+MM_API mm_status mm_cluster_broadcast(void **data, size_t *n, mm_error *err);
+
 /* What each rank did, gathered at rank 0 when the scan ends. */
 typedef struct mm_cluster_rank_stats {
     int64_t files;      /* files it read (rank 0: results it received from all the others) */

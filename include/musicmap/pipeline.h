@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "musicmap/catalog.h"
+#include "musicmap/cluster.h"
 #include "musicmap/export.h"
 #include "musicmap/layout.h"
 #include "musicmap/nn.h"
@@ -273,6 +274,38 @@ typedef struct mm_embed_outcome {
  * one of another front-end than the catalog's: MM_ERR_FORMAT. */
 MM_API mm_status mm_pipeline_embed(mm_catalog *cat, const mm_embed_request *req, mm_embed_outcome *out,
                                    mm_error *err);
+
+/* ---- scanning, with a model's vectors made as the songs are read --------------------------------------- */
+typedef struct mm_scan_request {
+    size_t size;                  /* sizeof the struct, set by mm_scan_request_init (docs/api.md: option structs) */
+    const mm_scan_options *options; /* the scan's (NULL: defaults); its embedder is replaced when model is set */
+    /* Embed every song as it is read (`scan --model`): a model's name in the catalog or a model file
+     * (registered as `embed` registers it). Its vectors are then made without a second read of the audio
+     * and without stored spectrograms (docs/scale.md); unchanged songs without vectors under it are read
+     * again. The network runs on the decoding threads, one clip at a time, so the process-wide network
+     * thread count is set to 1 (mm_nn_set_threads). NULL: a plain scan. */
+    const char *model;
+    /* 1: every rank of an MPI job calls this together (mm_cluster_scan: cat on rank 0 only, NULL on the
+     * others); rank 0 resolves the model and hands every rank its bytes. 0: this process alone. */
+    int cluster;
+    const mm_logger *log;         /* the model chosen; NULL: nothing */
+} mm_scan_request;
+
+MM_API void mm_scan_request_init(mm_scan_request *req);
+
+typedef struct mm_scan_outcome {
+    mm_scan_result result;        /* as mm_catalog_scan fills it (cluster: on rank 0) */
+    mm_cluster_scan_stats cluster; /* cluster: rank 0's figures for every rank (mm_scan_outcome_free) */
+    int64_t model_id;             /* the model embedded with (0: none) */
+    char model_name[256];
+    size_t embedded;              /* songs this process ran the model on (cluster: the workers' share is theirs) */
+} mm_scan_outcome;
+
+/* Scans the folders (mm_catalog_scan, or mm_cluster_scan when req->cluster), embedding the songs with
+ * req->model when given. Errors as mm_catalog_scan's, and as mm_pipeline_embed's for the model. */
+MM_API mm_status mm_pipeline_scan(mm_catalog *cat, const char *const *roots, size_t n_roots,
+                                  const mm_scan_request *req, mm_scan_outcome *out, mm_error *err);
+MM_API void mm_scan_outcome_free(mm_scan_outcome *out);
 
 /* ---- whether the genre tags are worth a model -------------------------------------------------------- */
 typedef struct mm_genre_census {

@@ -382,11 +382,14 @@ static mm_status load_catalog(scan *s, mm_error *err)
         return mm_error_set(err, MM_ERR_NOMEM, "scan: out of memory");
     if (sqlite3_prepare_v2(cat->db,
                            "SELECT t.id, t.path, t.size, t.mtime_ns, t.ctime_ns, t.hash, t.status, f.slot, d.version,"
-                           " d.clips"
+                           " d.clips, ?1 IS NULL OR EXISTS(SELECT 1 FROM vectors v WHERE v.model_id = ?1"
+                           " AND v.track_id = t.id)"
                            " FROM tracks t LEFT JOIN features f ON f.track_id = t.id"
                            " LEFT JOIN descriptors d ON d.track_id = t.id",
                            -1, &st, NULL) != SQLITE_OK)
         return cat_sql_error(cat, err, "reading the catalog");
+    if (s->opt->embedder)
+        sqlite3_bind_int64(st, 1, s->opt->embedder->model_id);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW && s->n_entries < expect) {
         db_entry *e = &s->entries[s->n_entries];
@@ -410,6 +413,7 @@ static mm_status load_catalog(scan *s, mm_error *err)
         e->has_descriptors = sqlite3_column_type(st, 8) != SQLITE_NULL &&
                              sqlite3_column_int(st, 8) == MM_DESCRIPTOR_VERSION &&
                              sqlite3_column_int(st, 9) == scan_clips(s->opt);
+        e->has_vectors = sqlite3_column_int(st, 10);
         if (e->has_features) {
             int64_t slot = sqlite3_column_int64(st, 7);
             if (slot >= s->slot_cap) {
@@ -461,6 +465,12 @@ static mm_status classify(scan *s, mm_error *err)
         /* a track without this build's descriptors is read again once (a catalog from an older version) */
         if (e && e->status == MM_TRACK_OK && same && has_record(s, e) && e->has_descriptors && !c->problem) {
             s->res->unchanged++;
+            if (!e->has_vectors) { /* read again for its vectors alone (scan --model) */
+                s->work[s->n_work].cand = i;
+                s->work[s->n_work].kind = WORK_EMBED;
+                s->work[s->n_work].no_move = 0;
+                s->n_work++;
+            }
             continue;
         }
         if (e && e->status == MM_TRACK_FAILED && same && e->ctime_ns == c->ctime_ns && !o->retry_failed) {
@@ -670,6 +680,20 @@ static void process_file(size_t index, int worker, void *arg)
     }
     if (it->halves)
         mm_floats_to_halves(s->logmels[worker], it->halves, MM_FEATURE_VALUES);
+    const mm_scan_embedder *emb = s->opt->embedder;
+    if (emb) { /* the model sees the centre clip's log-mel, as `embed` sees the stored spectrogram */
+        it->vectors = malloc(sizeof(float) * (size_t)cat_scan_vector_floats(s));
+        mm_error emb_err;
+        mm_status es = it->vectors ? emb->run(worker, s->logmels[worker], it->vectors, it->vectors + emb->outputs,
+                                              &emb_err, emb->user)
+                                   : mm_error_set(&emb_err, MM_ERR_NOMEM, "scan: out of memory");
+        if (es != MM_OK) {
+            mm_audio_close(audio);
+            cat_scan_free_item(it);
+            set_fatal(s, es, &emb_err);
+            return;
+        }
+    }
     more_clips(s, worker, audio, valid, it->descriptors);
     mm_audio_close(audio);
     it->kind = ITEM_OK;
@@ -727,6 +751,13 @@ static mm_status prepare_all(scan *s, mm_error *err)
                      " vector = excluded.vector",
                      err);
     if (st == MM_OK)
+        st = prepare(s, &s->st_drop_vectors,
+                     "DELETE FROM vectors WHERE track_id = (SELECT id FROM tracks WHERE path = ?1 AND hash IS NOT ?2)",
+                     err);
+    if (st == MM_OK)
+        st = prepare(s, &s->st_put_vectors,
+                     "INSERT OR REPLACE INTO vectors(model_id, track_id, probs, embedding) VALUES (?1, ?2, ?3, ?4)", err);
+    if (st == MM_OK)
         st = prepare(s, &s->st_move_clear, "DELETE FROM tracks WHERE path = ?1 AND id <> ?2", err);
     if (st == MM_OK)
         st = prepare(s, &s->st_move,
@@ -745,6 +776,8 @@ static void finalize_all(scan *s)
     sqlite3_finalize(s->st_move_clear);
     sqlite3_finalize(s->st_move);
     sqlite3_finalize(s->st_set_descriptors);
+    sqlite3_finalize(s->st_drop_vectors);
+    sqlite3_finalize(s->st_put_vectors);
 }
 
 static int64_t alloc_slot(scan *s)
@@ -826,7 +859,17 @@ static int apply_item(scan *s, scan_item *it, int64_t now)
         sqlite3_bind_int64(st, 6, it->moved_from->id);
         return step_done(st);
     }
-    sqlite3_stmt *st = s->st_upsert;
+    /* a file whose content changed loses the vectors of its old content, under every model (a file read
+     * again with the same content, say for a damaged spectrogram record, keeps them) */
+    sqlite3_stmt *st = s->st_drop_vectors;
+    sqlite3_bind_blob(st, 1, c->path, (int)c->len, SQLITE_STATIC);
+    if (it->hash)
+        sqlite3_bind_int64(st, 2, (int64_t)it->hash);
+    else
+        sqlite3_bind_null(st, 2);
+    if (step_done(st) != 0)
+        return -1;
+    st = s->st_upsert;
     int ok = it->kind == ITEM_OK;
     const mm_audio_info *in = &it->info;
     sqlite3_bind_blob(st, 1, c->path, (int)c->len, SQLITE_STATIC);
@@ -883,6 +926,16 @@ static int apply_item(scan *s, scan_item *it, int64_t now)
     int64_t id = sqlite3_column_int64(st, 0);
     if (step_done(st) != 0)
         return -1;
+    if (ok && it->vectors) {
+        const mm_scan_embedder *emb = s->opt->embedder;
+        sqlite3_stmt *v = s->st_put_vectors;
+        sqlite3_bind_int64(v, 1, emb->model_id);
+        sqlite3_bind_int64(v, 2, id);
+        sqlite3_bind_blob(v, 3, it->vectors, (int)(sizeof(float) * (size_t)emb->outputs), SQLITE_STATIC);
+        sqlite3_bind_blob(v, 4, it->vectors + emb->outputs, (int)(sizeof(float) * (size_t)emb->dim), SQLITE_STATIC);
+        if (step_done(v) != 0)
+            return -1;
+    }
     if (ok) {
         sqlite3_stmt *d = s->st_set_descriptors;
         sqlite3_bind_int64(d, 1, id);
@@ -926,12 +979,20 @@ void cat_scan_free_item(scan_item *it)
     if (it) {
         free(it->halves);
         free(it->descriptors);
+        free(it->vectors);
         free(it);
     }
 }
 
 static void count_committed(scan *s, const scan_item *it)
 {
+    if (it->w->kind == WORK_EMBED) { /* counted as unchanged by the walk; only a failure changes that */
+        if (it->kind == ITEM_FAILED) {
+            s->res->unchanged--;
+            s->res->failed++;
+        }
+        return;
+    }
     switch (it->kind) {
     case ITEM_OK:
         if (it->w->kind == WORK_NEW)
@@ -1175,11 +1236,19 @@ mm_status cat_scan_frontends_open(scan *s, int workers, mm_error *err)
         else if ((st = mm_mel_open(&s->mels[w], MM_PAD_REFLECT, err)) == MM_OK)
             st = mm_descriptors_open(&s->descs[w], err);
     }
+    const mm_scan_embedder *emb = s->opt->embedder;
+    if (st == MM_OK && emb && (emb->outputs < 1 || emb->dim < 1 || emb->outputs + emb->dim > 65536 || !emb->run))
+        st = mm_error_set(err, MM_ERR_ARG, "scan: the embedder's vector sizes or its run function are wrong");
+    if (st == MM_OK && emb && (!emb->open || (st = emb->open(workers, err, emb->user)) == MM_OK))
+        s->embedder_open = 1;
     return st;
 }
 
 void cat_scan_frontends_close(scan *s, int workers)
 {
+    if (s->embedder_open && s->opt->embedder->close)
+        s->opt->embedder->close(s->opt->embedder->user);
+    s->embedder_open = 0;
     for (int w = 0; w < workers; w++) {
         if (s->mels)
             mm_mel_close(s->mels[w]);

@@ -21,6 +21,7 @@ typedef struct db_entry {
     int status;
     int has_features;
     int has_descriptors; /* of this build's MM_DESCRIPTOR_VERSION */
+    int has_vectors;     /* under the scan's embedder's model (no embedder: 1) */
     int seen;       /* the walk found this path */
     int under_root; /* under a scanned root (and not under a folder that could not be read) */
     int vanished;   /* under a root, not found: becomes missing unless a moved file claims it */
@@ -38,7 +39,8 @@ typedef struct candidate {
     unsigned via_link : 1, dropped : 1;
 } candidate;
 
-enum work_kind { WORK_NEW, WORK_CHANGED };
+/* WORK_EMBED: an unchanged ok file read again only for its vectors under the embedder's model */
+enum work_kind { WORK_NEW, WORK_CHANGED, WORK_EMBED };
 
 typedef struct work {
     size_t cand;
@@ -58,6 +60,7 @@ typedef struct scan_item {
     double loudness;
     uint16_t *halves;
     float *descriptors; /* MM_DESCRIPTOR_DIM */
+    float *vectors;     /* the embedder's outputs then hidden state (outputs + dim floats), or NULL */
     int64_t slot;
     uint64_t checksum;
     db_entry *moved_from;
@@ -122,7 +125,8 @@ typedef struct scan {
     int64_t *released; /* slots freed by the current batch, reusable after it commits */
     size_t n_released, cap_released;
     sqlite3_stmt *st_upsert, *st_old_slot, *st_set_features, *st_drop_features, *st_move_clear, *st_move;
-    sqlite3_stmt *st_set_descriptors;
+    sqlite3_stmt *st_set_descriptors, *st_drop_vectors, *st_put_vectors;
+    int embedder_open; /* the embedder's open succeeded: close it at the end */
 
     /* a cluster worker (scan_remote.c): results land in out[work index] instead of the writer's queue,
      * and a new file that matches a vanished track is only proposed as a move (the coordinator, which
@@ -155,5 +159,10 @@ db_entry *cat_scan_claim_moved(scan *s, uint64_t hash, int64_t size);
 void cat_scan_set_fatal(scan *s, mm_status code, const mm_error *err);
 /* Whether the scan keeps each song's spectrogram (mm_scan_options.no_spectrograms). */
 static inline int cat_scan_keeps_spectrograms(const scan *s) { return !s->opt->no_spectrograms; }
+/* Floats of an embedded song's vectors (0: the scan embeds nothing). */
+static inline int cat_scan_vector_floats(const scan *s)
+{
+    return s->opt->embedder ? s->opt->embedder->outputs + s->opt->embedder->dim : 0;
+}
 
 #endif

@@ -82,6 +82,7 @@ mm_status cat_remote_config_of(scan *s, cat_remote_config *out, mm_error *err)
     out->clips = s->opt->clips;
     out->full_loudness = s->opt->full_loudness;
     out->no_spectrograms = s->opt->no_spectrograms;
+    out->vector_floats = cat_scan_vector_floats(s);
     size_t n = 0;
     for (size_t j = 0; s->by_hash && j <= s->hash_mask; j++)
         n += s->by_hash[j] != NULL;
@@ -142,8 +143,9 @@ int cat_remote_work_indices(const unsigned char *msg, size_t len, size_t *out, s
 }
 
 /* result: u64 index, u8 kind, i64 size, mtime, ctime, u64 hash, f64 loudness, u8 have_info [info],
- * u8 has_halves [halves], u8 has_descriptors [descriptors], u64 error length, the error */
-static void pack_result(const scan_item *it, size_t index, cat_buf *out)
+ * u8 has_halves [halves], u8 has_descriptors [descriptors], u8 has_vectors [vectors: the embedder's
+ * outputs + dim floats], u64 error length, the error */
+static void pack_result(const scan_item *it, size_t index, int vector_floats, cat_buf *out)
 {
     put_u64(out, index);
     put_u8(out, it->kind);
@@ -161,6 +163,9 @@ static void pack_result(const scan_item *it, size_t index, cat_buf *out)
     put_u8(out, it->descriptors != NULL);
     if (it->descriptors)
         cat_buf_put(out, it->descriptors, sizeof(float) * MM_DESCRIPTOR_DIM);
+    put_u8(out, it->vectors != NULL);
+    if (it->vectors)
+        cat_buf_put(out, it->vectors, sizeof(float) * (size_t)vector_floats);
     size_t el = strnlen(it->error, sizeof it->error - 1);
     put_u64(out, el);
     cat_buf_put(out, it->error, el);
@@ -200,13 +205,21 @@ mm_status cat_remote_take_results(scan *s, const unsigned char *msg, size_t len,
         const size_t dbytes = sizeof(float) * MM_DESCRIPTOR_DIM;
         if (get_u8(&r) && (at = take(&r, dbytes)) && (it->descriptors = malloc(dbytes)))
             memcpy(it->descriptors, at, dbytes);
+        const size_t vbytes = sizeof(float) * (size_t)cat_scan_vector_floats(s);
+        if (get_u8(&r)) {
+            if (!vbytes)
+                r.ok = 0; /* vectors the coordinator did not ask for: a malformed message */
+            else if ((at = take(&r, vbytes)) && (it->vectors = malloc(vbytes)))
+                memcpy(it->vectors, at, vbytes);
+        }
         uint64_t el = get_u64(&r);
         if (el >= sizeof it->error || !(at = take(&r, (size_t)el))) {
             cat_scan_free_item(it);
             return bad_message(err);
         }
         memcpy(it->error, at, (size_t)el);
-        if (!r.ok || (it->kind == ITEM_OK && (!it->descriptors || (!it->halves && cat_scan_keeps_spectrograms(s))))) {
+        if (!r.ok || (it->kind == ITEM_OK && (!it->descriptors || (!it->halves && cat_scan_keeps_spectrograms(s)) ||
+                                              (!it->vectors && vbytes)))) {
             int oom = r.ok;
             cat_scan_free_item(it);
             return oom ? mm_error_set(err, MM_ERR_NOMEM, "scan: out of memory") : bad_message(err);
@@ -240,8 +253,11 @@ struct cat_remote_worker {
 };
 
 mm_status cat_remote_worker_open(cat_remote_worker **out, const cat_remote_config *config, int threads,
-                                 mm_error *err)
+                                 const mm_scan_embedder *embedder, mm_error *err)
 {
+    if ((embedder ? embedder->outputs + embedder->dim : 0) != config->vector_floats)
+        return mm_error_set(err, MM_ERR_ARG, "scan: this rank's model makes %d floats per song, the coordinator's %d",
+                            embedder ? embedder->outputs + embedder->dim : 0, config->vector_floats);
     cat_remote_worker *w = calloc(1, sizeof *w);
     if (!w)
         return mm_error_set(err, MM_ERR_NOMEM, "scan: out of memory");
@@ -249,6 +265,7 @@ mm_status cat_remote_worker_open(cat_remote_worker **out, const cat_remote_confi
     w->opt.clips = config->clips;
     w->opt.full_loudness = config->full_loudness;
     w->opt.no_spectrograms = config->no_spectrograms;
+    w->opt.embedder = embedder;
     scan *s = &w->s;
     s->opt = &w->opt;
     s->remote = 1;
@@ -329,7 +346,8 @@ mm_status cat_remote_worker_run(cat_remote_worker *w, const unsigned char *msg, 
         memset(c, 0, sizeof *c);
         index[n] = get_u64(&r);
         w->work[n].cand = n;
-        w->work[n].kind = get_u8(&r) == WORK_CHANGED ? WORK_CHANGED : WORK_NEW;
+        unsigned kind = get_u8(&r);
+        w->work[n].kind = kind == WORK_CHANGED ? WORK_CHANGED : kind == WORK_EMBED ? WORK_EMBED : WORK_NEW;
         w->work[n].no_move = (int)get_u8(&r);
         c->size = (int64_t)get_u64(&r);
         c->mtime_ns = (int64_t)get_u64(&r);
@@ -367,7 +385,7 @@ mm_status cat_remote_worker_run(cat_remote_worker *w, const unsigned char *msg, 
     }
     for (size_t i = 0; i < n; i++) {
         if (st == MM_OK && w->out[i])
-            pack_result(w->out[i], (size_t)index[i], out);
+            pack_result(w->out[i], (size_t)index[i], cat_scan_vector_floats(s), out);
         cat_scan_free_item(w->out[i]);
         w->out[i] = NULL;
         free(w->cands[i].path);

@@ -26,6 +26,7 @@ void cat_buf_free(cat_buf *b);
  * (content hash, size) of each track a new file could be a move of. */
 typedef struct cat_remote_config {
     int clips, full_loudness, no_spectrograms;
+    int vector_floats; /* the coordinator's embedder's outputs + dim (0: it embeds nothing) */
     size_t n_moves;
     uint64_t *moves; /* 2 * n_moves: hash, size */
 } cat_remote_config;
@@ -53,9 +54,10 @@ mm_status cat_remote_take_results(scan *s, const unsigned char *msg, size_t len,
 /* --- worker */
 
 typedef struct cat_remote_worker cat_remote_worker;
-/* threads: decoding threads (at least 1). */
+/* threads: decoding threads (at least 1). embedder: this process's copy of the coordinator's (the same
+ * model; its vector sizes must match config->vector_floats), or NULL when that is 0. */
 mm_status cat_remote_worker_open(cat_remote_worker **out, const cat_remote_config *config, int threads,
-                                 mm_error *err);
+                                 const mm_scan_embedder *embedder, mm_error *err);
 /* Reads the files of one work message; their results are appended to out. */
 mm_status cat_remote_worker_run(cat_remote_worker *w, const unsigned char *msg, size_t len, cat_buf *out,
                                 size_t *files, mm_error *err);

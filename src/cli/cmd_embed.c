@@ -18,6 +18,8 @@ static void embed_help(FILE *out)
                  "                         is then registered under its file name\n"
                  "      --batch N          clips per batch (default 16)\n"
                  "  -j, --jobs N           threads (default: all cores)\n"
+                 "      --mpi              not here: on a cluster, scan --mpi --model M DIR... embeds the songs\n"
+                 "                         without vectors under M as it reads them (docs/scale.md)\n"
                  "      --db PATH          the catalog (default ~/.local/share/musicmap/library.db)\n"
                  "  -q, --quiet            print only errors\n"
                  "  -h, --help             show this help\n");
@@ -52,7 +54,8 @@ int mm_cmd_embed(mm_cli *cli, int argc, char **argv)
     static const struct option longopts[] = {
         {"model", required_argument, NULL, 'm'}, {"batch", required_argument, NULL, 'B'},
         {"jobs", required_argument, NULL, 'j'},  {"db", required_argument, NULL, 'D'},
-        {"help", no_argument, NULL, 'h'},        MM_CLI_COMMON_LONGOPTS,
+        {"help", no_argument, NULL, 'h'},        {"mpi", no_argument, NULL, 'M'},
+        MM_CLI_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     const char *model_arg = NULL, *db = NULL;
@@ -73,6 +76,12 @@ int mm_cmd_embed(mm_cli *cli, int argc, char **argv)
                 return mm_cli_usage_error(cli, "embed", "--jobs needs a number from 1 to 1024");
             break;
         case 'D': db = optarg; break;
+        case 'M': /* one cluster protocol: the scan's, which reads the audio a catalog without spectrograms needs */
+            return mm_cli_usage_error(cli, "embed",
+                                      "--mpi: on a cluster the songs are embedded as they are read: mpirun -np N "
+                                      "musicmap scan --mpi --model %s DIR... reads again only the songs without "
+                                      "its vectors (docs/scale.md)",
+                                      model_arg ? model_arg : "MODEL");
         case 'h': embed_help(stdout); return MM_EXIT_OK;
         default: return mm_cli_usage_error(cli, "embed", "bad option");
         }

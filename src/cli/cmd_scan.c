@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "musicmap/catalog.h"
 #include "musicmap/cluster.h"
+#include "musicmap/pipeline.h"
 
 static void scan_help(FILE *out)
 {
@@ -32,6 +33,9 @@ static void scan_help(FILE *out)
             "      --keep-spectrograms yes|no\n"
             "                         no: store descriptors and tags but not the 262 KB spectrogram of each\n"
             "                         song (for millions of songs; training and embed then read the audio)\n"
+            "  -m, --model NAME|FILE  embed every song as it is read (a model in the catalog, or a model\n"
+            "                         file, registered as embed does): no second read of the audio and no\n"
+            "                         spectrograms needed; unchanged songs without its vectors are read again\n"
             "      --mpi              under mpirun: rank 0 walks, deals files to the other ranks and writes\n"
             "                         the catalog; the others decode (-j: threads per rank). docs/scale.md\n"
             "  -q, --quiet            no progress and no summary (errors are still printed)\n"
@@ -166,7 +170,21 @@ static void print_cluster_stats(mm_cli *cli, const mm_cluster_scan_stats *cs, co
 }
 
 /* scan --mpi: every rank runs this; rank 0 holds the catalog and prints, the others only decode. */
-static int scan_mpi(mm_cli *cli, const char *db, mm_scan_options *opt, const char *const *roots, size_t n_roots)
+static void print_embedded(mm_cli *cli, const mm_scan_outcome *out, int cluster)
+{
+    if (!out->model_id)
+        return;
+    if (cluster)
+        mm_log(&cli->log, MM_LOG_INFO, "scan: the songs read have their vectors under '%s' (the workers ran it)",
+               out->model_name);
+    else if (out->embedded)
+        mm_log(&cli->log, MM_LOG_INFO, "scan: %zu songs embedded with '%s'", out->embedded, out->model_name);
+    else
+        mm_log(&cli->log, MM_LOG_INFO, "scan: every song has its vectors under '%s'", out->model_name);
+}
+
+static int scan_mpi(mm_cli *cli, const char *db, mm_scan_options *opt, const char *model, const char *const *roots,
+                    size_t n_roots)
 {
     mm_error err;
     if (mm_cluster_init(NULL, NULL, &err) != MM_OK) {
@@ -190,9 +208,16 @@ static int scan_mpi(mm_cli *cli, const char *db, mm_scan_options *opt, const cha
         sigaction(SIGINT, &sa, &old_int);
         sigaction(SIGTERM, &sa, &old_term);
     }
-    mm_scan_result r;
-    mm_cluster_scan_stats cs;
-    mm_status st = mm_cluster_scan(cat, roots, n_roots, opt, &r, &cs, &err);
+    mm_scan_request req;
+    mm_scan_request_init(&req);
+    req.options = opt;
+    req.model = model;
+    req.cluster = 1;
+    req.log = rank == 0 ? &cli->log : NULL;
+    mm_scan_outcome out;
+    mm_status st = mm_pipeline_scan(cat, roots, n_roots, &req, &out, &err);
+    const mm_scan_result r = out.result;
+    const mm_cluster_scan_stats cs = out.cluster;
     if (rank == 0) {
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGTERM, &old_term, NULL);
@@ -200,20 +225,25 @@ static int scan_mpi(mm_cli *cli, const char *db, mm_scan_options *opt, const cha
     clear_line(&ui);
     int rc = MM_EXIT_OK;
     if (st != MM_OK) {
-        if (cat || rank != 0) /* rank 0 without a catalog said why when it failed to open it */
+        /* rank 0 without a catalog said why when it failed to open it; a worker rank 0 sent home
+         * (it could not prepare the model) has nothing to add to what rank 0 says */
+        if ((cat || rank != 0) && !(rank != 0 && st == MM_ERR_CANCELLED))
             fprintf(stderr, "musicmap scan: rank %d: %s\n", rank, err.msg);
         rc = MM_EXIT_FAILURE;
     }
     if (rank == 0 && cat) {
-        print_summary(cli, &r);
+        if (st == MM_OK || r.found)
+            print_summary(cli, &r);
         if (cs.ranks > 1)
             print_cluster_stats(cli, &cs, &r);
+        if (st == MM_OK)
+            print_embedded(cli, &out, cs.ranks > 1);
         if (r.stopped)
             fprintf(stderr, "musicmap scan: interrupted; what was done is kept, run the scan again to finish\n");
         if (r.stopped || r.failed || r.folder_errors)
             rc = MM_EXIT_FAILURE;
     }
-    mm_cluster_scan_stats_free(&cs);
+    mm_scan_outcome_free(&out);
     mm_catalog_close(cat);
     mm_cluster_finalize();
     return rc;
@@ -231,17 +261,18 @@ int mm_cmd_scan(mm_cli *cli, int argc, char **argv)
         {"clips", required_argument, NULL, 'C'},
         {"keep-spectrograms", required_argument, NULL, 'K'},
         {"mpi", no_argument, NULL, 'M'},
+        {"model", required_argument, NULL, 'm'},
         {"help", no_argument, NULL, 'h'},
         MM_CLI_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
-    const char *db = NULL;
+    const char *db = NULL, *model = NULL;
     int use_mpi = 0;
     mm_scan_options opt;
     mm_scan_options_init(&opt);
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "j:hqv", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "j:m:hqv", longopts, NULL)) != -1) {
         if (mm_cli_common_option(cli, c))
             continue;
         long v;
@@ -272,6 +303,7 @@ int mm_cmd_scan(mm_cli *cli, int argc, char **argv)
             opt.no_spectrograms = strcmp(optarg, "no") == 0;
             break;
         case 'M': use_mpi = 1; break;
+        case 'm': model = optarg; break;
         case 'h': scan_help(stdout); return MM_EXIT_OK;
         default: return mm_cli_usage_error(cli, "scan", "bad option");
         }
@@ -279,7 +311,7 @@ int mm_cmd_scan(mm_cli *cli, int argc, char **argv)
     if (optind >= argc)
         return mm_cli_usage_error(cli, "scan", "no folders to scan");
     if (use_mpi)
-        return scan_mpi(cli, db, &opt, (const char *const *)(argv + optind), (size_t)(argc - optind));
+        return scan_mpi(cli, db, &opt, model, (const char *const *)(argv + optind), (size_t)(argc - optind));
     mm_catalog *cat = NULL;
     if (mm_cli_open_catalog(cli, "scan", db, 1, &cat) != 0)
         return MM_EXIT_FAILURE;
@@ -295,9 +327,15 @@ int mm_cmd_scan(mm_cli *cli, int argc, char **argv)
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
 
-    mm_scan_result r;
+    mm_scan_request req;
+    mm_scan_request_init(&req);
+    req.options = &opt;
+    req.model = model;
+    req.log = &cli->log;
+    mm_scan_outcome out;
     mm_error err;
-    mm_status st = mm_catalog_scan(cat, (const char *const *)(argv + optind), (size_t)(argc - optind), &opt, &r, &err);
+    mm_status st = mm_pipeline_scan(cat, (const char *const *)(argv + optind), (size_t)(argc - optind), &req, &out, &err);
+    const mm_scan_result r = out.result;
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     clear_line(&ui);
@@ -306,7 +344,8 @@ int mm_cmd_scan(mm_cli *cli, int argc, char **argv)
         fprintf(stderr, "musicmap scan: %s\n", err.msg);
         rc = MM_EXIT_FAILURE;
     }
-    print_summary(cli, &r);
+    if (st == MM_OK || r.found) /* a scan that never began (no such model) has nothing to sum up */
+        print_summary(cli, &r);
     if (r.kept_failed)
         mm_log(&cli->log, MM_LOG_INFO,
                "scan: %lld unchanged files failed in an earlier scan (not read again; --retry-failed reads them, "
@@ -321,6 +360,9 @@ int mm_cmd_scan(mm_cli *cli, int argc, char **argv)
     }
     if (r.failed || r.folder_errors)
         rc = MM_EXIT_FAILURE;
+    if (st == MM_OK)
+        print_embedded(cli, &out, 0);
+    mm_scan_outcome_free(&out);
     mm_catalog_close(cat);
     return rc;
 }

@@ -19,7 +19,7 @@
 #include "musicmap/cluster.h"
 
 enum { TAG_RESULTS = 1, TAG_WORK = 2 };
-enum { HEAD_GO, HEAD_CLIPS, HEAD_FULL_LOUDNESS, HEAD_NO_SPECTROGRAMS, HEAD_MOVES, HEAD_N };
+enum { HEAD_GO, HEAD_CLIPS, HEAD_FULL_LOUDNESS, HEAD_NO_SPECTROGRAMS, HEAD_MOVES, HEAD_VECTOR_FLOATS, HEAD_N };
 
 static int started;
 
@@ -57,6 +57,30 @@ void mm_cluster_finalize(void)
     if (started)
         MPI_Finalize();
     started = 0;
+}
+
+mm_status mm_cluster_broadcast(void **data, size_t *n, mm_error *err)
+{
+    if (!started || mm_cluster_size() == 1)
+        return MM_OK;
+    const int root = mm_cluster_rank() == 0;
+    uint64_t len = root ? (uint64_t)*n : 0;
+    MPI_Bcast(&len, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+    unsigned char *p = root ? *data : (len ? malloc((size_t)len) : NULL);
+    /* in pieces every rank cuts alike, so that a rank that can't hold the whole still takes part (into
+     * a piece-sized buffer), then says so */
+    unsigned char sink[1 << 16];
+    for (uint64_t at = 0; at < len;) {
+        int piece = (int)(len - at < sizeof sink ? len - at : sizeof sink);
+        MPI_Bcast(p ? p + at : sink, piece, MPI_BYTE, 0, MPI_COMM_WORLD);
+        at += (uint64_t)piece;
+    }
+    if (root)
+        return MM_OK;
+    *data = p;
+    *n = p ? (size_t)len : 0;
+    return p || len == 0 ? MM_OK : mm_error_set(err, MM_ERR_NOMEM, "cluster: out of memory for %llu bytes from rank 0",
+                                                (unsigned long long)len);
 }
 
 void mm_cluster_scan_stats_free(mm_cluster_scan_stats *stats)
@@ -244,7 +268,7 @@ static mm_status coordinate(mm_catalog *cat, const char *const *roots, size_t n_
     if (st == MM_OK)
         st = cat_remote_config_of(&s, &cfg, err);
     int go = st == MM_OK && s.n_work > 0 && !atomic_load(&s.stop);
-    int64_t head[HEAD_N] = {go, o->clips, o->full_loudness, o->no_spectrograms, (int64_t)cfg.n_moves};
+    int64_t head[HEAD_N] = {go, o->clips, o->full_loudness, o->no_spectrograms, (int64_t)cfg.n_moves, cfg.vector_floats};
     MPI_Bcast(head, HEAD_N, MPI_INT64_T, 0, MPI_COMM_WORLD);
     if (go && cfg.n_moves)
         MPI_Bcast(cfg.moves, (int)(2 * cfg.n_moves), MPI_UINT64_T, 0, MPI_COMM_WORLD);
@@ -310,7 +334,7 @@ static mm_status decode_for_rank0(const mm_scan_options *o, mm_error *err)
     int64_t head[HEAD_N];
     MPI_Bcast(head, HEAD_N, MPI_INT64_T, 0, MPI_COMM_WORLD);
     cat_remote_config cfg = {(int)head[HEAD_CLIPS], (int)head[HEAD_FULL_LOUDNESS], (int)head[HEAD_NO_SPECTROGRAMS],
-                             (size_t)head[HEAD_MOVES], NULL};
+                             (int)head[HEAD_VECTOR_FLOATS], (size_t)head[HEAD_MOVES], NULL};
     mm_status st = MM_OK;
     int64_t files = 0;
     if (head[HEAD_GO]) {
@@ -319,7 +343,7 @@ static mm_status decode_for_rank0(const mm_scan_options *o, mm_error *err)
             MPI_Bcast(cfg.moves ? (void *)cfg.moves : (void *)head, cfg.moves ? (int)(2 * cfg.n_moves) : 0,
                       MPI_UINT64_T, 0, MPI_COMM_WORLD);
         cat_remote_worker *w = NULL;
-        st = cfg.moves ? cat_remote_worker_open(&w, &cfg, threads, err)
+        st = cfg.moves ? cat_remote_worker_open(&w, &cfg, threads, o->embedder, err)
                        : mm_error_set(err, MM_ERR_NOMEM, "scan: out of memory");
         cat_buf req = {0}, chunk = {0};
         uint64_t t = st == MM_OK ? (uint64_t)threads : 0; /* 0: this rank can't work, and leaves */

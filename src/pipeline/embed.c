@@ -60,7 +60,7 @@ static mm_status register_file(mm_catalog *cat, const char *path, mm_model_recor
 
 /* A name in the catalog first (a folder of that name in the working directory must not shadow it);
  * otherwise a model file. */
-static mm_status find_model(mm_catalog *cat, const char *model, mm_model_record *rec, mm_error *err)
+mm_status pipe_find_model(mm_catalog *cat, const char *model, mm_model_record *rec, mm_error *err)
 {
     mm_status st = mm_catalog_get_model(cat, model, rec, err);
     struct stat sb;
@@ -75,7 +75,7 @@ static mm_status find_model(mm_catalog *cat, const char *model, mm_model_record 
 }
 
 /* The model, checked against the front-end the catalog's spectrograms were made with. */
-static mm_status load_model(mm_catalog *cat, const mm_model_record *rec, mm_model **model, mm_error *err)
+mm_status pipe_load_model(mm_catalog *cat, const mm_model_record *rec, mm_model **model, mm_error *err)
 {
     mm_frontend_params fe;
     mm_status st = mm_model_load(model, rec->file, err);
@@ -158,12 +158,12 @@ mm_status mm_pipeline_embed(mm_catalog *cat, const mm_embed_request *req_in, mm_
     mm_model_record rec;
     mm_model *model = NULL;
     int64_t *ids = NULL;
-    mm_status st = find_model(cat, r.model, &rec, err);
+    mm_status st = pipe_find_model(cat, r.model, &rec, err);
     if (st != MM_OK)
         return st;
     out->model_id = rec.id;
     snprintf(out->model_name, sizeof out->model_name, "%s", rec.name);
-    if ((st = load_model(cat, &rec, &model, err)) != MM_OK ||
+    if ((st = pipe_load_model(cat, &rec, &model, err)) != MM_OK ||
         (st = mm_catalog_tracks_needing_vectors(cat, rec.id, &ids, &out->needed, err)) != MM_OK)
         goto done;
     if (out->needed == 0) {

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+#include "musicmap/nn.h"
 #include "musicmap/pipeline.h"
 
 /* One distinct label of a list and how many tracks carry it. */
@@ -20,5 +21,12 @@ mm_status pipe_count_genres(const mm_label_list *list, pipe_genre **out, size_t 
  * scores vectors that need none: descriptors). */
 mm_status pipe_labels_collect(mm_catalog *cat, mm_label_source kind, const char *file, int any_track,
                               mm_label_list *out, mm_error *err);
+
+/* The model `embed` and `scan --model` name: a model in the catalog first (a folder of that name in the
+ * working directory must not shadow it), otherwise a model file, registered under its file name. Not a
+ * pseudo-model (descriptors, the mel baseline): MM_ERR_ARG. */
+mm_status pipe_find_model(mm_catalog *cat, const char *model, mm_model_record *rec, mm_error *err);
+/* The record's model file, checked against the front-end the catalog's spectrograms were made with. */
+mm_status pipe_load_model(mm_catalog *cat, const mm_model_record *rec, mm_model **model, mm_error *err);
 
 #endif

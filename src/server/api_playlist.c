@@ -14,18 +14,11 @@
 
 #define MAX_SEEDS 16
 
+/* The server's one query-number parser (digits only, bounded), an empty value taking the default as an
+ * absent one does (the page sends empty fields). */
 static int arg_long(const char *s, long lo, long hi, long dflt, long *out)
 {
-    if (!s || !*s) {
-        *out = dflt;
-        return 0;
-    }
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*end || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
+    return srv_query_int(s && *s ? s : NULL, lo, hi, dflt, out);
 }
 
 static int arg_double(const char *s, double lo, double hi, double *out)

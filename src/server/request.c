@@ -11,7 +11,7 @@ int srv_query_int(const char *v, long lo, long hi, long dflt, long *out)
     *out = dflt;
     if (!v)
         return 0;
-    if (!*v || strlen(v) > 12)
+    if (!*v || strlen(v) > 15) /* 10^15 - 1 fits a long: no overflow to check */
         return -1;
     long x = 0;
     for (const char *p = v; *p; p++) {
