@@ -13,8 +13,9 @@ GEN=$3
 for h in "$INC"/musicmap/*.h "$GEN"/musicmap/*.h; do
   gcc -fpreprocessed -dD -E -P -x c "$h" 2>/dev/null
 done >"$TMP/headers"
-# functions declared: a name followed by '(' that is not a pointer typedef's "(*name)"
-grep -oE '[^*[:alnum:]_]mm_[a-z0-9_]+[[:space:]]*\(' "$TMP/headers" | grep -oE 'mm_[a-z0-9_]+' | sort -u >"$TMP/declared"
+# functions declared: a name followed by '(' that is not a pointer typedef's "(*name)", nor the return
+# type of a function pointer ("mm_status (*run)(...)")
+grep -oE '[^*[:alnum:]_]mm_[a-z0-9_]+[[:space:]]*\(([^*]|$)' "$TMP/headers" | grep -oE 'mm_[a-z0-9_]+' | sort -u >"$TMP/declared"
 # a name in a #define (an alias such as mm_knn_defaults) is not a function of its own
 grep -oE '^#define (mm_[a-z0-9_]+)' "$TMP/headers" | awk '{print $2}' | sort -u >"$TMP/macros"
 comm -23 "$TMP/declared" "$TMP/macros" >"$TMP/functions"
