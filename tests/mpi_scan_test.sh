@@ -67,6 +67,22 @@ rc=$(status_of mpi 3 "$MM" scan --mpi -j 1 --keep-spectrograms no --model "$TMP/
 check "scan --mpi --model over a catalog without vectors counts the songs unchanged" \
   grep -q "0 added, 0 changed, $((n_audio + 3)) unchanged" "$TMP/err"
 check "and gives them embed's vectors" "$DIFF" --vectors small 1e-5 "$TMP/one.db" "$TMP/nospec3.db"
+# embed without stored spectrograms: from the audio, alone and with `embed --mpi`; the rows stay as they were
+"$MM" scan -q --db "$TMP/embed1.db" -j 2 --keep-spectrograms no "$TMP/music"
+"$MM" embed -q -m "$TMP/small.mmm" --db "$TMP/embed1.db"
+check "embed without spectrograms reads the audio: embed's vectors" "$DIFF" --vectors small 1e-5 "$TMP/one.db" "$TMP/embed1.db"
+"$MM" scan -q --db "$TMP/embedmpi.db" -j 2 --keep-spectrograms no "$TMP/music"
+rc=$(status_of mpi 3 "$MM" embed --mpi -j 1 -m "$TMP/small.mmm" --db "$TMP/embedmpi.db")
+check "embed --mpi exits 0" test "$rc" = 0
+check "and says what it did" grep -q "^embed: $n_ok of $n_ok tracks embedded with 'small' by 3 ranks" "$TMP/err"
+check "embed --mpi gives embed's vectors" "$DIFF" --vectors small 1e-5 "$TMP/one.db" "$TMP/embedmpi.db"
+check "and leaves every row as a scan left it" "$DIFF" "$TMP/embed1.db" "$TMP/embedmpi.db"
+rc=$(status_of mpi 3 "$MM" embed --mpi -j 1 -m "$TMP/small.mmm" --db "$TMP/embedmpi.db")
+check "a second embed --mpi has nothing to do" grep -q "every track already has vectors under 'small'" "$TMP/err"
+rc=$(status_of mpi 3 "$MM" embed --mpi -j 1 -m nosuch --db "$TMP/embedmpi.db")
+check "an unknown model: every rank stops, exit 1" test "$rc" = 1
+check "  with one line from rank 0" test "$(grep -c "no model named 'nosuch'" "$TMP/err")" = 1
+
 # new content at a known path: the old content's vectors go, under every model
 victim=$(find "$TMP/music" -maxdepth 1 -name '0005 *' | head -1)
 donor=$(find "$TMP/music/new" -type f -name "*.${victim##*.}" | head -1)

@@ -186,6 +186,11 @@ typedef struct mm_scan_options {
      * under the embedder's model (they count as unchanged). A changed file always loses the vectors
      * its old content had, under every model. NULL: none. */
     const mm_scan_embedder *embedder;
+    /* 1 (with an embedder): embed only. Of the files found, the unchanged ok tracks without vectors under
+     * the embedder's model are read for their vectors (the centre clip alone), and nothing else is
+     * stored: no file is added or read again, none is marked missing or moved. How `embed` reaches
+     * songs without a stored spectrogram, and `embed --mpi` every song, given their files as roots. */
+    int vectors_only;
 } mm_scan_options;
 /* All defaults (zeros: every count above takes its default). */
 MM_API void mm_scan_options_init(mm_scan_options *options);
@@ -216,6 +221,13 @@ MM_API mm_status mm_catalog_scan(mm_catalog *cat, const char *const *roots, size
                                  const mm_scan_options *options, mm_scan_result *result, mm_error *err);
 
 /* --- What training, inference and layout store ------------------------------------------------ */
+
+/* The files of the ok tracks without vectors under the model (all of them with with_spectrograms 1;
+ * only those without a stored spectrogram with 0: what `embed` must read the audio of), in track id
+ * order. *paths: n malloc'd strings in a malloc'd array, freed with mm_catalog_files_free. */
+MM_API mm_status mm_catalog_files_needing_vectors(mm_catalog *cat, int64_t model_id, int with_spectrograms,
+                                                  char ***paths, size_t *n, mm_error *err);
+MM_API void mm_catalog_files_free(char **paths, size_t n);
 
 /* Finds damaged spectrogram records: those a truncated feature file cut off (always, cheap: a look at
  * the slots against the file's size; every scan does it first) and, with full,

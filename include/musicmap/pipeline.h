@@ -257,6 +257,11 @@ typedef struct mm_embed_request {
     /* A track whose stored spectrogram can't be read (a damaged record): reported and skipped. May be NULL. */
     void (*failure)(int64_t track_id, const char *message, void *user);
     void *user;
+    /* 1: every rank of an MPI job calls this together (`embed --mpi`; cat on rank 0 only, NULL on the
+     * others): every song without vectors is read from its audio on the other ranks, as `scan --mpi
+     * --model` reads songs (docs/scale.md). progress is not called; failure gets track id 0 and a
+     * message naming the file. */
+    int cluster;
 } mm_embed_request;
 
 MM_API void mm_embed_request_init(mm_embed_request *req);
@@ -269,9 +274,11 @@ typedef struct mm_embed_outcome {
     double seconds;
 } mm_embed_outcome;
 
-/* Runs the model over every ok track with a spectrogram and no vectors under it yet, storing its output
- * vector and hidden state. An unknown name that is no file: MM_ERR_NOT_FOUND; a damaged model file or
- * one of another front-end than the catalog's: MM_ERR_FORMAT. */
+/* Runs the model over every ok track with no vectors under it yet, storing its output vector and hidden
+ * state: from the stored spectrogram, or for a track without one (`scan --keep-spectrograms no`) from
+ * its audio's centre clip (an mm_pipeline_scan with vectors_only over those files). An unknown name
+ * that is no file: MM_ERR_NOT_FOUND; a damaged model file or one of another front-end than the
+ * catalog's: MM_ERR_FORMAT. */
 MM_API mm_status mm_pipeline_embed(mm_catalog *cat, const mm_embed_request *req, mm_embed_outcome *out,
                                    mm_error *err);
 

@@ -456,6 +456,62 @@ mm_status mm_catalog_tracks_needing_vectors(mm_catalog *cat, int64_t model_id, i
     return s;
 }
 
+mm_status mm_catalog_files_needing_vectors(mm_catalog *cat, int64_t model_id, int with_spectrograms,
+                                          char ***paths, size_t *n, mm_error *err)
+{
+    *paths = NULL;
+    *n = 0;
+    sqlite3_stmt *st;
+    mm_status s = prepare(cat,
+                          "SELECT t.path FROM tracks t WHERE t.status = 'ok'"
+                          " AND NOT EXISTS (SELECT 1 FROM vectors v WHERE v.model_id = ?1 AND v.track_id = t.id)"
+                          " AND (?2 OR NOT EXISTS (SELECT 1 FROM features f WHERE f.track_id = t.id))"
+                          " ORDER BY t.id",
+                          &st, err, "listing tracks to embed");
+    if (s != MM_OK)
+        return s;
+    sqlite3_bind_int64(st, 1, model_id);
+    sqlite3_bind_int(st, 2, with_spectrograms != 0);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            char **grown = realloc(*paths, sizeof *grown * (cap = cap ? 2 * cap : 256));
+            if (!grown) {
+                s = mm_error_set(err, MM_ERR_NOMEM, "listing tracks to embed: out of memory");
+                break;
+            }
+            *paths = grown;
+        }
+        int len = sqlite3_column_bytes(st, 0);
+        char *path = malloc((size_t)len + 1);
+        if (!path) {
+            s = mm_error_set(err, MM_ERR_NOMEM, "listing tracks to embed: out of memory");
+            break;
+        }
+        if (len)
+            memcpy(path, sqlite3_column_blob(st, 0), (size_t)len);
+        path[len] = '\0';
+        (*paths)[(*n)++] = path;
+    }
+    if (s == MM_OK && rc != SQLITE_DONE)
+        s = cat_sql_error(cat, err, "listing tracks to embed");
+    sqlite3_finalize(st);
+    if (s != MM_OK) {
+        mm_catalog_files_free(*paths, *n);
+        *paths = NULL;
+        *n = 0;
+    }
+    return s;
+}
+
+void mm_catalog_files_free(char **paths, size_t n)
+{
+    for (size_t i = 0; paths && i < n; i++)
+        free(paths[i]);
+    free(paths);
+}
+
 typedef struct vectors_job {
     int64_t model_id;
     size_t n;

@@ -462,6 +462,16 @@ static mm_status classify(scan *s, mm_error *err)
         if (e)
             e->seen = 1;
         int same = e && e->size == c->size && e->mtime_ns == c->mtime_ns;
+        if (o->vectors_only) { /* embed only: the rest is left for a scan */
+            s->res->unchanged++;
+            if (e && e->status == MM_TRACK_OK && same && !e->has_vectors && !c->problem) {
+                s->work[s->n_work].cand = i;
+                s->work[s->n_work].kind = WORK_EMBED;
+                s->work[s->n_work].no_move = 0;
+                s->n_work++;
+            }
+            continue;
+        }
         /* a track without this build's descriptors is read again once (a catalog from an older version) */
         if (e && e->status == MM_TRACK_OK && same && has_record(s, e) && e->has_descriptors && !c->problem) {
             s->res->unchanged++;
@@ -489,7 +499,7 @@ static mm_status classify(scan *s, mm_error *err)
     }
     /* what is under the roots and was not found; and the move candidates */
     size_t n_hash = 0;
-    for (size_t i = 0; i < s->n_entries; i++) {
+    for (size_t i = 0; i < s->n_entries && !o->vectors_only; i++) { /* embed only: nothing goes missing or moves */
         db_entry *e = &s->entries[i];
         for (size_t r = 0; r < s->n_roots && !e->under_root; r++)
             e->under_root = path_under(e->path, e->len, s->roots[r]);
@@ -508,7 +518,7 @@ static mm_status classify(scan *s, mm_error *err)
     s->by_hash = calloc(cap, sizeof *s->by_hash);
     if (!s->by_hash)
         return mm_error_set(err, MM_ERR_NOMEM, "scan: out of memory");
-    for (size_t i = 0; i < s->n_entries; i++) {
+    for (size_t i = 0; i < s->n_entries && !o->vectors_only; i++) {
         db_entry *e = &s->entries[i];
         if (!e->seen && has_record(s, e) && e->hash && (e->vanished || e->status == MM_TRACK_MISSING) &&
             e->status != MM_TRACK_FAILED) {
@@ -579,6 +589,32 @@ static void more_clips(scan *s, int worker, mm_audio *audio, size_t centre_valid
     }
     for (int j = 0; j < MM_DESCRIPTOR_DIM; j++)
         desc[j] /= (float)used;
+}
+
+/* The embedder's vectors of the log-mel just computed on this worker; a failure stops the scan (the
+ * model's or the machine's problem, not the file's), and the item is freed: -1. */
+static int embed_item(scan *s, int worker, scan_item *it)
+{
+    const mm_scan_embedder *emb = s->opt->embedder;
+    if (!emb) { /* WORK_EMBED without an embedder can't be made: a bug, not a file's fault */
+        cat_scan_free_item(it);
+        mm_error e;
+        mm_error_set(&e, MM_ERR_INTERNAL, "scan: nothing to embed with");
+        set_fatal(s, MM_ERR_INTERNAL, &e);
+        return -1;
+    }
+    /* the model sees the centre clip's log-mel, as `embed` sees the stored spectrogram */
+    it->vectors = malloc(sizeof(float) * (size_t)cat_scan_vector_floats(s));
+    mm_error emb_err;
+    mm_status es = it->vectors ? emb->run(worker, s->logmels[worker], it->vectors, it->vectors + emb->outputs,
+                                          &emb_err, emb->user)
+                               : mm_error_set(&emb_err, MM_ERR_NOMEM, "scan: out of memory");
+    if (es != MM_OK) {
+        cat_scan_free_item(it);
+        set_fatal(s, es, &emb_err);
+        return -1;
+    }
+    return 0;
 }
 
 static void process_file(size_t index, int worker, void *arg)
@@ -660,6 +696,13 @@ static void process_file(size_t index, int worker, void *arg)
     }
     /* the spectrogram and, from the same STFT, the descriptors */
     mm_mel_compute_with_power(s->mels[worker], s->clips[worker], s->logmels[worker], s->powers[worker]);
+    if (w->kind == WORK_EMBED) { /* an unchanged song read for its vectors alone: nothing else is stored */
+        mm_audio_close(audio);
+        if (embed_item(s, worker, it) != 0)
+            return;
+        it->kind = ITEM_OK;
+        goto push;
+    }
     /* without spectrograms (--keep-spectrograms no) the log-mel still makes the descriptors */
     it->halves = cat_scan_keeps_spectrograms(s) ? malloc(MM_FEATURE_RECORD_BYTES) : NULL;
     it->descriptors = malloc(sizeof(float) * MM_DESCRIPTOR_DIM);
@@ -680,19 +723,9 @@ static void process_file(size_t index, int worker, void *arg)
     }
     if (it->halves)
         mm_floats_to_halves(s->logmels[worker], it->halves, MM_FEATURE_VALUES);
-    const mm_scan_embedder *emb = s->opt->embedder;
-    if (emb) { /* the model sees the centre clip's log-mel, as `embed` sees the stored spectrogram */
-        it->vectors = malloc(sizeof(float) * (size_t)cat_scan_vector_floats(s));
-        mm_error emb_err;
-        mm_status es = it->vectors ? emb->run(worker, s->logmels[worker], it->vectors, it->vectors + emb->outputs,
-                                              &emb_err, emb->user)
-                                   : mm_error_set(&emb_err, MM_ERR_NOMEM, "scan: out of memory");
-        if (es != MM_OK) {
-            mm_audio_close(audio);
-            cat_scan_free_item(it);
-            set_fatal(s, es, &emb_err);
-            return;
-        }
+    if (s->opt->embedder && embed_item(s, worker, it) != 0) {
+        mm_audio_close(audio);
+        return;
     }
     more_clips(s, worker, audio, valid, it->descriptors);
     mm_audio_close(audio);
@@ -758,6 +791,11 @@ static mm_status prepare_all(scan *s, mm_error *err)
         st = prepare(s, &s->st_put_vectors,
                      "INSERT OR REPLACE INTO vectors(model_id, track_id, probs, embedding) VALUES (?1, ?2, ?3, ?4)", err);
     if (st == MM_OK)
+        st = prepare(s, &s->st_embed_only,
+                     "INSERT OR REPLACE INTO vectors(model_id, track_id, probs, embedding)"
+                     " SELECT ?1, id, ?3, ?4 FROM tracks WHERE path = ?2",
+                     err);
+    if (st == MM_OK)
         st = prepare(s, &s->st_move_clear, "DELETE FROM tracks WHERE path = ?1 AND id <> ?2", err);
     if (st == MM_OK)
         st = prepare(s, &s->st_move,
@@ -778,6 +816,7 @@ static void finalize_all(scan *s)
     sqlite3_finalize(s->st_set_descriptors);
     sqlite3_finalize(s->st_drop_vectors);
     sqlite3_finalize(s->st_put_vectors);
+    sqlite3_finalize(s->st_embed_only);
 }
 
 static int64_t alloc_slot(scan *s)
@@ -858,6 +897,15 @@ static int apply_item(scan *s, scan_item *it, int64_t now)
         sqlite3_bind_int64(st, 5, now);
         sqlite3_bind_int64(st, 6, it->moved_from->id);
         return step_done(st);
+    }
+    if (it->w->kind == WORK_EMBED && it->kind == ITEM_OK) { /* the vectors, and nothing else */
+        const mm_scan_embedder *emb = s->opt->embedder;
+        sqlite3_stmt *v = s->st_embed_only;
+        sqlite3_bind_int64(v, 1, emb->model_id);
+        sqlite3_bind_blob(v, 2, c->path, (int)c->len, SQLITE_STATIC);
+        sqlite3_bind_blob(v, 3, it->vectors, (int)(sizeof(float) * (size_t)emb->outputs), SQLITE_STATIC);
+        sqlite3_bind_blob(v, 4, it->vectors + emb->outputs, (int)(sizeof(float) * (size_t)emb->dim), SQLITE_STATIC);
+        return step_done(v);
     }
     /* a file whose content changed loses the vectors of its old content, under every model (a file read
      * again with the same content, say for a damaged spectrogram record, keeps them) */

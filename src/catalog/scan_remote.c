@@ -218,8 +218,12 @@ mm_status cat_remote_take_results(scan *s, const unsigned char *msg, size_t len,
             return bad_message(err);
         }
         memcpy(it->error, at, (size_t)el);
-        if (!r.ok || (it->kind == ITEM_OK && (!it->descriptors || (!it->halves && cat_scan_keeps_spectrograms(s)) ||
-                                              (!it->vectors && vbytes)))) {
+        /* an ok song has what the scan stores; one read for its vectors alone (WORK_EMBED) only those */
+        int incomplete = it->kind == ITEM_OK &&
+                         (s->work[index].kind == WORK_EMBED
+                              ? !it->vectors
+                              : (!it->descriptors || (!it->halves && cat_scan_keeps_spectrograms(s)) || (!it->vectors && vbytes)));
+        if (!r.ok || incomplete) {
             int oom = r.ok;
             cat_scan_free_item(it);
             return oom ? mm_error_set(err, MM_ERR_NOMEM, "scan: out of memory") : bad_message(err);

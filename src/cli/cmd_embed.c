@@ -6,20 +6,23 @@
 #include <string.h>
 
 #include "cli.h"
+#include "musicmap/cluster.h"
 #include "musicmap/pipeline.h"
 
 static void embed_help(FILE *out)
 {
     fprintf(out, "Usage: musicmap embed [OPTIONS]\n\n"
                  "Runs a model over every catalogued track that has no vectors under it yet, storing the output\n"
-                 "vector (genre probabilities) and the last hidden state (the song's 32-d description).\n\n"
+                 "vector (genre probabilities) and the last hidden state (the song's 32-d description). Songs\n"
+                 "scanned without their spectrogram (--keep-spectrograms no) are read from their audio.\n\n"
                  "Options:\n"
                  "  -m, --model NAME|FILE  a model in the catalog (default: the newest), or a model file, which\n"
                  "                         is then registered under its file name\n"
                  "      --batch N          clips per batch (default 16)\n"
                  "  -j, --jobs N           threads (default: all cores)\n"
-                 "      --mpi              not here: on a cluster, scan --mpi --model M DIR... embeds the songs\n"
-                 "                         without vectors under M as it reads them (docs/scale.md)\n"
+                 "      --mpi              under mpirun: rank 0 holds the catalog, the other ranks read every song\n"
+                 "                         without vectors from its audio and run the model (-j: threads per\n"
+                 "                         rank; docs/scale.md)\n"
                  "      --db PATH          the catalog (default ~/.local/share/musicmap/library.db)\n"
                  "  -q, --quiet            print only errors\n"
                  "  -h, --help             show this help\n");
@@ -49,6 +52,45 @@ void mm_cli_embed_failure(int64_t track_id, const char *message, void *ctx)
     fprintf(stderr, "musicmap embed: %s\n", message);
 }
 
+/* embed --mpi: every rank runs this; rank 0 holds the catalog and prints, the others read and embed. */
+static int embed_mpi(mm_cli *cli, const char *db, const char *model, int jobs)
+{
+    mm_error err;
+    if (mm_cluster_init(NULL, NULL, &err) != MM_OK) {
+        fprintf(stderr, "musicmap embed: --mpi: %s\n", err.msg);
+        return MM_EXIT_FAILURE;
+    }
+    const int rank = mm_cluster_rank();
+    mm_catalog *cat = NULL;
+    if (rank == 0) /* a rank 0 without its catalog still takes part, to send the others home */
+        mm_cli_open_catalog(cli, "embed", db, 0, &cat);
+    mm_embed_request req;
+    mm_embed_request_init(&req);
+    req.model = model;
+    req.threads = jobs;
+    req.log = rank == 0 ? &cli->log : NULL;
+    req.failure = mm_cli_embed_failure;
+    req.cluster = 1;
+    mm_embed_outcome out;
+    int rc = MM_EXIT_OK;
+    mm_status st = mm_pipeline_embed(cat, &req, &out, &err);
+    if (st != MM_OK) {
+        if (rank == 0 ? cat != NULL : st != MM_ERR_CANCELLED) /* a worker sent home has nothing to add */
+            fprintf(stderr, "musicmap embed: rank %d: %s\n", rank, err.msg);
+        rc = MM_EXIT_FAILURE;
+    } else if (rank == 0 && out.needed == 0) {
+        mm_log(&cli->log, MM_LOG_INFO, "embed: every track already has vectors under '%s'", out.model_name);
+    } else if (rank == 0) {
+        mm_log(&cli->log, MM_LOG_INFO, "embed: %zu of %zu tracks embedded with '%s' by %d ranks in %.1f s",
+               out.embedded, out.needed, out.model_name, mm_cluster_size(), out.seconds);
+        if (out.failed || out.embedded < out.needed)
+            rc = MM_EXIT_FAILURE;
+    }
+    mm_catalog_close(cat);
+    mm_cluster_finalize();
+    return rc;
+}
+
 int mm_cmd_embed(mm_cli *cli, int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -60,6 +102,7 @@ int mm_cmd_embed(mm_cli *cli, int argc, char **argv)
     };
     const char *model_arg = NULL, *db = NULL;
     long batch = 16, jobs = 0;
+    int use_mpi = 0;
     optind = 1;
     int o;
     while ((o = getopt_long(argc, argv, "m:j:hqv", longopts, NULL)) != -1) {
@@ -76,18 +119,15 @@ int mm_cmd_embed(mm_cli *cli, int argc, char **argv)
                 return mm_cli_usage_error(cli, "embed", "--jobs needs a number from 1 to 1024");
             break;
         case 'D': db = optarg; break;
-        case 'M': /* one cluster protocol: the scan's, which reads the audio a catalog without spectrograms needs */
-            return mm_cli_usage_error(cli, "embed",
-                                      "--mpi: on a cluster the songs are embedded as they are read: mpirun -np N "
-                                      "musicmap scan --mpi --model %s DIR... reads again only the songs without "
-                                      "its vectors (docs/scale.md)",
-                                      model_arg ? model_arg : "MODEL");
+        case 'M': use_mpi = 1; break;
         case 'h': embed_help(stdout); return MM_EXIT_OK;
         default: return mm_cli_usage_error(cli, "embed", "bad option");
         }
     }
     if (optind != argc)
         return mm_cli_usage_error(cli, "embed", "unexpected argument '%s'", argv[optind]);
+    if (use_mpi)
+        return embed_mpi(cli, db, model_arg, (int)jobs);
     mm_catalog *cat = NULL;
     if (mm_cli_open_catalog(cli, "embed", db, 0, &cat) != 0)
         return MM_EXIT_FAILURE;

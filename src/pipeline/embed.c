@@ -147,6 +147,86 @@ static mm_status embed_all(mm_catalog *cat, const mm_embed_request *r, mm_model 
     return st;
 }
 
+/* A scan's failure (a file that can't be read) as an embed failure: no track id, the message names the file. */
+static void scan_failure(const char *path, const char *message, void *user)
+{
+    const mm_embed_request *r = user;
+    (void)path; /* the message names it */
+    if (r->failure)
+        r->failure(0, message, r->user);
+}
+
+/* The songs `embed` reads from their audio: an embed-only scan over their files (alone, or with every
+ * rank of a cluster), then how many now have vectors. */
+static mm_status embed_from_audio(mm_catalog *cat, const mm_embed_request *r, const char *model, int64_t model_id,
+                                  char **files, size_t n, mm_embed_outcome *out, mm_error *err)
+{
+    mm_scan_options so;
+    mm_scan_options_init(&so);
+    so.vectors_only = 1;
+    so.jobs = r->threads;
+    so.failure = scan_failure;
+    so.user = (void *)r;
+    mm_scan_request sr;
+    mm_scan_request_init(&sr);
+    sr.options = &so;
+    sr.model = model;
+    sr.cluster = r->cluster;
+    const double t0 = mm_now();
+    mm_scan_outcome o;
+    mm_status st = mm_pipeline_scan(cat, (const char *const *)files, n, &sr, &o, err);
+    out->seconds += mm_now() - t0;
+    if (cat) { /* rank 0 (or alone): what is still without vectors was not embedded */
+        char **left = NULL;
+        size_t n_left = n;
+        if (mm_catalog_files_needing_vectors(cat, model_id, r->cluster, &left, &n_left, NULL) == MM_OK)
+            mm_catalog_files_free(left, n_left);
+        out->embedded += n - (n_left < n ? n_left : n);
+        out->failed += (size_t)o.result.failed;
+    }
+    mm_scan_outcome_free(&o);
+    return st;
+}
+
+/* embed --mpi: every rank calls this; rank 0 resolves the model and lists the files, the others read them. */
+static mm_status embed_cluster(mm_catalog *cat, const mm_embed_request *r, mm_embed_outcome *out, mm_error *err)
+{
+    const int rank = mm_cluster_rank();
+    char **files = NULL;
+    size_t n = 0;
+    /* the others only need to know that a model is coming (rank 0 sends its bytes, or nothing) */
+    const char *model = r->model ? r->model : "the newest";
+    mm_model_record rec;
+    int have = 0;
+    mm_status first = MM_OK;
+    mm_error first_err;
+    mm_error_clear(&first_err);
+    if (rank == 0) {
+        first = cat ? pipe_find_model(cat, r->model, &rec, &first_err)
+                    : mm_error_set(&first_err, MM_ERR_ARG, "embed: rank 0 has no catalog");
+        if (first == MM_OK) {
+            have = 1;
+            model = rec.name;
+            out->model_id = rec.id;
+            snprintf(out->model_name, sizeof out->model_name, "%s", rec.name);
+            first = mm_catalog_files_needing_vectors(cat, rec.id, 1, &files, &n, &first_err);
+            out->needed = n;
+        }
+    }
+    /* also when rank 0 failed: the scan's model hand-out sends everyone home, and rank 0 says why */
+    mm_status st = embed_from_audio(rank == 0 ? cat : NULL, r, model, have ? rec.id : 0, files, first == MM_OK ? n : 0,
+                                    out, err);
+    if (first != MM_OK) {
+        st = first;
+        if (err)
+            *err = first_err;
+    }
+    mm_catalog_files_free(files, n);
+    if (have)
+        mm_model_record_free(&rec);
+    return st;
+}
+
 mm_status mm_pipeline_embed(mm_catalog *cat, const mm_embed_request *req_in, mm_embed_outcome *out, mm_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -155,23 +235,36 @@ mm_status mm_pipeline_embed(mm_catalog *cat, const mm_embed_request *req_in, mm_
     util_options_copy(&r, sizeof r, req_in, UTIL_OPTIONS_END(mm_embed_request, user));
     if (r.batch < 1 || r.batch > EMBED_MAX_BATCH)
         return mm_error_set(err, MM_ERR_ARG, "embed: the batch must be 1 to %d clips", EMBED_MAX_BATCH);
+    if (r.cluster)
+        return embed_cluster(cat, &r, out, err);
     mm_model_record rec;
     mm_model *model = NULL;
     int64_t *ids = NULL;
+    char **files = NULL;
+    size_t n_stored = 0, n_files = 0;
     mm_status st = pipe_find_model(cat, r.model, &rec, err);
     if (st != MM_OK)
         return st;
     out->model_id = rec.id;
     snprintf(out->model_name, sizeof out->model_name, "%s", rec.name);
     if ((st = pipe_load_model(cat, &rec, &model, err)) != MM_OK ||
-        (st = mm_catalog_tracks_needing_vectors(cat, rec.id, &ids, &out->needed, err)) != MM_OK)
+        (st = mm_catalog_tracks_needing_vectors(cat, rec.id, &ids, &n_stored, err)) != MM_OK ||
+        (st = mm_catalog_files_needing_vectors(cat, rec.id, 0, &files, &n_files, err)) != MM_OK)
         goto done;
+    out->needed = n_stored + n_files;
     if (out->needed == 0) {
         mm_log(r.log, MM_LOG_INFO, "embed: every track already has vectors under '%s'", rec.name);
         goto done;
     }
-    mm_nn_set_threads(r.threads > 0 ? r.threads : mm_cpu_count());
-    st = embed_all(cat, &r, model, rec.id, ids, out->needed, out, err);
+    if (n_stored > 0) {
+        mm_nn_set_threads(r.threads > 0 ? r.threads : mm_cpu_count());
+        st = embed_all(cat, &r, model, rec.id, ids, n_stored, out, err);
+    }
+    /* songs scanned without their spectrogram: from the audio */
+    if (st == MM_OK && n_files > 0) {
+        mm_log(r.log, MM_LOG_INFO, "embed: %zu tracks have no stored spectrogram: reading their audio", n_files);
+        st = embed_from_audio(cat, &r, rec.name, rec.id, files, n_files, out, err);
+    }
     if (st == MM_OK)
         mm_log(r.log, MM_LOG_INFO, "embed: %zu tracks embedded with '%s' in %.1f s%s", out->embedded, rec.name,
                out->seconds, out->failed ? " (some could not be read: see above)" : "");
@@ -179,5 +272,6 @@ done:
     mm_model_close(model);
     mm_model_record_free(&rec);
     free(ids);
+    mm_catalog_files_free(files, n_files);
     return st;
 }
