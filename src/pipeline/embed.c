@@ -147,13 +147,30 @@ static mm_status embed_all(mm_catalog *cat, const mm_embed_request *r, mm_model 
     return st;
 }
 
+/* The embed-only scan's progress as embed's: the songs from stored spectrograms first (base), then these. */
+typedef struct audio_progress {
+    const mm_embed_request *r;
+    size_t base, total;
+    double t0;
+} audio_progress;
+
 /* A scan's failure (a file that can't be read) as an embed failure: no track id, the message names the file. */
 static void scan_failure(const char *path, const char *message, void *user)
 {
-    const mm_embed_request *r = user;
+    const mm_embed_request *r = ((const audio_progress *)user)->r;
     (void)path; /* the message names it */
     if (r->failure)
         r->failure(0, message, r->user);
+}
+
+static int scan_progress(const mm_scan_progress *p, void *user)
+{
+    const audio_progress *a = user;
+    if (!a->r->progress || p->phase != MM_SCAN_PROCESSING)
+        return 0;
+    mm_embed_progress e = {a->base + (size_t)p->committed, a->total, mm_now() - a->t0};
+    /* done 0 means "the start" to a progress callback: said before the first batch already */
+    return e.done == 0 ? 0 : a->r->progress(&e, a->r->user);
 }
 
 /* The songs `embed` reads from their audio: an embed-only scan over their files (alone, or with every
@@ -166,7 +183,9 @@ static mm_status embed_from_audio(mm_catalog *cat, const mm_embed_request *r, co
     so.vectors_only = 1;
     so.jobs = r->threads;
     so.failure = scan_failure;
-    so.user = (void *)r;
+    audio_progress ap = {r, out->embedded + out->failed, out->needed, mm_now() - out->seconds};
+    so.progress = r->cluster ? NULL : scan_progress;
+    so.user = &ap;
     mm_scan_request sr;
     mm_scan_request_init(&sr);
     sr.options = &so;
