@@ -130,6 +130,9 @@ size_t mm_model_weight_count(const mm_model *model);
  * version 3 (a `gru` line in the header; older builds refuse them likewise); this build reads all three. */
 mm_status mm_model_save(const mm_model *model, const char *path, mm_error *err);
 mm_status mm_model_load(mm_model **out, const char *path, mm_error *err);
+/* The same from a model file's bytes in memory (a model handed over the network); name stands for the
+ * file in messages. bytes may be freed once it returns. */
+mm_status mm_model_load_bytes(mm_model **out, const void *bytes, size_t size, const char *name, mm_error *err);
 
 /* Keras HDF5 files (docs/network.md, "Keras files"): weights-only (save_weights) and full-model (save:
  * `model_weights`, `model_config`) files of Keras 1.x, 2.x, tf.keras and Keras 3's .h5, of a network

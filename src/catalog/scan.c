@@ -789,9 +789,6 @@ static mm_status prepare_all(scan *s, mm_error *err)
                      err);
     if (st == MM_OK)
         st = prepare(s, &s->st_put_vectors,
-                     "INSERT OR REPLACE INTO vectors(model_id, track_id, probs, embedding) VALUES (?1, ?2, ?3, ?4)", err);
-    if (st == MM_OK)
-        st = prepare(s, &s->st_embed_only,
                      "INSERT OR REPLACE INTO vectors(model_id, track_id, probs, embedding)"
                      " SELECT ?1, id, ?3, ?4 FROM tracks WHERE path = ?2",
                      err);
@@ -816,7 +813,6 @@ static void finalize_all(scan *s)
     sqlite3_finalize(s->st_set_descriptors);
     sqlite3_finalize(s->st_drop_vectors);
     sqlite3_finalize(s->st_put_vectors);
-    sqlite3_finalize(s->st_embed_only);
 }
 
 static int64_t alloc_slot(scan *s)
@@ -880,6 +876,18 @@ static int step_done(sqlite3_stmt *st)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* The embedder's vectors of the track at the item's path (its row is written first). */
+static int put_vectors(scan *s, const scan_item *it, const candidate *c)
+{
+    const mm_scan_embedder *emb = s->opt->embedder;
+    sqlite3_stmt *v = s->st_put_vectors;
+    sqlite3_bind_int64(v, 1, emb->model_id);
+    sqlite3_bind_blob(v, 2, c->path, (int)c->len, SQLITE_STATIC);
+    sqlite3_bind_blob(v, 3, it->vectors, (int)(sizeof(float) * (size_t)emb->outputs), SQLITE_STATIC);
+    sqlite3_bind_blob(v, 4, it->vectors + emb->outputs, (int)(sizeof(float) * (size_t)emb->dim), SQLITE_STATIC);
+    return step_done(v);
+}
+
 static int apply_item(scan *s, scan_item *it, int64_t now)
 {
     const candidate *c = &s->cands[it->w->cand];
@@ -898,15 +906,8 @@ static int apply_item(scan *s, scan_item *it, int64_t now)
         sqlite3_bind_int64(st, 6, it->moved_from->id);
         return step_done(st);
     }
-    if (it->w->kind == WORK_EMBED && it->kind == ITEM_OK) { /* the vectors, and nothing else */
-        const mm_scan_embedder *emb = s->opt->embedder;
-        sqlite3_stmt *v = s->st_embed_only;
-        sqlite3_bind_int64(v, 1, emb->model_id);
-        sqlite3_bind_blob(v, 2, c->path, (int)c->len, SQLITE_STATIC);
-        sqlite3_bind_blob(v, 3, it->vectors, (int)(sizeof(float) * (size_t)emb->outputs), SQLITE_STATIC);
-        sqlite3_bind_blob(v, 4, it->vectors + emb->outputs, (int)(sizeof(float) * (size_t)emb->dim), SQLITE_STATIC);
-        return step_done(v);
-    }
+    if (it->w->kind == WORK_EMBED && it->kind == ITEM_OK) /* the vectors, and nothing else */
+        return put_vectors(s, it, c);
     /* a file whose content changed loses the vectors of its old content, under every model (a file read
      * again with the same content, say for a damaged spectrogram record, keeps them) */
     sqlite3_stmt *st = s->st_drop_vectors;
@@ -974,16 +975,8 @@ static int apply_item(scan *s, scan_item *it, int64_t now)
     int64_t id = sqlite3_column_int64(st, 0);
     if (step_done(st) != 0)
         return -1;
-    if (ok && it->vectors) {
-        const mm_scan_embedder *emb = s->opt->embedder;
-        sqlite3_stmt *v = s->st_put_vectors;
-        sqlite3_bind_int64(v, 1, emb->model_id);
-        sqlite3_bind_int64(v, 2, id);
-        sqlite3_bind_blob(v, 3, it->vectors, (int)(sizeof(float) * (size_t)emb->outputs), SQLITE_STATIC);
-        sqlite3_bind_blob(v, 4, it->vectors + emb->outputs, (int)(sizeof(float) * (size_t)emb->dim), SQLITE_STATIC);
-        if (step_done(v) != 0)
-            return -1;
-    }
+    if (ok && it->vectors && put_vectors(s, it, c) != 0)
+        return -1;
     if (ok) {
         sqlite3_stmt *d = s->st_set_descriptors;
         sqlite3_bind_int64(d, 1, id);

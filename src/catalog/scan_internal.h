@@ -125,7 +125,7 @@ typedef struct scan {
     int64_t *released; /* slots freed by the current batch, reusable after it commits */
     size_t n_released, cap_released;
     sqlite3_stmt *st_upsert, *st_old_slot, *st_set_features, *st_drop_features, *st_move_clear, *st_move;
-    sqlite3_stmt *st_set_descriptors, *st_drop_vectors, *st_put_vectors, *st_embed_only;
+    sqlite3_stmt *st_set_descriptors, *st_drop_vectors, *st_put_vectors;
     int embedder_open; /* the embedder's open succeeded: close it at the end */
 
     /* a cluster worker (scan_remote.c): results land in out[work index] instead of the writer's queue,

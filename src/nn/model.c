@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../util/shared.h"
 #include "binio.h"
 #include "internal.h"
 
@@ -386,36 +387,10 @@ static mm_status read_whole(const char *path, unsigned char **data, size_t *size
     if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
         return mm_error_set(err, MM_ERR_IO, "%s: %s, not a model file", path,
                             S_ISDIR(sb.st_mode) ? "is a directory" : "not a regular file");
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return mm_error_set(err, MM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    unsigned char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len == cap) {
-            cap = cap ? cap * 2 : 1 << 20;
-            unsigned char *grown = cap < ((size_t)1 << 34) ? realloc(buf, cap) : NULL;
-            if (!grown) {
-                free(buf);
-                fclose(f);
-                return mm_error_set(err, MM_ERR_NOMEM, "%s: too large to be a model", path);
-            }
-            buf = grown;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    int failed = ferror(f);
-    fclose(f);
-    if (failed) {
-        free(buf);
-        return mm_error_set(err, MM_ERR_IO, "%s: read error", path);
-    }
-    *data = buf;
-    *size = len;
-    return MM_OK;
+    mm_status st = util_read_file(path, (size_t)1 << 34, data, size, err);
+    if (st == MM_ERR_NOMEM)
+        st = mm_error_set(err, MM_ERR_NOMEM, "%s: too large to be a model", path);
+    return st;
 }
 
 mm_status mm_model_load(mm_model **out, const char *path, mm_error *err)
@@ -424,8 +399,17 @@ mm_status mm_model_load(mm_model **out, const char *path, mm_error *err)
     unsigned char *data = NULL;
     size_t size = 0;
     mm_status st = read_whole(path, &data, &size, err);
-    if (st != MM_OK)
-        return st;
+    if (st == MM_OK)
+        st = mm_model_load_bytes(out, data, size, path, err);
+    free(data);
+    return st;
+}
+
+mm_status mm_model_load_bytes(mm_model **out, const void *bytes, size_t size, const char *path, mm_error *err)
+{
+    *out = NULL;
+    const unsigned char *data = bytes;
+    mm_status st = MM_OK;
     mm_model *m = NULL;
     char *header = NULL;
     nn_reader r = {data, size};
@@ -523,7 +507,6 @@ mm_status mm_model_load(mm_model **out, const char *path, mm_error *err)
         st = mm_error_set(err, MM_ERR_FORMAT, "%s: unexpected data after the parameters", path);
 done:
     free(header);
-    free(data);
     if (st != MM_OK)
         mm_model_close(m);
     else

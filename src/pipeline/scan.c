@@ -2,12 +2,10 @@
  * its vectors while its audio is in memory (docs/scale.md). In a cluster, rank 0 resolves the model
  * against its catalog and hands every rank the model file's bytes; each rank runs the network on its own
  * decoding threads, and rank 0's writer stores what they send. */
-#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "../util/shared.h"
 #include "internal.h"
@@ -83,60 +81,6 @@ static mm_status net_run(int thread, const float *logmel, float *outputs, float 
     return st;
 }
 
-/* Writes bytes to a private temporary file and loads the model from it (mm_model_load reads files). */
-static mm_status load_model_bytes(const void *bytes, size_t n, mm_model **model, mm_error *err)
-{
-    const char *dir = getenv("TMPDIR");
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/musicmap-model-XXXXXX", dir && dir[0] ? dir : "/tmp");
-    int fd = mkstemp(path);
-    if (fd < 0)
-        return mm_error_set(err, MM_ERR_IO, "%s: can't make a temporary file for the model", path);
-    size_t done = 0;
-    while (done < n) {
-        ssize_t w = write(fd, (const char *)bytes + done, n - done);
-        if (w <= 0)
-            break;
-        done += (size_t)w;
-    }
-    close(fd);
-    mm_status st = done == n ? mm_model_load(model, path, err)
-                             : mm_error_set(err, MM_ERR_IO, "%s: can't write the model (disk full?)", path);
-    unlink(path);
-    return st;
-}
-
-static mm_status read_whole(const char *path, void **out, size_t *n, mm_error *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return mm_error_set(err, MM_ERR_IO, "%s: can't open the model file", path);
-    size_t cap = 1 << 20, len = 0;
-    unsigned char *p = malloc(cap);
-    size_t got;
-    while (p && (got = fread(p + len, 1, cap - len, f)) > 0) {
-        len += got;
-        if (len == cap) {
-            unsigned char *grown = realloc(p, cap *= 2);
-            if (!grown) {
-                free(p);
-                p = NULL;
-            }
-            p = grown;
-        }
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (!p || bad) {
-        free(p);
-        return bad ? mm_error_set(err, MM_ERR_IO, "%s: can't read the model file", path)
-                   : mm_error_set(err, MM_ERR_NOMEM, "out of memory");
-    }
-    *out = p;
-    *n = len;
-    return MM_OK;
-}
-
 /* The model on this rank: rank 0 (or a lone process) resolves it against the catalog; in a cluster the
  * others get its bytes (none: rank 0 failed, and everyone stops). */
 static mm_status prepare_model(mm_catalog *cat, const mm_scan_request *r, int rank, mm_model **model,
@@ -153,7 +97,7 @@ static mm_status prepare_model(mm_catalog *cat, const mm_scan_request *r, int ra
             snprintf(out->model_name, sizeof out->model_name, "%s", rec.name);
             st = pipe_load_model(cat, &rec, model, err);
             if (st == MM_OK && r->cluster)
-                st = read_whole(rec.file, &bytes, &n, err);
+                st = util_read_file(rec.file, (size_t)1 << 34, (unsigned char **)&bytes, &n, err);
             mm_model_record_free(&rec);
         }
     }
@@ -173,7 +117,7 @@ static mm_status prepare_model(mm_catalog *cat, const mm_scan_request *r, int ra
         else if (n == 0)
             st = mm_error_set(err, MM_ERR_CANCELLED, "rank 0 could not prepare the model");
         else
-            st = load_model_bytes(bytes, n, model, err);
+            st = mm_model_load_bytes(model, bytes, n, "rank 0's model", err);
     }
     free(bytes);
     return st;

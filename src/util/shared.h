@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "musicmap/util.h"
+
 /* FFTW's planner (plan creation and destruction) keeps global state and is not thread-safe; executing a
  * plan is. Every module that plans single-precision FFTW transforms (features' STFT, layout's t-SNE
  * interpolation grid) holds this one lock around planning, so that a scan and a layout can run in two
@@ -12,6 +14,10 @@
  * must not do so while musicmap plans (docs/api.md). */
 void util_fftw_lock(void);
 void util_fftw_unlock(void);
+
+/* A whole file into memory (*data malloc'd, *size bytes), at most max bytes: MM_ERR_IO naming the path
+ * and why, or MM_ERR_NOMEM (larger than max, or no memory). */
+mm_status util_read_file(const char *path, size_t max, unsigned char **data, size_t *size, mm_error *err);
 
 /* Option structs (docs/api.md, "Option structs"): each starts with `size_t size`, the sizeof the
  * caller's program knew, which mm_X_init sets; 0 (a struct zeroed by hand) means the struct as 0.1
