@@ -1439,6 +1439,7 @@ window.__musicmap = {
   get firstPaint() { return S.firstPaint; },
   get frames() { return S.frames; },
   get mapId() { return S.map?.id; },
+  get dims() { return S.pts?.dims ?? 0; },
   get newSongs() { return newMarks.visible && newRows ? newRows.length : 0; },
   get currentId() { return S.currentId; },
   get view() { return { ...S.view }; },
