@@ -2,7 +2,8 @@
 # Playlists from the program and over HTTP (docs/playlists.md): similar, mix, journey and radio on a
 # small generated collection; songs by id and by path; the table, --json and M3U files (relative and
 # absolute paths that resolve, UTF-8 names); radio going on from its state file without repeating a
-# song; the rules (genre, duration, folder); usage errors; /api/playlist as JSON and M3U.
+# song; the rules (genre, duration, folder); usage errors; /api/playlist as JSON and M3U (paths, or links
+# to the server's audio), following the newest map as the CLI does.
 # Usage: playlist_cli_test.sh MUSICMAP MUSICMAP_SYNTH
 set -u
 MM=$1
@@ -106,9 +107,26 @@ assert a==b, (a, b)"
   STATE=$(json "print(d['state'])")
   check "api: radio goes on from it" test "$(code "$URL/api/playlist?kind=radio&n=3&state=$STATE")" = 200
   check "api: m3u" bash -c "curl -s -D '$TMP/h' '$URL/api/playlist?kind=mix&seed=1,2&n=4&format=m3u' | head -1 | grep -qx '#EXTM3U' && grep -qi '^content-type: audio/x-mpegurl' '$TMP/h'"
+  check "api: m3u links (loopback: no token)" bash -c "curl -s '$URL/api/playlist?kind=mix&seed=1,2&n=4&format=m3u&links=1' >'$TMP/links.m3u' &&
+    [ \$(grep -v '^#' '$TMP/links.m3u' | grep -cx '$URL/api/tracks/[0-9]*/audio') = 4 ]"
+  check "  ... a link plays" test "$(code "$(grep -v '^#' "$TMP/links.m3u" | head -1)")" = 200
+  check "api: links is 0 or 1" test "$(code "$URL/api/playlist?kind=mix&seed=1,2&format=m3u&links=2")" = 400
   check "api: bad kind 400" test "$(code "$URL/api/playlist?kind=shuffle&seed=1")" = 400
   check "api: unknown song 404" test "$(code "$URL/api/playlist?kind=similar&seed=9999")" = 404
   check "api: mix without seeds 400" test "$(code "$URL/api/playlist?kind=mix")" = 400
+  # without model= the server follows the newest map as the CLI does, though it keeps its engine
+  # between requests: a map drawn while it runs (of the mel baseline, another space) is used at once
+  check "api: a second request, the same list" bash -c "cmp -s <(curl -s '$URL/api/playlist?kind=similar&seed=1&n=5') \
+    <(curl -s '$URL/api/playlist?kind=similar&seed=1&n=5') && grep -q '\"songs\"' <(curl -s '$URL/api/playlist?kind=similar&seed=1&n=5')"
+  "$MM" -q map "${DB[@]}" --features mel --method pca --name mel-pca || check "map --features mel" false
+  "$MM" -q similar "${DB[@]}" -n 5 --json 1 >"$TMP/mel.json"
+  check "api: after a new map, its space" test "$(code "$URL/api/playlist?kind=similar&seed=1&n=5")" = 200
+  check "  ... the CLI's playlist there (songs and distances)" python3 -c "
+import json
+a=json.load(open('$TMP/out'))['songs']; b=json.load(open('$TMP/mel.json'))['songs']; c=json.load(open('$TMP/by_id.json'))['songs']
+assert [x['id'] for x in a]==[x['id'] for x in b], (a, b)
+assert all(abs(x['distance']-y['distance']) <= 1e-4*max(1, abs(y['distance'])) for x, y in zip(a, b)), (a, b)
+assert any(abs(x['distance']-y['distance']) > 1e-3*max(1, abs(y['distance'])) for x, y in zip(a, c)), 'still the descriptors'"
   kill "$SERVER" 2>/dev/null
   wait "$SERVER" 2>/dev/null
 fi

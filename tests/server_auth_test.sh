@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # musicmap serve beyond loopback, over real HTTP: the access token (401 without or with a wrong one, 200
 # with Bearer or ?token, the token file 0600 and reused), --no-auth, loopback's Host check, TLS (when
-# openssl is here to make a certificate), the per-address rate limit (429 + Retry-After), CORS closed,
+# openssl is here to make a certificate), playlists' links to the audio (with the token), the per-address rate limit (429 + Retry-After), CORS closed,
 # and the security headers on every kind of response. Binds 0.0.0.0 and talks to 127.0.0.1: the bound
 # address is not loopback, so the token is required. Skips (77) without curl.
 # Usage: server_auth_test.sh MUSICMAP MUSICMAP_SYNTH MAKE_FIXTURE_MAP
@@ -65,6 +65,18 @@ check "audio with ?token: 200" test "$(code "$BASE/api/tracks/1/audio?token=$TOK
 check "audio range with ?token: 206" test "$(code -H 'Range: bytes=0-9' "$BASE/api/tracks/1/audio?token=$TOKEN")" = 206
 check "the page itself needs no token (it holds no data)" test "$(code "$BASE/")" = 200
 check "beyond loopback, any Host (with the token)" test "$(code -H 'Host: music.example' -H "Authorization: Bearer $TOKEN" "$BASE/api/maps")" = 200
+# a playlist for a player on another machine: links to the audio, at the address the client used, with
+# the token (the player has no other way to send it), and each link plays
+PORT=${BASE##*:}
+check "playlist links: 200" test "$(code -H "Host: music.example:$PORT" -H "Authorization: Bearer $TOKEN" \
+  "$BASE/api/playlist?kind=similar&seed=1&n=3&format=m3u8&links=1")" = 200
+check "  ... one link per song, at the Host asked, with the token" bash -c "[ \$(grep -c '^#EXTINF:' '$TMP/body') = 3 ] &&
+  [ \$(grep -v '^#' '$TMP/body' | grep -cx 'http://music\.example:$PORT/api/tracks/[0-9]*/audio?token=$TOKEN') = 3 ]"
+LINK=$(grep -v '^#' "$TMP/body" | head -1 | sed "s|^http://music\.example:$PORT|$BASE|")
+check "  ... and a link plays" test "$(code "$LINK")" = 200
+check "  ... as audio" bash -c "header() { grep -i \"^\$1:\" '$TMP/headers' | head -1; }; header content-type | grep -qi 'audio/'"
+check "playlist links from a Host that is no host: 400" test "$(code -H 'Host: evil.example/x?' -H "Authorization: Bearer $TOKEN" \
+  "$BASE/api/playlist?kind=similar&seed=1&n=3&format=m3u8&links=1")" = 400
 
 # --- security headers on every kind of response; CORS closed
 A=(-H "Authorization: Bearer $TOKEN")

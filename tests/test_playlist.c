@@ -548,6 +548,20 @@ static void test_m3u(void **state)
     mm_playlist_write_m3u(f.e, &pl, &o, to_mem, &m);
     assert_string_equal(m.data, "../Folk/Artist 7/007 song.mp3\n"
                                 "Artist 5/005 song.mp3\n");
+    /* a server's links: the URL wins over the path, with or without a suffix */
+    m.len = 0;
+    o.url_prefix = "https://host:8080/api/tracks/", o.url_suffix = "/audio?token=abc";
+    mm_playlist_write_m3u(f.e, &pl, &o, to_mem, &m);
+    assert_string_equal(m.data, "https://host:8080/api/tracks/7/audio?token=abc\n"
+                                "https://host:8080/api/tracks/5/audio?token=abc\n");
+    m.len = 0;
+    o.extended = 1, o.url_suffix = NULL;
+    mm_playlist_write_m3u(f.e, &pl, &o, to_mem, &m);
+    assert_string_equal(m.data, "#EXTM3U\n"
+                                "#EXTINF:359,Artist 7 - Song 7\n"
+                                "https://host:8080/api/tracks/7\n"
+                                "#EXTINF:285,Artist 5 - Song 5\n"
+                                "https://host:8080/api/tracks/5\n");
     close_fixture(&f);
 }
 

@@ -567,6 +567,9 @@ typedef struct mm_m3u_options {
     size_t size;                  /* sizeof the struct, set by mm_m3u_options_init (docs/api.md) */
     int extended;                 /* 1: #EXTM3U and an #EXTINF line (seconds, artist - title) per song */
     const char *relative_to;      /* a folder: paths relative to it (the playlist's own folder); NULL: absolute */
+    /* a URL per song instead of its path: url_prefix, the song's track id, url_suffix (NULL: ""), as a
+     * server's audio address; the file is then playable on any machine that reaches the server */
+    const char *url_prefix, *url_suffix;
 } mm_m3u_options;
 MM_API void mm_m3u_options_init(mm_m3u_options *opt);
 /* The playlist as an M3U file through write (bytes, n, ctx): one path per line, paths as stored (UTF-8

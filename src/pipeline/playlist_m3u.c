@@ -88,7 +88,14 @@ void mm_playlist_write_m3u(const mm_playlist_engine *e, const mm_playlist *pl, c
             }
             write("\n", 1, ctx);
         }
-        if (o.relative_to)
+        if (o.url_prefix) {
+            char id[24];
+            int n = snprintf(id, sizeof id, "%lld", (long long)pl->songs[i].id);
+            write(o.url_prefix, strlen(o.url_prefix), ctx);
+            write(id, (size_t)n, ctx);
+            if (o.url_suffix)
+                write(o.url_suffix, strlen(o.url_suffix), ctx);
+        } else if (o.relative_to)
             write_relative(s->path, o.relative_to, write, ctx);
         else
             write(s->path, strlen(s->path), ctx);

@@ -5,7 +5,9 @@
  *   n        songs (1..1000, default 20; a journey's count includes both ends)
  *   model    the model id of the map shown (as /similar takes it): its vectors; default the newest model's
  *   rule, with_seeds, random, artist_gap, album_gap, min_duration, max_duration, genre, exclude_genre,
- *   state (radio: go on from it), format (json | m3u | m3u8) */
+ *   state (radio: go on from it), format (json | m3u | m3u8)
+ *   links    1: the M3U lists the server's audio address of each song (with the token, when the server
+ *            asks for one) instead of its path, for a player on another machine */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,8 +99,8 @@ static int parse_seeds(const mm_playlist_engine *e, const char *text, int64_t *i
     return have;
 }
 
-int srv_api_playlist(srv_state *srv, mm_catalog *cat, srv_query_fn query, void *ctx, srv_buf *out,
-                     const char **content_type)
+int srv_api_playlist(srv_state *srv, mm_catalog *cat, srv_query_fn query, void *ctx, const char *origin,
+                     const char *token, srv_buf *out, const char **content_type)
 {
     *content_type = "application/json; charset=utf-8";
     mm_playlist_request q;
@@ -109,16 +111,24 @@ int srv_api_playlist(srv_state *srv, mm_catalog *cat, srv_query_fn query, void *
     int m3u = format && (strcmp(format, "m3u") == 0 || strcmp(format, "m3u8") == 0);
     if (format && !m3u && strcmp(format, "json") != 0)
         return srv_api_error(out, 400, "format is json, m3u or m3u8");
-    long n, model, with_seeds, random, artist_gap, album_gap;
+    long n, model, with_seeds, random, artist_gap, album_gap, links;
     if (arg_long(query(ctx, "n"), 1, 1000, q.kind == MM_PLAYLIST_JOURNEY ? 12 : 20, &n) != 0 ||
         arg_long(query(ctx, "model"), 1, 1L << 40, 0, &model) != 0 ||
-        arg_long(query(ctx, "with_seeds"), 0, 1, 0, &with_seeds) != 0 ||
+        arg_long(query(ctx, "with_seeds"), 0, 1, 0, &with_seeds) != 0 || arg_long(query(ctx, "links"), 0, 1, 0, &links) != 0 ||
         arg_long(query(ctx, "random"), 0, 1L << 40, 1, &random) != 0 ||
         arg_long(query(ctx, "artist_gap"), 0, 1000, q.artist_gap, &artist_gap) != 0 ||
         arg_long(query(ctx, "album_gap"), 0, 1000, q.album_gap, &album_gap) != 0 ||
         arg_double(query(ctx, "min_duration"), 0, 1e6, &q.min_duration) != 0 ||
         arg_double(query(ctx, "max_duration"), 0, 1e6, &q.max_duration) != 0)
-        return srv_api_error(out, 400, "n is 1..1000; model, random, gaps and durations are numbers >= 0");
+        return srv_api_error(out, 400, "n is 1..1000; model, random, gaps and durations are numbers >= 0; with_seeds and links 0 or 1");
+    /* links: origin + "api/tracks/" ID "/audio" [?token=T] */
+    char prefix[300], suffix[16 + SRV_TOKEN_MAX];
+    if (links && m3u) {
+        if (!origin)
+            return srv_api_error(out, 400, "links=1 needs the request's Host header (host[:port])");
+        snprintf(prefix, sizeof prefix, "%sapi/tracks/", origin);
+        snprintf(suffix, sizeof suffix, "/audio%s%s", token ? "?token=" : "", token ? token : "");
+    }
     const char *rule = query(ctx, "rule");
     if (rule && mm_mix_rule_parse(rule, &q.mix) != 0)
         return srv_api_error(out, 400, "rule is round-robin, centroid or nearest-seed");
@@ -133,59 +143,52 @@ int srv_api_playlist(srv_state *srv, mm_catalog *cat, srv_query_fn query, void *
 
     mm_error err;
     /* a map's model: the space that map was made from, as /similar uses it; none: what the CLI uses,
-     * the newest map's vectors (or the descriptors) */
+     * the newest map's vectors (or the descriptors). Either way the engine is cached: a million songs'
+     * index is built once, not per request. */
     srv_vectors *sv = NULL;
-    mm_song_vectors v = {0}, own = {0};
-    mm_playlist_engine *shared = NULL;
+    srv_default_playlist *dp = NULL;
+    mm_song_vectors v;
+    mm_playlist_engine *e;
     if (model > 0) {
         if (!(sv = srv_vectors_get(srv, cat, model, &err)))
             return srv_api_error(out, 404, err.msg);
-        /* the engine cached with the vectors: a million songs' index is built once, not per request */
-        if (!(shared = srv_vectors_engine(sv, cat, &err))) {
+        if (!(e = srv_vectors_engine(sv, cat, &err))) {
             srv_vectors_release(srv, sv);
             return srv_api_error(out, err.code == MM_ERR_NOMEM ? 503 : 500, err.msg);
         }
         v = sv->view;
-    } else if (mm_playlist_vectors_load(cat, NULL, 1, &own, &err) != MM_OK) {
-        return srv_api_error(out, err.code == MM_ERR_NOT_FOUND ? 404 : 500, err.msg);
     } else {
-        v = own;
+        if (!(dp = srv_default_playlist_get(srv, cat, &err)))
+            return srv_api_error(out, err.code == MM_ERR_NOT_FOUND ? 404 : err.code == MM_ERR_NOMEM ? 503 : 500, err.msg);
+        e = dp->engine, v = dp->vectors;
     }
-    mm_playlist_engine *e = NULL;
     mm_playlist pl = {0};
     int64_t seeds[MAX_SEEDS];
     int status = 200;
-    if (shared)
-        e = shared;
-    if (!shared && mm_playlist_engine_open(cat, &v, NULL, &e, &err) != MM_OK) {
-        status = srv_api_error(out, err.code == MM_ERR_NOMEM ? 503 : 500, err.msg);
+    int ns = parse_seeds(e, query(ctx, "seed"), seeds, 0, &err);
+    if (ns >= 0)
+        ns = parse_seeds(e, query(ctx, "to"), seeds, ns, &err);
+    if (ns < 0) {
+        status = srv_api_error(out, err.code == MM_ERR_NOT_FOUND ? 404 : 400, err.msg);
     } else {
-        int ns = parse_seeds(e, query(ctx, "seed"), seeds, 0, &err);
-        if (ns >= 0)
-            ns = parse_seeds(e, query(ctx, "to"), seeds, ns, &err);
-        if (ns < 0) {
-            status = srv_api_error(out, err.code == MM_ERR_NOT_FOUND ? 404 : 400, err.msg);
+        q.seeds = seeds, q.n_seeds = (size_t)ns;
+        mm_status st = mm_playlist_make(e, &q, &pl, &err);
+        if (st != MM_OK)
+            status = srv_api_error(out, st == MM_ERR_NOT_FOUND ? 404 : st == MM_ERR_ARG ? 400 : 500, err.msg);
+        else if (m3u) {
+            *content_type = "audio/x-mpegurl; charset=utf-8";
+            mm_m3u_options o;
+            mm_m3u_options_init(&o);
+            if (links)
+                o.url_prefix = prefix, o.url_suffix = suffix;
+            mm_playlist_write_m3u(e, &pl, &o, to_buf, out);
         } else {
-            q.seeds = seeds, q.n_seeds = (size_t)ns;
-            mm_status st = mm_playlist_make(e, &q, &pl, &err);
-            if (st != MM_OK)
-                status = srv_api_error(out, st == MM_ERR_NOT_FOUND ? 404 : st == MM_ERR_ARG ? 400 : 500, err.msg);
-            else if (m3u) {
-                *content_type = "audio/x-mpegurl; charset=utf-8";
-                mm_m3u_options o;
-                mm_m3u_options_init(&o);
-                mm_playlist_write_m3u(e, &pl, &o, to_buf, out);
-            } else {
-                write_json(e, &v, &q, &pl, out);
-            }
+            write_json(e, &v, &q, &pl, out);
         }
     }
     mm_playlist_free(&pl);
-    if (!shared)
-        mm_playlist_engine_close(e);
-    if (sv)
-        srv_vectors_release(srv, sv);
-    mm_song_vectors_free(&own);
+    srv_vectors_release(srv, sv);
+    srv_default_playlist_release(srv, dp);
     if (status == 200 && out->failed) {
         srv_buf_free(out);
         *content_type = "application/json; charset=utf-8";

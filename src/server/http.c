@@ -230,7 +230,11 @@ static enum MHD_Result route_api(mm_server *s, struct MHD_Connection *c, const c
     }
     if (strcmp(url, "/api/playlist") == 0) {
         const char *type;
-        int status = srv_api_playlist(&s->srv, cat, query_arg, c, &b, &type);
+        char origin[300];
+        int has_origin = srv_origin_from_host(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST), s->tls,
+                                              origin, sizeof origin) == 0;
+        int status = srv_api_playlist(&s->srv, cat, query_arg, c, has_origin ? origin : NULL,
+                                      s->need_token ? s->token : NULL, &b, &type);
         return status == 200 ? send_buffer(c, status, &b, type, NULL) : send_json(c, status, &b);
     }
     if ((r = id_route(url, "/api/maps/", &id, &rest)) != -1) {

@@ -78,6 +78,18 @@ typedef struct srv_points {
     int refs;
 } srv_points;
 
+/* /api/playlist without a model: what the CLI's playlists use (mm_playlist_vectors_load: the newest
+ * map's vectors, or the descriptors) with its engine, built once and shared while the newest map stays
+ * the same, for at most VECTORS_MAX_AGE (a million songs' index is not rebuilt per request). */
+typedef struct srv_default_playlist {
+    int64_t map_id, map_created_at; /* the newest map when loaded (0: none, the descriptors) */
+    int map_generation;
+    double loaded_at;
+    mm_song_vectors vectors;
+    struct mm_playlist_engine *engine;
+    int refs;
+} srv_default_playlist;
+
 /* Shared state of a running server (or an export in progress). */
 typedef struct srv_state {
     srv_cat_pool cats;
@@ -86,6 +98,7 @@ typedef struct srv_state {
     pthread_mutex_t cache_lock; /* points and vectors below */
     srv_points *points[8];       /* a few recent maps */
     srv_vectors *vectors[4];     /* a few recent models */
+    srv_default_playlist *default_playlist;
     pthread_mutex_t transcode_lock; /* one transcode at a time (CPU-bound) */
 } srv_state;
 
@@ -97,6 +110,10 @@ void srv_state_free(srv_state *srv);
  * there are none (err says why). */
 srv_vectors *srv_vectors_get(srv_state *srv, mm_catalog *cat, int64_t model_id, mm_error *err);
 void srv_vectors_release(srv_state *srv, srv_vectors *v);
+/* The playlists' default vectors and engine (see srv_default_playlist); release with
+ * srv_default_playlist_release. NULL with err set (MM_ERR_NOT_FOUND: nothing to make playlists from). */
+srv_default_playlist *srv_default_playlist_get(srv_state *srv, mm_catalog *cat, mm_error *err);
+void srv_default_playlist_release(srv_state *srv, srv_default_playlist *d);
 /* Index of a track in v, or -1. */
 long srv_vectors_find(const srv_vectors *v, int64_t track_id);
 
@@ -118,7 +135,10 @@ int srv_api_search(srv_state *srv, mm_catalog *cat, const char *query, int limit
 /* GET /api/playlist (api_playlist.c): query(ctx, key) gives the request's arguments (NULL when absent);
  * *content_type is JSON, or M3U for format=m3u. */
 typedef const char *(*srv_query_fn)(void *ctx, const char *key);
-int srv_api_playlist(srv_state *srv, mm_catalog *cat, srv_query_fn query, void *ctx, srv_buf *out,
+/* origin: srv_origin_from_host's, NULL when the request had no usable Host (links=1 is then refused);
+ * token: what a link must carry to be let in (NULL when the server asks for none) */
+int srv_api_playlist(srv_state *srv, mm_catalog *cat, srv_query_fn query, void *ctx, const char *origin,
+                     const char *token, srv_buf *out,
                      const char **content_type);
 /* {"error": message} with the given status, for every failure. */
 int srv_api_error(srv_buf *out, int status, const char *message);
@@ -158,6 +178,10 @@ int srv_id_route(const char *url, const char *prefix, int64_t *id, const char **
 size_t srv_unescape(char *s);
 /* 1 when a Host header names this machine's loopback (or there is none: HTTP/1.0). */
 int srv_loopback_host(const char *host);
+/* The server's address as a client named it, for links in a file it downloads: "http[s]://HOST/" into
+ * out (cap bytes). -1 when there is no Host header or it is not a plain host[:port] (names, IPv4,
+ * bracketed IPv6: nothing that could break out of a line or a URL). */
+int srv_origin_from_host(const char *host, int tls, char *out, size_t cap);
 
 /* --- access beyond loopback (auth.c, ratelimit.c, headers.c) ------------------------------------------ */
 #define SRV_TOKEN_MAX 128

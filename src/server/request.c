@@ -1,6 +1,8 @@
 /* What a request's text is parsed into before anything is looked up: query numbers, ids in paths,
  * percent-escapes, the Host header. Pure functions of their text (the HTTP fuzz target drives them). */
+#include <ctype.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -58,6 +60,18 @@ size_t srv_unescape(char *s)
     }
     *w = '\0';
     return (size_t)(w - s);
+}
+
+int srv_origin_from_host(const char *host, int tls, char *out, size_t cap)
+{
+    size_t n = host ? strlen(host) : 0;
+    if (n == 0 || n > 255)
+        return -1;
+    for (const char *p = host; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr(".-:[]", *p))
+            return -1;
+    int w = snprintf(out, cap, "%s://%s/", tls ? "https" : "http", host);
+    return w > 0 && (size_t)w < cap ? 0 : -1;
 }
 
 int srv_loopback_host(const char *host)

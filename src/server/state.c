@@ -142,8 +142,19 @@ static void points_free(srv_points *p)
     }
 }
 
+static void default_playlist_free(srv_default_playlist *d)
+{
+    if (!d)
+        return;
+    mm_playlist_engine_close(d->engine);
+    mm_song_vectors_free(&d->vectors);
+    free(d);
+}
+
 void srv_state_free(srv_state *srv)
 {
+    if (srv->default_playlist && --srv->default_playlist->refs == 0)
+        default_playlist_free(srv->default_playlist);
     for (size_t i = 0; i < sizeof srv->points / sizeof srv->points[0]; i++)
         points_free(srv->points[i]);
     for (size_t i = 0; i < sizeof srv->vectors / sizeof srv->vectors[0]; i++)
@@ -284,4 +295,68 @@ int srv_parse_id(const char *s, size_t len, int64_t *out)
         return -1;
     *out = v;
     return 0;
+}
+
+/* The newest map's identity, which the default playlists follow: 0s when there is no map. */
+static mm_status newest_map(mm_catalog *cat, int64_t *id, int64_t *created_at, int *generation, mm_error *err)
+{
+    mm_map_record *maps = NULL;
+    size_t n = 0;
+    mm_status st = mm_catalog_list_maps(cat, &maps, &n, err);
+    if (st != MM_OK)
+        return st;
+    *id = n ? maps[n - 1].id : 0; /* oldest first, as mm_playlist_vectors_load reads them */
+    *created_at = n ? maps[n - 1].created_at : 0;
+    *generation = n ? maps[n - 1].generation : 0;
+    mm_map_records_free(maps, n);
+    return MM_OK;
+}
+
+srv_default_playlist *srv_default_playlist_get(srv_state *srv, mm_catalog *cat, mm_error *err)
+{
+    int64_t id, created_at;
+    int generation;
+    if (newest_map(cat, &id, &created_at, &generation, err) != MM_OK)
+        return NULL;
+    pthread_mutex_lock(&srv->cache_lock);
+    srv_default_playlist *d = srv->default_playlist;
+    if (d && d->map_id == id && d->map_created_at == created_at && d->map_generation == generation &&
+        mm_now() - d->loaded_at < VECTORS_MAX_AGE) {
+        d->refs++;
+        pthread_mutex_unlock(&srv->cache_lock);
+        return d;
+    }
+    pthread_mutex_unlock(&srv->cache_lock);
+    /* built outside the lock: two requests may both build, and the second one's copy wins */
+    if (!(d = calloc(1, sizeof *d))) {
+        mm_error_set(err, MM_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    d->map_id = id, d->map_created_at = created_at, d->map_generation = generation, d->loaded_at = mm_now();
+    if (mm_playlist_vectors_load(cat, NULL, 1, &d->vectors, err) != MM_OK ||
+        mm_playlist_engine_open(cat, &d->vectors, NULL, &d->engine, err) != MM_OK) {
+        d->engine = NULL;
+        default_playlist_free(d);
+        return NULL;
+    }
+    pthread_mutex_lock(&srv->cache_lock);
+    srv_default_playlist *old = srv->default_playlist;
+    int free_old = old && --old->refs == 0;
+    srv->default_playlist = d;
+    d->refs = 2; /* the cache's and the caller's */
+    pthread_mutex_unlock(&srv->cache_lock);
+    if (free_old)
+        default_playlist_free(old);
+    return d;
+}
+
+void srv_default_playlist_release(srv_state *srv, srv_default_playlist *d)
+{
+    if (!d)
+        return;
+    pthread_mutex_lock(&srv->cache_lock);
+    int last = --d->refs == 0;
+    pthread_mutex_unlock(&srv->cache_lock);
+    if (last)
+        default_playlist_free(d);
 }

@@ -1,10 +1,13 @@
 /* The HTTP request's text as the server parses it, in-process: the path (percent-decoded as the server
  * does), routed by the API's prefixes into an id and the rest, the query numbers, the Range header
- * against a file size, and the Host check. Input: four fields separated by '\n': path, query value,
- * Range header, Host header. Invariants: decoding never grows a string, an id is positive, a range
- * lies inside the file. */
+ * against a file size, the Host check, the origin a playlist's links are made from, and the token check.
+ * Input: five fields separated by '\n': path, query value, Range header, Host header, Authorization
+ * header. Invariants: decoding never grows a string, an id is positive, a range lies inside the file,
+ * an origin holds no character that could end a line or leave the URL's authority, the token check lets
+ * in exactly the token. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../../src/server/internal.h"
 #include "fuzz.h"
@@ -27,7 +30,8 @@ static char *field(char **cursor)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *text = fuzz_string(data, size), *cursor = text;
-    char *url = field(&cursor), *query = field(&cursor), *range = field(&cursor), *host = field(&cursor);
+    char *url = field(&cursor), *query = field(&cursor), *range = field(&cursor), *host = field(&cursor),
+         *authorization = field(&cursor);
     size_t before = strlen(url);
     if (srv_unescape(url) > before)
         fuzz_fail("unescape grew the string");
@@ -53,8 +57,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 fuzz_fail("range outside the file");
         }
     }
-    if (host)
+    if (host) {
         (void)srv_loopback_host(host);
+        char origin[300];
+        for (int tls = 0; tls < 2; tls++)
+            if (srv_origin_from_host(host, tls, origin, sizeof origin) == 0 &&
+                (strncmp(origin, tls ? "https://" : "http://", tls ? 8 : 7) != 0 ||
+                 strcspn(origin + (tls ? 8 : 7), "/?#@ \r\n\\") != strlen(origin) - (tls ? 9 : 8)))
+                fuzz_fail("an origin that could break a line or a URL");
+    }
+    if (authorization) {
+        /* let in: "Bearer" (any case), spaces, the token, spaces; the exact form always */
+        static const char token[] = "0123456789abcdef0123456789abcdef";
+        char squeezed[256];
+        size_t k = 0;
+        for (const char *p = authorization + (strlen(authorization) >= 7 ? 7 : 0); *p && k + 1 < sizeof squeezed; p++)
+            if (*p != ' ')
+                squeezed[k++] = *p;
+        squeezed[k] = '\0';
+        int ok = srv_auth_ok(token, authorization, NULL);
+        if (ok && (strncasecmp(authorization, "bearer ", 7) != 0 || strcmp(squeezed, token) != 0))
+            fuzz_fail("the token check let in a wrong token");
+        char exact[64];
+        snprintf(exact, sizeof exact, "Bearer %s", token);
+        if (strcmp(authorization, exact) == 0 && !ok)
+            fuzz_fail("the token check kept out the right one");
+        if (srv_auth_ok(token, NULL, authorization) != (strcmp(authorization, token) == 0))
+            fuzz_fail("the query token check differs from plain equality");
+    }
     free(text);
     return 0;
 }
@@ -62,7 +92,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 int fuzz_make_seeds(const char *dir)
 {
     static const char *const seeds[] = {
-        "/api/tracks/12/audio\n12\nbytes=0-99\n127.0.0.1:8080",
+        "/api/tracks/12/audio\n12\nbytes=0-99\n127.0.0.1:8080\nBearer 0123456789abcdef0123456789abcdef",
+        "/api/playlist\n1\nbytes=0-\nmusic.example:8080\nbearer  0123456789abcdef0123456789abcdeF ",
         "/api/maps/3/points\n200\nbytes=-500\nlocalhost",
         "/api/tracks/%31%32/similar\n0\nbytes=100-\n[::1]:80",
         "/index.html%00.js\n99999999999999\nbytes=5-2\nevil.example",

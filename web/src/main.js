@@ -27,6 +27,8 @@ const MIN_GAIN_DB = -24, MAX_GAIN_DB = 9;
 // It arrives once in the printed URL (?token=...): kept for this origin, then taken out of the address
 // bar (and so out of history and bookmarks). <audio> can't send headers: its URLs carry it instead.
 const TOKEN_KEY = 'musicmap-token';
+// the page comes from this machine: saved playlists may name the songs' files
+const PAGE_ON_THIS_MACHINE = ['localhost', '127.0.0.1', '[::1]', '::1'].includes(location.hostname);
 const TOKEN = (() => {
   if (STATIC) return null;
   const u = new URL(window.location.href);
@@ -973,6 +975,7 @@ function openSide(title, note, items, playlist = null) {
   $('side').hidden = false;
   S.sidePlaylist = playlist;
   $('side-save').hidden = !playlist;
+  $('side-save').title = PAGE_ON_THIS_MACHINE ? 'Save as m3u: the songs\' files' : 'Save as m3u: links to this server\'s audio';
   $('side-title').textContent = title;
   $('side-note').textContent = note;
   const ol = $('side-list');
@@ -997,12 +1000,14 @@ function markSideList() {
   for (const li of $('side-list').children) li.classList.toggle('playing', Number(li.dataset.id) === S.currentId);
 }
 function closeSide() { $('side').hidden = true; }
-// Save as m3u: the same playlist from the server as an extended M3U (UTF-8), downloaded
+// Save as m3u: the same playlist from the server as an extended M3U (UTF-8), downloaded. A page on this
+// machine gets the songs' paths (a player opens the files); a page from another machine gets links to
+// the server's audio (with the token the page holds), as the files' paths mean nothing there.
 async function savePlaylist() {
   const p = S.sidePlaylist;
   if (!p) return;
   try {
-    const r = await apiFetch(`api/playlist?${playlistQuery({ ...p, format: 'm3u8' })}`);
+    const r = await apiFetch(`api/playlist?${playlistQuery({ ...p, format: 'm3u8', ...(PAGE_ON_THIS_MACHINE ? {} : { links: '1' }) })}`);
     if (!r.ok) throw new Error(String(r.status));
     const url = URL.createObjectURL(new Blob([await r.text()], { type: 'audio/x-mpegurl' }));
     const a = document.createElement('a');
