@@ -34,53 +34,25 @@ static const char *make_catalog(void)
     static char path[512];
     static int made;
     snprintf(path, sizeof path, "%s/pipeline%d.db", tu_temp_dir(), ++made);
-    mm_catalog *cat;
-    mm_error err;
-    assert_int_equal(mm_catalog_open(&cat, path, MM_CATALOG_CREATE, &err), MM_OK);
-    mm_catalog_close(cat);
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_stmt *t, *d;
-    assert_int_equal(sqlite3_prepare_v2(db,
-                                        "INSERT INTO tracks(id, path, size, mtime_ns, status, duration, container, codec,"
-                                        " sample_rate, channels, bit_rate, title, artist, album, genre, scanned_at)"
-                                        " VALUES (?1, ?2, 1000, 0, 'ok', 180, 'mp3', 'mp3', 44100, 2, 192000, ?3, 'A',"
-                                        " 'B', ?4, 0)",
-                                        -1, &t, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO descriptors(track_id, version, clips, vector) VALUES (?1, ?2, 1, ?3)",
-                                        -1, &d, NULL),
-                     SQLITE_OK);
+    static char paths[N_SONGS][64], titles[N_SONGS][32];
+    static float v[N_SONGS][MM_DESCRIPTOR_DIM];
+    tu_song songs[N_SONGS];
     float centre[N_GROUPS][MM_DESCRIPTOR_DIM];
     for (int g = 0; g < N_GROUPS; g++)
         for (int j = 0; j < MM_DESCRIPTOR_DIM; j++)
             centre[g][j] = (float)(4.0 * uniform() * (j + 1)); /* dimensions of different scales */
     for (int i = 1; i <= N_SONGS; i++) {
-        char p[64], title[32];
-        snprintf(p, sizeof p, "/nonexistent/%03d.mp3", i);
-        snprintf(title, sizeof title, "Song %d", i);
-        sqlite3_bind_int64(t, 1, i);
-        sqlite3_bind_blob(t, 2, p, (int)strlen(p), SQLITE_TRANSIENT);
-        sqlite3_bind_text(t, 3, title, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(t, 4, GROUPS[i % N_GROUPS], -1, SQLITE_STATIC);
-        assert_int_equal(sqlite3_step(t), SQLITE_DONE);
-        sqlite3_reset(t);
+        snprintf(paths[i - 1], sizeof paths[0], "/nonexistent/%03d.mp3", i);
+        snprintf(titles[i - 1], sizeof titles[0], "Song %d", i);
+        songs[i - 1] = (tu_song){.path = paths[i - 1], .title = titles[i - 1], .artist = "A", .album = "B",
+                                 .genre = GROUPS[i % N_GROUPS], .duration = 180};
         if (i > N_SONGS - 2)
             continue;
-        float v[MM_DESCRIPTOR_DIM];
         for (int j = 0; j < MM_DESCRIPTOR_DIM; j++)
-            v[j] = centre[i % N_GROUPS][j] + (float)((uniform() - 0.5) * (j + 1));
-        sqlite3_bind_int64(d, 1, i);
-        sqlite3_bind_int(d, 2, MM_DESCRIPTOR_VERSION);
-        sqlite3_bind_blob(d, 3, v, (int)sizeof v, SQLITE_TRANSIENT);
-        assert_int_equal(sqlite3_step(d), SQLITE_DONE);
-        sqlite3_reset(d);
+            v[i - 1][j] = centre[i % N_GROUPS][j] + (float)((uniform() - 0.5) * (j + 1));
+        songs[i - 1].descriptor = v[i - 1];
     }
-    sqlite3_finalize(t);
-    sqlite3_finalize(d);
-    assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+    tu_fake_catalog(path, songs, N_SONGS);
     return path;
 }
 

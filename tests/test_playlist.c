@@ -6,7 +6,6 @@
  * 12 artists (each in one genre), two albums each, durations spread over 100..400 s, files under
  * /music/GENRE/ARTIST/. */
 #include <math.h>
-#include <sqlite3.h>
 #include <string.h>
 
 #include "musicmap/features.h"
@@ -39,57 +38,26 @@ static const char *make_catalog(void)
     if (path[0])
         return path;
     snprintf(path, sizeof path, "%s/playlist.db", tu_temp_dir());
-    mm_catalog *cat;
-    mm_error err;
-    assert_int_equal(mm_catalog_open(&cat, path, MM_CATALOG_CREATE, &err), MM_OK);
-    mm_catalog_close(cat);
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_stmt *t, *d;
-    assert_int_equal(sqlite3_prepare_v2(db,
-                                        "INSERT INTO tracks(id, path, size, mtime_ns, status, duration, container, codec,"
-                                        " sample_rate, channels, bit_rate, title, artist, album, genre, scanned_at)"
-                                        " VALUES (?1, ?2, 1000, 0, 'ok', ?5, 'mp3', 'mp3', 44100, 2, 192000, ?3, ?6,"
-                                        " ?7, ?4, 0)",
-                                        -1, &t, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO descriptors(track_id, version, clips, vector) VALUES (?1, ?2, 1, ?3)",
-                                        -1, &d, NULL),
-                     SQLITE_OK);
+    static char paths[N_SONGS][128], titles[N_SONGS][32], artists[N_SONGS][32], albums[N_SONGS][32];
+    static float v[N_SONGS][MM_DESCRIPTOR_DIM];
+    tu_song songs[N_SONGS];
     float centre[N_GROUPS][MM_DESCRIPTOR_DIM];
     for (int g = 0; g < N_GROUPS; g++)
         for (int j = 0; j < MM_DESCRIPTOR_DIM; j++)
             centre[g][j] = (float)(3.0 * uniform());
     for (int i = 1; i <= N_SONGS; i++) {
         int g = group_of(i), a = i % N_ARTISTS; /* a % 4 == g: an artist plays one genre */
-        char p[128], title[32], artist[32], album[32];
-        snprintf(artist, sizeof artist, "Artist %d", a);
-        snprintf(album, sizeof album, "Album %d-%d", a, (i / N_ARTISTS) % 2);
-        snprintf(p, sizeof p, "/music/%s/%s/%03d song.mp3", GROUPS[g], artist, i);
-        snprintf(title, sizeof title, i == 7 ? "Song\n%d" : "Song %d", i); /* a line break to flatten */
-        sqlite3_bind_int64(t, 1, i);
-        sqlite3_bind_blob(t, 2, p, (int)strlen(p), SQLITE_TRANSIENT);
-        sqlite3_bind_text(t, 3, title, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(t, 4, GROUPS[g], -1, SQLITE_STATIC);
-        sqlite3_bind_double(t, 5, 100 + (i * 37) % 300);
-        sqlite3_bind_text(t, 6, artist, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(t, 7, album, -1, SQLITE_TRANSIENT);
-        assert_int_equal(sqlite3_step(t), SQLITE_DONE);
-        sqlite3_reset(t);
-        float v[MM_DESCRIPTOR_DIM];
+        snprintf(artists[i - 1], sizeof artists[0], "Artist %d", a);
+        snprintf(albums[i - 1], sizeof albums[0], "Album %d-%d", a, (i / N_ARTISTS) % 2);
+        snprintf(paths[i - 1], sizeof paths[0], "/music/%s/%s/%03d song.mp3", GROUPS[g], artists[i - 1], i);
+        snprintf(titles[i - 1], sizeof titles[0], i == 7 ? "Song\n%d" : "Song %d", i); /* a line break to flatten */
         for (int j = 0; j < MM_DESCRIPTOR_DIM; j++)
-            v[j] = centre[g][j] + (float)(uniform() - 0.5);
-        sqlite3_bind_int64(d, 1, i);
-        sqlite3_bind_int(d, 2, MM_DESCRIPTOR_VERSION);
-        sqlite3_bind_blob(d, 3, v, (int)sizeof v, SQLITE_TRANSIENT);
-        assert_int_equal(sqlite3_step(d), SQLITE_DONE);
-        sqlite3_reset(d);
+            v[i - 1][j] = centre[g][j] + (float)(uniform() - 0.5);
+        songs[i - 1] = (tu_song){.path = paths[i - 1], .title = titles[i - 1], .artist = artists[i - 1],
+                                 .album = albums[i - 1], .genre = GROUPS[g], .duration = 100 + (i * 37) % 300,
+                                 .descriptor = v[i - 1]};
     }
-    sqlite3_finalize(t);
-    sqlite3_finalize(d);
-    assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+    tu_fake_catalog(path, songs, N_SONGS);
     return path;
 }
 

@@ -6,7 +6,6 @@
  * is checked against the web page's, so a figure and the page colour a genre alike. */
 #include <cairo.h>
 #include <math.h>
-#include <sqlite3.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -41,34 +40,16 @@ static const char *make_catalog(int64_t *model_id, int64_t *map_id)
     static char path[512];
     static int made;
     snprintf(path, sizeof path, "%s/plot%d.db", tu_temp_dir(), ++made);
+    static char paths[N_SONGS][64];
+    tu_song songs[N_SONGS];
+    for (int i = 1; i <= N_SONGS; i++) {
+        snprintf(paths[i - 1], sizeof paths[0], "/nonexistent/%s/%03d.mp3", GROUPS[group_of(i)], i);
+        songs[i - 1] = (tu_song){.path = paths[i - 1], .title = "T", .artist = "A", .album = "B",
+                                 .genre = GROUPS[group_of(i)], .duration = 180};
+    }
+    tu_fake_catalog(path, songs, N_SONGS);
     mm_catalog *cat;
     mm_error err;
-    assert_int_equal(mm_catalog_open(&cat, path, MM_CATALOG_CREATE, &err), MM_OK);
-    mm_catalog_close(cat);
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_stmt *t;
-    assert_int_equal(sqlite3_prepare_v2(db,
-                                        "INSERT INTO tracks(id, path, size, mtime_ns, status, duration, container, codec,"
-                                        " sample_rate, channels, bit_rate, title, artist, album, genre, scanned_at)"
-                                        " VALUES (?1, ?2, 1000, 0, 'ok', 180, 'mp3', 'mp3', 44100, 2, 192000, 'T', 'A',"
-                                        " 'B', ?3, 0)",
-                                        -1, &t, NULL),
-                     SQLITE_OK);
-    for (int i = 1; i <= N_SONGS; i++) {
-        char p[64];
-        snprintf(p, sizeof p, "/nonexistent/%s/%03d.mp3", GROUPS[group_of(i)], i);
-        sqlite3_bind_int64(t, 1, i);
-        sqlite3_bind_blob(t, 2, p, (int)strlen(p), SQLITE_TRANSIENT);
-        sqlite3_bind_text(t, 3, GROUPS[group_of(i)], -1, SQLITE_STATIC);
-        assert_int_equal(sqlite3_step(t), SQLITE_DONE);
-        sqlite3_reset(t);
-    }
-    sqlite3_finalize(t);
-    assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
-
     assert_int_equal(mm_catalog_open(&cat, path, 0, &err), MM_OK);
     /* a classifier over the groups in alphabetical order, predicting each song's own group */
     char *classes[N_GROUPS] = {"blues", "folk", "jazz", "rock"};

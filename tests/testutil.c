@@ -4,7 +4,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <sqlite3.h>
+
 #include "musicmap/audio.h"
+#include "musicmap/catalog.h"
+#include "musicmap/features.h"
 
 const char *tu_reference_dir(void)
 {
@@ -187,4 +191,57 @@ const char *tu_temp_dir(void)
     if (!mkdtemp(dir))
         fail_msg("mkdtemp failed");
     return dir;
+}
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *text)
+{
+    if (text)
+        sqlite3_bind_text(st, i, text, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+void tu_fake_catalog(const char *path, const tu_song *songs, size_t n)
+{
+    mm_catalog *cat;
+    mm_error err;
+    assert_int_equal(mm_catalog_open(&cat, path, MM_CATALOG_CREATE, &err), MM_OK);
+    mm_catalog_close(cat);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_stmt *t, *d;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "INSERT INTO tracks(id, path, size, mtime_ns, status, duration, container, codec,"
+                                        " sample_rate, channels, bit_rate, title, artist, album, genre, scanned_at)"
+                                        " VALUES (?1, ?2, 1000, 0, 'ok', ?3, 'mp3', 'mp3', 44100, 2, 192000, ?4, ?5, ?6,"
+                                        " ?7, 0)",
+                                        -1, &t, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO descriptors(track_id, version, clips, vector) VALUES (?1, ?2, 1, ?3)",
+                                        -1, &d, NULL),
+                     SQLITE_OK);
+    for (size_t i = 0; i < n; i++) {
+        const tu_song *s = &songs[i];
+        sqlite3_bind_int64(t, 1, (sqlite3_int64)i + 1);
+        sqlite3_bind_blob(t, 2, s->path, (int)strlen(s->path), SQLITE_TRANSIENT); /* paths are bytes */
+        sqlite3_bind_double(t, 3, s->duration);
+        bind_text_or_null(t, 4, s->title);
+        bind_text_or_null(t, 5, s->artist);
+        bind_text_or_null(t, 6, s->album);
+        bind_text_or_null(t, 7, s->genre);
+        assert_int_equal(sqlite3_step(t), SQLITE_DONE);
+        sqlite3_reset(t);
+        if (!s->descriptor)
+            continue;
+        sqlite3_bind_int64(d, 1, (sqlite3_int64)i + 1);
+        sqlite3_bind_int(d, 2, MM_DESCRIPTOR_VERSION);
+        sqlite3_bind_blob(d, 3, s->descriptor, (int)(MM_DESCRIPTOR_DIM * sizeof(float)), SQLITE_TRANSIENT);
+        assert_int_equal(sqlite3_step(d), SQLITE_DONE);
+        sqlite3_reset(d);
+    }
+    sqlite3_finalize(t);
+    sqlite3_finalize(d);
+    assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
 }

@@ -49,4 +49,15 @@ tu_diff tu_compare(const float *a, const float *b, size_t n);
 /* A fresh temporary folder for the test (removed by the OS, not by us). */
 const char *tu_temp_dir(void);
 
+/* One song of a made-up catalog: its tags, and its descriptor vector (MM_DESCRIPTOR_DIM values; NULL:
+ * none stored, as if scanned by an older version). NULL tags are stored as NULL. */
+typedef struct tu_song {
+    const char *path, *title, *artist, *album, *genre;
+    double duration;
+    const float *descriptor;
+} tu_song;
+/* Creates a catalog at path holding songs[0..n) as tracks 1..n ('ok', mp3), written straight into its
+ * tables: a catalog of songs no test has to decode. */
+void tu_fake_catalog(const char *path, const tu_song *songs, size_t n);
+
 #endif
