@@ -29,26 +29,34 @@ static int cmp_id_label(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+static int cmp_label_text(const void *a, const void *b)
+{
+    return strcmp(**(char *const *const *)a, **(char *const *const *)b);
+}
+
+/* Labels are numbered through a sort of their texts: the same number for the same text, in n log n
+ * (a label per artist over a million songs has hundreds of thousands of names). */
 static int build_index(const mm_label_list *list, label_index *out)
 {
     const size_t cap = list->n ? list->n : 1;
     id_label *pairs = malloc(sizeof *pairs * cap);
-    char **names = malloc(sizeof *names * cap);
+    char *const **by_text = malloc(sizeof *by_text * cap); /* each points at its list->labels slot */
     out->ids = malloc(sizeof *out->ids * cap);
     out->label = malloc(sizeof *out->label * cap);
-    if (!pairs || !names || !out->ids || !out->label) {
+    if (!pairs || !by_text || !out->ids || !out->label) {
         free(pairs);
-        free(names);
+        free(by_text);
         return -1;
     }
+    for (size_t i = 0; i < list->n; i++)
+        by_text[i] = &list->labels[i];
+    qsort(by_text, list->n, sizeof *by_text, cmp_label_text);
     int n_names = 0;
-    for (size_t i = 0; i < list->n; i++) {
-        int k = 0;
-        while (k < n_names && strcmp(names[k], list->labels[i]) != 0)
-            k++;
-        if (k == n_names)
-            names[n_names++] = list->labels[i];
-        pairs[i] = (id_label){list->ids[i], k};
+    for (size_t r = 0; r < list->n; r++) {
+        if (r == 0 || strcmp(*by_text[r], *by_text[r - 1]) != 0)
+            n_names++;
+        size_t i = (size_t)(by_text[r] - list->labels);
+        pairs[i] = (id_label){list->ids[i], n_names - 1};
     }
     qsort(pairs, list->n, sizeof *pairs, cmp_id_label);
     for (size_t i = 0; i < list->n; i++) {
@@ -58,7 +66,7 @@ static int build_index(const mm_label_list *list, label_index *out)
     out->n = list->n;
     out->n_names = n_names;
     free(pairs);
-    free(names);
+    free(by_text);
     return 0;
 }
 
