@@ -520,6 +520,47 @@ static void test_search_migration(void **state)
 
 /* ---------------------------------------------------------------- incremental scans */
 
+/* Several roots at once, given in any order, folders and single files among them: what lies under one
+ * of them and is gone becomes missing; what lies beside them does not, even where its folder's name
+ * starts with a root's ("music" does not hold "musicx"). */
+static void test_roots(void **state)
+{
+    (void)state;
+    const char *dir = keep(tu_temp_dir());
+    const char *music = keep(fmt_path("%s/music", dir)), *musicx = keep(fmt_path("%s/musicx", dir));
+    mkdir(music, 0755);
+    mkdir(musicx, 0755);
+    make_corpus(music, 6, 2.0);  /* a: song00, 02, 04; b: song01, 03, 05 */
+    make_corpus(musicx, 2, 2.0); /* a: song00; b: song01 */
+    const char *a = keep(fmt_path("%s/a", music)), *b1 = keep(fmt_path("%s/b/song01.%s", music, FORMATS[1]));
+    const char *a2 = keep(fmt_path("%s/a/song02.%s", music, FORMATS[2]));
+    const char *x0 = keep(fmt_path("%s/a/song00.%s", musicx, FORMATS[0]));
+    mm_catalog *cat = open_cat(fmt_path("%s/lib.db", dir));
+    mm_scan_options o = {.jobs = 2};
+    mm_scan_result r;
+    mm_error err;
+    const char *first[3] = {musicx, b1, a}; /* out of order: a file, folders */
+    assert_int_equal(mm_catalog_scan(cat, first, 3, &o, &r, &err), MM_OK);
+    assert_int_equal(r.added, 2 + 1 + 3);
+    assert_int_equal(unlink(b1), 0);
+    assert_int_equal(unlink(x0), 0);
+    /* music alone: the file root under it is gone, musicx is beside it */
+    const char *just_music[1] = {music};
+    assert_int_equal(mm_catalog_scan(cat, just_music, 1, &o, &r, &err), MM_OK);
+    assert_int_equal(r.missing, 1);
+    assert_int_equal(find_track(cat, b1).status, MM_TRACK_MISSING);
+    assert_int_equal(find_track(cat, x0).status, MM_TRACK_OK);
+    assert_int_equal(r.added, 2); /* music/b's other two, never scanned before */
+    /* the first roots again, after one more goes: both now */
+    assert_int_equal(unlink(a2), 0);
+    assert_int_equal(mm_catalog_scan(cat, first, 3, &o, &r, &err), MM_OK);
+    assert_int_equal(r.missing, 2);
+    assert_int_equal(find_track(cat, x0).status, MM_TRACK_MISSING);
+    assert_int_equal(find_track(cat, a2).status, MM_TRACK_MISSING);
+    assert_int_equal(count_tracks(cat, MM_TRACK_OK), 2 + 1 + 3 + 2 - 3);
+    mm_catalog_close(cat);
+}
+
 static void test_incremental(void **state)
 {
     const char *dir = keep(tu_temp_dir());
@@ -1070,6 +1111,7 @@ int main(void)
         cmocka_unit_test(test_schema),
         cmocka_unit_test(test_search_migration),
         cmocka_unit_test(test_incremental),
+        cmocka_unit_test(test_roots),
         cmocka_unit_test(test_scan_clips),
         cmocka_unit_test(test_broken),
         cmocka_unit_test(test_one_scan_at_a_time),

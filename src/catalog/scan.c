@@ -356,12 +356,44 @@ static void drop_link_duplicates(scan *s)
     free(idx);
 }
 
-static int path_under(const char *path, size_t len, const char *root)
+static int cmp_cstr(const void *a, const void *b)
 {
-    size_t rl = strlen(root);
-    if (rl == 1 && root[0] == '/')
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* path[0..len) against a folder: memcmp's order, a shorter string first, as strcmp sorts them */
+static int cmp_prefix(const char *path, size_t len, const char *folder)
+{
+    size_t fl = strlen(folder);
+    int c = memcmp(path, folder, len < fl ? len : fl);
+    return c ? c : len < fl ? -1 : len > fl;
+}
+
+/* 1 when path is one of the folders (sorted by cmp_cstr) or lies under one: each of the path's own
+ * folders and the path itself is looked up, so a scan given a million files as roots costs log n per
+ * catalogued song rather than n. */
+static int under_any(const char *path, size_t len, char *const *sorted, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (strcmp(sorted[0], "/") == 0) /* the smallest absolute path sorts first */
         return 1;
-    return len >= rl && memcmp(path, root, rl) == 0 && (len == rl || path[rl] == '/');
+    for (size_t p = 1; p <= len; p++) {
+        if (p < len && path[p] != '/')
+            continue;
+        size_t lo = 0, hi = n;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            int c = cmp_prefix(path, p, sorted[mid]);
+            if (c == 0)
+                return 1;
+            if (c < 0)
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
+    }
+    return 0;
 }
 
 /* ---------------------------------------------------------------- catalog side: load and classify */
@@ -499,13 +531,13 @@ static mm_status classify(scan *s, mm_error *err)
     }
     /* what is under the roots and was not found; and the move candidates */
     size_t n_hash = 0;
+    qsort(s->roots, s->n_roots, sizeof *s->roots, cmp_cstr);
+    qsort(s->bad_dirs, s->n_bad_dirs, sizeof *s->bad_dirs, cmp_cstr);
     for (size_t i = 0; i < s->n_entries && !o->vectors_only; i++) { /* embed only: nothing goes missing or moves */
         db_entry *e = &s->entries[i];
-        for (size_t r = 0; r < s->n_roots && !e->under_root; r++)
-            e->under_root = path_under(e->path, e->len, s->roots[r]);
-        for (size_t b = 0; b < s->n_bad_dirs && e->under_root; b++)
-            if (path_under(e->path, e->len, s->bad_dirs[b]))
-                e->under_root = 0;
+        e->under_root = under_any(e->path, e->len, s->roots, s->n_roots);
+        if (e->under_root && under_any(e->path, e->len, s->bad_dirs, s->n_bad_dirs))
+            e->under_root = 0;
         e->vanished = e->under_root && !e->seen && e->status != MM_TRACK_MISSING;
         if (!e->seen && has_record(s, e) && e->hash && (e->vanished || e->status == MM_TRACK_MISSING) &&
             e->status != MM_TRACK_FAILED)
