@@ -5,7 +5,7 @@
 
 #include "cli.h"
 
-int mm_cli_usage_error(const mm_cli *cli, const char *command, const char *fmt, ...)
+int cli_usage_error(const cli_context *cli, const char *command, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -14,10 +14,10 @@ int mm_cli_usage_error(const mm_cli *cli, const char *command, const char *fmt, 
     fprintf(stderr, "\nTry 'musicmap %s --help'.\n", command);
     va_end(ap);
     (void)cli;
-    return MM_EXIT_USAGE;
+    return CLI_EXIT_USAGE;
 }
 
-int mm_cli_parse_int(const char *text, long lo, long hi, long *out)
+int cli_parse_int(const char *text, long lo, long hi, long *out)
 {
     char *end;
     errno = 0;
@@ -28,7 +28,7 @@ int mm_cli_parse_int(const char *text, long lo, long hi, long *out)
     return 0;
 }
 
-int mm_cli_parse_double(const char *text, double lo, double hi, double *out)
+int cli_parse_double(const char *text, double lo, double hi, double *out)
 {
     char *end;
     errno = 0;
@@ -39,7 +39,7 @@ int mm_cli_parse_double(const char *text, double lo, double hi, double *out)
     return 0;
 }
 
-int mm_cli_common_option(mm_cli *cli, int opt)
+int cli_common_option(cli_context *cli, int opt)
 {
     if (opt == 'q') {
         cli->log.level = MM_LOG_QUIET;

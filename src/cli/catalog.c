@@ -6,7 +6,7 @@
 #include "cli.h"
 #include "musicmap/catalog.h"
 
-int mm_cli_open_catalog(const mm_cli *cli, const char *command, const char *db, int create, mm_catalog **out)
+int cli_open_catalog(const cli_context *cli, const char *command, const char *db, int create, mm_catalog **out)
 {
     char path[4096];
     mm_error err;

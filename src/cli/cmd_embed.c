@@ -28,9 +28,9 @@ static void embed_help(FILE *out)
                  "  -h, --help             show this help\n");
 }
 
-int mm_cli_embed_progress(const mm_embed_progress *p, void *ctx)
+int cli_embed_progress(const mm_embed_progress *p, void *ctx)
 {
-    mm_cli_progress *ui = ctx;
+    cli_progress *ui = ctx;
     if (ui->cli->log.level < MM_LOG_INFO)
         return 0;
     if (p->done == 0) { /* the start: the first line comes after a while */
@@ -45,7 +45,7 @@ int mm_cli_embed_progress(const mm_embed_progress *p, void *ctx)
     return 0;
 }
 
-void mm_cli_embed_failure(int64_t track_id, const char *message, void *ctx)
+void cli_embed_failure(int64_t track_id, const char *message, void *ctx)
 {
     (void)ctx;
     (void)track_id; /* the message names the track */
@@ -53,45 +53,45 @@ void mm_cli_embed_failure(int64_t track_id, const char *message, void *ctx)
 }
 
 /* embed --mpi: every rank runs this; rank 0 holds the catalog and prints, the others read and embed. */
-static int embed_mpi(mm_cli *cli, const char *db, const char *model, int jobs)
+static int embed_mpi(cli_context *cli, const char *db, const char *model, int jobs)
 {
     mm_error err;
     if (mm_cluster_init(NULL, NULL, &err) != MM_OK) {
         fprintf(stderr, "musicmap embed: --mpi: %s\n", err.msg);
-        return MM_EXIT_FAILURE;
+        return CLI_EXIT_FAILURE;
     }
     const int rank = mm_cluster_rank();
     mm_catalog *cat = NULL;
     if (rank == 0) /* a rank 0 without its catalog still takes part, to send the others home */
-        mm_cli_open_catalog(cli, "embed", db, 0, &cat);
+        cli_open_catalog(cli, "embed", db, 0, &cat);
     mm_embed_request req;
     mm_embed_request_init(&req);
     req.model = model;
     req.threads = jobs;
     req.log = rank == 0 ? &cli->log : NULL;
-    req.failure = mm_cli_embed_failure;
+    req.failure = cli_embed_failure;
     req.cluster = 1;
     mm_embed_outcome out;
-    int rc = MM_EXIT_OK;
+    int rc = CLI_EXIT_OK;
     mm_status st = mm_pipeline_embed(cat, &req, &out, &err);
     if (st != MM_OK) {
         if (rank == 0 ? cat != NULL : st != MM_ERR_CANCELLED) /* a worker sent home has nothing to add */
             fprintf(stderr, "musicmap embed: rank %d: %s\n", rank, err.msg);
-        rc = MM_EXIT_FAILURE;
+        rc = CLI_EXIT_FAILURE;
     } else if (rank == 0 && out.needed == 0) {
         mm_log(&cli->log, MM_LOG_INFO, "embed: every track already has vectors under '%s'", out.model_name);
     } else if (rank == 0) {
         mm_log(&cli->log, MM_LOG_INFO, "embed: %zu of %zu tracks embedded with '%s' by %d ranks in %.1f s",
                out.embedded, out.needed, out.model_name, mm_cluster_size(), out.seconds);
         if (out.failed || out.embedded < out.needed)
-            rc = MM_EXIT_FAILURE;
+            rc = CLI_EXIT_FAILURE;
     }
     mm_catalog_close(cat);
     mm_cluster_finalize();
     return rc;
 }
 
-int mm_cmd_embed(mm_cli *cli, int argc, char **argv)
+int cmd_embed(cli_context *cli, int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"model", required_argument, NULL, 'm'}, {"batch", required_argument, NULL, 'B'},
@@ -106,50 +106,50 @@ int mm_cmd_embed(mm_cli *cli, int argc, char **argv)
     optind = 1;
     int o;
     while ((o = getopt_long(argc, argv, "m:j:hqv", longopts, NULL)) != -1) {
-        if (mm_cli_common_option(cli, o))
+        if (cli_common_option(cli, o))
             continue;
         switch (o) {
         case 'm': model_arg = optarg; break;
         case 'B':
-            if (mm_cli_parse_int(optarg, 1, 1024, &batch))
-                return mm_cli_usage_error(cli, "embed", "--batch needs a number from 1 to 1024");
+            if (cli_parse_int(optarg, 1, 1024, &batch))
+                return cli_usage_error(cli, "embed", "--batch needs a number from 1 to 1024");
             break;
         case 'j':
-            if (mm_cli_parse_int(optarg, 1, 1024, &jobs))
-                return mm_cli_usage_error(cli, "embed", "--jobs needs a number from 1 to 1024");
+            if (cli_parse_int(optarg, 1, 1024, &jobs))
+                return cli_usage_error(cli, "embed", "--jobs needs a number from 1 to 1024");
             break;
         case 'D': db = optarg; break;
         case 'M': use_mpi = 1; break;
-        case 'h': embed_help(stdout); return MM_EXIT_OK;
-        default: return mm_cli_usage_error(cli, "embed", "bad option");
+        case 'h': embed_help(stdout); return CLI_EXIT_OK;
+        default: return cli_usage_error(cli, "embed", "bad option");
         }
     }
     if (optind != argc)
-        return mm_cli_usage_error(cli, "embed", "unexpected argument '%s'", argv[optind]);
+        return cli_usage_error(cli, "embed", "unexpected argument '%s'", argv[optind]);
     if (use_mpi)
         return embed_mpi(cli, db, model_arg, (int)jobs);
     mm_catalog *cat = NULL;
-    if (mm_cli_open_catalog(cli, "embed", db, 0, &cat) != 0)
-        return MM_EXIT_FAILURE;
-    mm_cli_progress ui;
-    mm_cli_progress_init(&ui, cli);
+    if (cli_open_catalog(cli, "embed", db, 0, &cat) != 0)
+        return CLI_EXIT_FAILURE;
+    cli_progress ui;
+    cli_progress_init(&ui, cli);
     mm_embed_request req;
     mm_embed_request_init(&req);
     req.model = model_arg;
     req.batch = (int)batch;
     req.threads = (int)jobs;
     req.log = &cli->log;
-    req.progress = mm_cli_embed_progress;
-    req.failure = mm_cli_embed_failure;
+    req.progress = cli_embed_progress;
+    req.failure = cli_embed_failure;
     req.user = &ui;
     mm_embed_outcome out;
     mm_error err;
-    int rc = MM_EXIT_OK;
+    int rc = CLI_EXIT_OK;
     if (mm_pipeline_embed(cat, &req, &out, &err) != MM_OK) {
         fprintf(stderr, "musicmap embed: %s\n", err.msg);
-        rc = MM_EXIT_FAILURE;
+        rc = CLI_EXIT_FAILURE;
     } else if (out.failed) {
-        rc = MM_EXIT_FAILURE;
+        rc = CLI_EXIT_FAILURE;
     }
     mm_catalog_close(cat);
     return rc;

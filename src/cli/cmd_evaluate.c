@@ -54,7 +54,7 @@ static void print_row(const mm_evaluate_row *r, void *user)
     fflush(stdout);
 }
 
-int mm_cmd_evaluate(mm_cli *cli, int argc, char **argv)
+int cmd_evaluate(cli_context *cli, int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"labels", required_argument, NULL, 'L'}, {"model", required_argument, NULL, 'm'},
@@ -72,13 +72,13 @@ int mm_cmd_evaluate(mm_cli *cli, int argc, char **argv)
     optind = 1;
     int o;
     while ((o = getopt_long(argc, argv, "m:j:hqv", longopts, NULL)) != -1) {
-        if (mm_cli_common_option(cli, o))
+        if (cli_common_option(cli, o))
             continue;
         switch (o) {
         case 'L': source = optarg; break;
         case 'm':
             if (n_models == EVAL_MAX_MODELS)
-                return mm_cli_usage_error(cli, "evaluate", "at most %d models", EVAL_MAX_MODELS);
+                return cli_usage_error(cli, "evaluate", "at most %d models", EVAL_MAX_MODELS);
             models[n_models++] = optarg;
             break;
         case 'M': {
@@ -87,30 +87,30 @@ int mm_cmd_evaluate(mm_cli *cli, int argc, char **argv)
             snprintf(buf, sizeof buf, "%s", optarg);
             for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
                 if (req.n_methods == 3 || mm_layout_method_parse(t, &methods[req.n_methods]) != 0)
-                    return mm_cli_usage_error(cli, "evaluate", "--methods is a list of pca, tsne, umap");
+                    return cli_usage_error(cli, "evaluate", "--methods is a list of pca, tsne, umap");
                 req.n_methods++;
             }
             req.methods = methods;
             break;
         }
         case 's':
-            if (mm_cli_parse_int(optarg, 0, 0x7fffffffL, &v))
-                return mm_cli_usage_error(cli, "evaluate", "--seed needs a number >= 0");
+            if (cli_parse_int(optarg, 0, 0x7fffffffL, &v))
+                return cli_usage_error(cli, "evaluate", "--seed needs a number >= 0");
             req.seed = (uint64_t)v;
             break;
         case 'j':
-            if (mm_cli_parse_int(optarg, 1, 1024, &jobs))
-                return mm_cli_usage_error(cli, "evaluate", "--jobs needs a number from 1 to 1024");
+            if (cli_parse_int(optarg, 1, 1024, &jobs))
+                return cli_usage_error(cli, "evaluate", "--jobs needs a number from 1 to 1024");
             break;
         case 'D': db = optarg; break;
-        case 'h': evaluate_help(stdout); return MM_EXIT_OK;
-        default: return mm_cli_usage_error(cli, "evaluate", "bad option");
+        case 'h': evaluate_help(stdout); return CLI_EXIT_OK;
+        default: return cli_usage_error(cli, "evaluate", "bad option");
         }
     }
     if (optind != argc)
-        return mm_cli_usage_error(cli, "evaluate", "unexpected argument '%s'", argv[optind]);
+        return cli_usage_error(cli, "evaluate", "unexpected argument '%s'", argv[optind]);
     if (mm_label_source_parse(source, &req.labels, &req.labels_file) != 0)
-        return mm_cli_usage_error(cli, "evaluate", "--labels is folders, tags, fma:FILE or csv:FILE, not '%s'", source);
+        return cli_usage_error(cli, "evaluate", "--labels is folders, tags, fma:FILE or csv:FILE, not '%s'", source);
     req.threads = (int)jobs;
     req.models = models;
     req.n_models = (size_t)n_models;
@@ -119,14 +119,14 @@ int mm_cmd_evaluate(mm_cli *cli, int argc, char **argv)
     req.user = (void *)source;
 
     mm_catalog *cat = NULL;
-    if (mm_cli_open_catalog(cli, "evaluate", db, 0, &cat) != 0)
-        return MM_EXIT_FAILURE;
+    if (cli_open_catalog(cli, "evaluate", db, 0, &cat) != 0)
+        return CLI_EXIT_FAILURE;
     mm_evaluate_summary sum;
     mm_error err;
-    int rc = MM_EXIT_OK;
+    int rc = CLI_EXIT_OK;
     if (mm_pipeline_evaluate(cat, &req, &sum, &err) != MM_OK) {
         fprintf(stderr, "musicmap evaluate: %s\n", err.msg);
-        rc = MM_EXIT_FAILURE;
+        rc = CLI_EXIT_FAILURE;
     }
     mm_catalog_close(cat);
     return rc;

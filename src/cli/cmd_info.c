@@ -20,19 +20,19 @@ static void info_help(FILE *out)
 static void print_json(const char *path, const mm_audio_info *in)
 {
     printf("{\"file\": ");
-    mm_json_string(stdout, path);
+    cli_json_string(stdout, path);
     printf(", \"duration\": %.6f, \"frames\": %lld, \"frames_exact\": %s, \"container\": ", in->duration,
            (long long)in->frames, in->frames_exact ? "true" : "false");
-    mm_json_string(stdout, in->container);
+    cli_json_string(stdout, in->container);
     printf(", \"codec\": ");
-    mm_json_string(stdout, in->codec);
+    cli_json_string(stdout, in->codec);
     printf(", \"sample_rate\": %d, \"channels\": %d, \"bit_rate\": %lld, \"tags\": {", in->sample_rate, in->channels,
            (long long)in->bit_rate);
     const char *names[] = {"title", "artist", "album", "genre", "date", "track"};
     const char *values[] = {in->tags.title, in->tags.artist, in->tags.album, in->tags.genre, in->tags.date, in->tags.track};
     for (int i = 0; i < 6; i++) {
         printf("%s\"%s\": ", i ? ", " : "", names[i]);
-        mm_json_string(stdout, values[i]);
+        cli_json_string(stdout, values[i]);
     }
     printf("}}\n");
 }
@@ -56,7 +56,7 @@ static void print_text(const char *path, const mm_audio_info *in)
             printf("  %-12s %s\n", names[i], values[i]);
 }
 
-int mm_cmd_info(mm_cli *cli, int argc, char **argv)
+int cmd_info(cli_context *cli, int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"json", no_argument, NULL, 'J'},
@@ -69,17 +69,17 @@ int mm_cmd_info(mm_cli *cli, int argc, char **argv)
     optind = 1;
     int opt;
     while ((opt = getopt_long(argc, argv, "hqv", longopts, NULL)) != -1) {
-        if (mm_cli_common_option(cli, opt))
+        if (cli_common_option(cli, opt))
             continue;
         switch (opt) {
         case 'J': json = 1; break;
         case 'E': exact = 1; break;
-        case 'h': info_help(stdout); return MM_EXIT_OK;
-        default: return mm_cli_usage_error(cli, "info", "bad option");
+        case 'h': info_help(stdout); return CLI_EXIT_OK;
+        default: return cli_usage_error(cli, "info", "bad option");
         }
     }
     if (optind >= argc)
-        return mm_cli_usage_error(cli, "info", "no input files");
+        return cli_usage_error(cli, "info", "no input files");
     int failures = 0;
     for (int i = optind; i < argc; i++) {
         mm_audio *audio = NULL;
@@ -97,5 +97,5 @@ int mm_cmd_info(mm_cli *cli, int argc, char **argv)
             print_text(argv[i], mm_audio_get_info(audio));
         mm_audio_close(audio);
     }
-    return failures ? MM_EXIT_FAILURE : MM_EXIT_OK;
+    return failures ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
 }

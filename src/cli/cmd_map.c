@@ -50,7 +50,7 @@ static void map_help(FILE *out)
             MM_MEL_PCA_DIMS, MM_MAP_GROW_LIMIT);
 }
 
-void mm_cli_print_map(const mm_cli *cli, const mm_map_result *r)
+void cli_print_map(const cli_context *cli, const mm_map_result *r)
 {
     if (cli->log.level < MM_LOG_INFO)
         return;
@@ -72,7 +72,7 @@ void mm_cli_print_map(const mm_cli *cli, const mm_map_result *r)
     fflush(stdout);
 }
 
-int mm_cmd_map(mm_cli *cli, int argc, char **argv)
+int cmd_map(cli_context *cli, int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"method", required_argument, NULL, 'M'},    {"dims", required_argument, NULL, 'd'},
@@ -97,78 +97,78 @@ int mm_cmd_map(mm_cli *cli, int argc, char **argv)
     optind = 1;
     int o;
     while ((o = getopt_long(argc, argv, "m:j:hqv", longopts, NULL)) != -1) {
-        if (mm_cli_common_option(cli, o))
+        if (cli_common_option(cli, o))
             continue;
         long v;
         double d;
         switch (o) {
         case 'M':
             if (mm_layout_method_parse(optarg, &base.method) != 0)
-                return mm_cli_usage_error(cli, "map", "--method is pca, tsne or umap, not '%s'", optarg);
+                return cli_usage_error(cli, "map", "--method is pca, tsne or umap, not '%s'", optarg);
             break;
         case 'd':
-            if (mm_cli_parse_int(optarg, 2, 3, &v))
-                return mm_cli_usage_error(cli, "map", "--dims is 2 or 3");
+            if (cli_parse_int(optarg, 2, 3, &v))
+                return cli_usage_error(cli, "map", "--dims is 2 or 3");
             base.dims = (int)v;
             break;
         case 'F':
             if (mm_vector_kind_parse(optarg, &features) != 0)
-                return mm_cli_usage_error(cli, "map", "--features is hidden, softmax, mel or descriptors, not '%s'",
+                return cli_usage_error(cli, "map", "--features is hidden, softmax, mel or descriptors, not '%s'",
                                           optarg);
             features_given = 1;
             break;
         case 'm': model_name = optarg; break;
         case 'p':
-            if (mm_cli_parse_double(optarg, 1, 10000, &d))
-                return mm_cli_usage_error(cli, "map", "--perplexity needs a number from 1 to 10000");
+            if (cli_parse_double(optarg, 1, 10000, &d))
+                return cli_usage_error(cli, "map", "--perplexity needs a number from 1 to 10000");
             base.perplexity = d;
             break;
         case 'n':
-            if (mm_cli_parse_int(optarg, 2, 1000, &v))
-                return mm_cli_usage_error(cli, "map", "--neighbors needs a number from 2 to 1000");
+            if (cli_parse_int(optarg, 2, 1000, &v))
+                return cli_usage_error(cli, "map", "--neighbors needs a number from 2 to 1000");
             base.n_neighbors = (int)v;
             break;
         case 'x':
-            if (mm_cli_parse_double(optarg, 0, 10, &d))
-                return mm_cli_usage_error(cli, "map", "--min-dist needs a number from 0 to 10");
+            if (cli_parse_double(optarg, 0, 10, &d))
+                return cli_usage_error(cli, "map", "--min-dist needs a number from 0 to 10");
             base.min_dist = d;
             break;
         case 'e':
             if (mm_metric_parse(optarg, &base.metric) != 0)
-                return mm_cli_usage_error(cli, "map", "--metric is euclidean, cosine or correlation");
+                return cli_usage_error(cli, "map", "--metric is euclidean, cosine or correlation");
             break;
         case 's':
-            if (mm_cli_parse_int(optarg, 0, 0x7fffffffL, &v))
-                return mm_cli_usage_error(cli, "map", "--seed needs a number >= 0");
+            if (cli_parse_int(optarg, 0, 0x7fffffffL, &v))
+                return cli_usage_error(cli, "map", "--seed needs a number >= 0");
             base.seed = (uint64_t)v;
             break;
         case 'g': grid = 1; break;
         case 'R': redraw = 1; break;
         case 'G':
-            if (mm_cli_parse_double(optarg, 0.001, 1000, &d))
-                return mm_cli_usage_error(cli, "map", "--grow-limit needs a share above 0 (0.25 = 25 %%)");
+            if (cli_parse_double(optarg, 0.001, 1000, &d))
+                return cli_usage_error(cli, "map", "--grow-limit needs a share above 0 (0.25 = 25 %%)");
             grow_limit = d;
             break;
         case 'N': name = optarg; break;
         case 'j':
-            if (mm_cli_parse_int(optarg, 1, 1024, &jobs))
-                return mm_cli_usage_error(cli, "map", "--jobs needs a number from 1 to 1024");
+            if (cli_parse_int(optarg, 1, 1024, &jobs))
+                return cli_usage_error(cli, "map", "--jobs needs a number from 1 to 1024");
             break;
         case 'D': db = optarg; break;
-        case 'h': map_help(stdout); return MM_EXIT_OK;
-        default: return mm_cli_usage_error(cli, "map", "bad option");
+        case 'h': map_help(stdout); return CLI_EXIT_OK;
+        default: return cli_usage_error(cli, "map", "bad option");
         }
     }
     if (optind != argc)
-        return mm_cli_usage_error(cli, "map", "unexpected argument '%s'", argv[optind]);
+        return cli_usage_error(cli, "map", "unexpected argument '%s'", argv[optind]);
     if (grid && name)
-        return mm_cli_usage_error(cli, "map", "--grid makes 13 maps: it names them itself");
+        return cli_usage_error(cli, "map", "--grid makes 13 maps: it names them itself");
     base.threads = (int)(jobs > 0 ? jobs : mm_cpu_count());
 
     mm_catalog *cat = NULL;
-    if (mm_cli_open_catalog(cli, "map", db, 0, &cat) != 0)
-        return MM_EXIT_FAILURE;
-    int rc = MM_EXIT_FAILURE;
+    if (cli_open_catalog(cli, "map", db, 0, &cat) != 0)
+        return CLI_EXIT_FAILURE;
+    int rc = CLI_EXIT_FAILURE;
     mm_error err;
     /* without a model named, the descriptors: they need no model and map best (bench/RESULTS.md) */
     if (!features_given && !model_name)
@@ -192,10 +192,10 @@ int mm_cmd_map(mm_cli *cli, int argc, char **argv)
             mm_song_vectors_free(&v);
             goto fail;
         }
-        mm_cli_print_map(cli, &r);
+        cli_print_map(cli, &r);
     }
     mm_song_vectors_free(&v);
-    rc = MM_EXIT_OK;
+    rc = CLI_EXIT_OK;
     goto done;
 fail:
     fprintf(stderr, "musicmap map: %s\n", err.msg);

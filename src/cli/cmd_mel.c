@@ -33,7 +33,7 @@ static void mel_help(FILE *out)
 }
 
 typedef struct mel_job {
-    mm_cli *cli;
+    cli_context *cli;
     char **inputs;
     char **outputs;
     size_t count;
@@ -101,7 +101,7 @@ static char *output_name(const char *dir, const char *input, char **taken, size_
     return out;
 }
 
-int mm_cmd_mel(mm_cli *cli, int argc, char **argv)
+int cmd_mel(cli_context *cli, int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"out", required_argument, NULL, 'o'},
@@ -121,50 +121,50 @@ int mm_cmd_mel(mm_cli *cli, int argc, char **argv)
     optind = 1;
     int opt;
     while ((opt = getopt_long(argc, argv, "o:j:hqv", longopts, NULL)) != -1) {
-        if (mm_cli_common_option(cli, opt))
+        if (cli_common_option(cli, opt))
             continue;
         long v;
         switch (opt) {
         case 'o': out_dir = optarg; break;
         case 'p':
             if (mm_pad_mode_parse(optarg, &job.pad) != 0)
-                return mm_cli_usage_error(cli, "mel", "--pad must be 'reflect' or 'constant', not '%s'", optarg);
+                return cli_usage_error(cli, "mel", "--pad must be 'reflect' or 'constant', not '%s'", optarg);
             break;
         case 'j':
-            if (mm_cli_parse_int(optarg, 1, 1024, &jobs) != 0)
-                return mm_cli_usage_error(cli, "mel", "--jobs needs a number from 1 to 1024, not '%s'", optarg);
+            if (cli_parse_int(optarg, 1, 1024, &jobs) != 0)
+                return cli_usage_error(cli, "mel", "--jobs needs a number from 1 to 1024, not '%s'", optarg);
             break;
         case 'F': job.clip_options.full_decode = 1; break;
         case 'm':
-            if (mm_cli_parse_double(optarg, 0.0, 3600.0, &job.clip_options.min_seconds) != 0)
-                return mm_cli_usage_error(cli, "mel", "--min-seconds needs seconds from 0 to 3600, not '%s'", optarg);
+            if (cli_parse_double(optarg, 0.0, 3600.0, &job.clip_options.min_seconds) != 0)
+                return cli_usage_error(cli, "mel", "--min-seconds needs seconds from 0 to 3600, not '%s'", optarg);
             break;
         case 'S':
-            if (mm_cli_parse_int(optarg, 0, 12000, &v) != 0)
-                return mm_cli_usage_error(cli, "mel", "--crop-shift needs samples from 0 to 12000, not '%s'", optarg);
+            if (cli_parse_int(optarg, 0, 12000, &v) != 0)
+                return cli_usage_error(cli, "mel", "--crop-shift needs samples from 0 to 12000, not '%s'", optarg);
             job.clip_options.crop_shift = v;
             break;
-        case 'h': mel_help(stdout); return MM_EXIT_OK;
-        default: return mm_cli_usage_error(cli, "mel", "bad option");
+        case 'h': mel_help(stdout); return CLI_EXIT_OK;
+        default: return cli_usage_error(cli, "mel", "bad option");
         }
     }
     if (!out_dir)
-        return mm_cli_usage_error(cli, "mel", "missing -o DIR");
+        return cli_usage_error(cli, "mel", "missing -o DIR");
     if (optind >= argc)
-        return mm_cli_usage_error(cli, "mel", "no input files");
+        return cli_usage_error(cli, "mel", "no input files");
     if (mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
         fprintf(stderr, "musicmap mel: %s: cannot create folder: %s\n", out_dir, strerror(errno));
-        return MM_EXIT_FAILURE;
+        return CLI_EXIT_FAILURE;
     }
     job.inputs = argv + optind;
     job.count = (size_t)(argc - optind);
 
-    int rc = MM_EXIT_FAILURE;
+    int rc = CLI_EXIT_FAILURE;
     mm_error err;
     mm_pool *pool = NULL;
     if (mm_pool_open(&pool, (int)(jobs > 0 ? jobs : mm_cpu_count()), &err) != MM_OK) {
         fprintf(stderr, "musicmap mel: %s\n", err.msg);
-        return MM_EXIT_FAILURE;
+        return CLI_EXIT_FAILURE;
     }
     int workers = mm_pool_threads(pool);
     job.outputs = calloc(job.count, sizeof *job.outputs);
@@ -196,9 +196,9 @@ int mm_cmd_mel(mm_cli *cli, int argc, char **argv)
     mm_log(&cli->log, MM_LOG_INFO, "mel: %zu of %zu songs written to %s in %.2f s (%s padding)%s",
            job.count - failures, job.count, out_dir, mm_now() - t0, mm_pad_mode_name(job.pad),
            failures ? "; see the errors above" : "");
-    rc = failures ? MM_EXIT_FAILURE : MM_EXIT_OK;
+    rc = failures ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
 done:
-    if (rc == MM_EXIT_FAILURE && !job.failed)
+    if (rc == CLI_EXIT_FAILURE && !job.failed)
         fprintf(stderr, "musicmap mel: out of memory\n");
     for (int w = 0; job.mels && w < workers; w++) {
         mm_mel_close(job.mels[w]);

@@ -16,11 +16,11 @@ typedef struct mpd_side {
     int have_root;
 } mpd_side;
 
-static int mpd_fail(const mm_cli_playlist *p, struct mpd_connection *conn, const char *what)
+static int mpd_fail(const cli_playlist *p, struct mpd_connection *conn, const char *what)
 {
     fprintf(stderr, "musicmap %s: %s: %s\n", p->command, what,
             conn ? mpd_connection_get_error_message(conn) : "out of memory");
-    return MM_EXIT_FAILURE;
+    return CLI_EXIT_FAILURE;
 }
 
 static void set_root(mpd_side *m, const char *root, size_t len)
@@ -87,7 +87,7 @@ static const char *uri_of(const mpd_side *m, const char *path)
     return path + n + 1;
 }
 
-static int connect_mpd(const mm_cli_playlist *p, mpd_side *m)
+static int connect_mpd(const cli_playlist *p, mpd_side *m)
 {
     memset(m, 0, sizeof *m);
     m->conn = mpd_connection_new(p->host, p->port, 30000);
@@ -102,7 +102,7 @@ static int connect_mpd(const mm_cli_playlist *p, mpd_side *m)
 
 /* Appends the playlist's songs to MPD's queue in order; songs outside MPD's music directory are left
  * out, with a warning. Returns the number queued, or -1. */
-static long queue_songs(mm_cli *cli, const mm_cli_playlist *p, mpd_side *m, const mm_playlist *pl)
+static long queue_songs(cli_context *cli, const cli_playlist *p, mpd_side *m, const mm_playlist *pl)
 {
     if (!m->have_root) {
         for (size_t i = 0; i < pl->n && !m->have_root; i++) {
@@ -150,7 +150,7 @@ static void mpd_help(FILE *out)
 }
 
 /* The queue's songs as catalog ids (those the engine knows), for the radio to leave out. */
-static int queue_ids(const mm_cli_playlist *p, mpd_side *m, int64_t **ids, size_t *n, char **last_uri)
+static int queue_ids(const cli_playlist *p, mpd_side *m, int64_t **ids, size_t *n, char **last_uri)
 {
     *n = 0;
     *last_uri = NULL;
@@ -183,11 +183,11 @@ static int queue_ids(const mm_cli_playlist *p, mpd_side *m, int64_t **ids, size_
         return mpd_fail(p, m->conn, "MPD");
     }
     *ids = out;
-    return out ? 0 : MM_EXIT_FAILURE;
+    return out ? 0 : CLI_EXIT_FAILURE;
 }
 
 /* A catalogued song whose path ends in /URI: MPD's root found from a song MPD plays. */
-static int root_from_uri(const mm_cli_playlist *p, mpd_side *m, const char *uri)
+static int root_from_uri(const cli_playlist *p, mpd_side *m, const char *uri)
 {
     size_t lu = strlen(uri);
     for (size_t i = 0; i < p->vectors.n; i++) {
@@ -201,11 +201,11 @@ static int root_from_uri(const mm_cli_playlist *p, mpd_side *m, const char *uri)
     return -1;
 }
 
-static int follow(mm_cli *cli, mm_cli_playlist *p, mpd_side *m)
+static int follow(cli_context *cli, cli_playlist *p, mpd_side *m)
 {
     char *state = NULL;
     int64_t last_queued = 0; /* the radio's newest song: it goes on from there while that is in the queue */
-    int rc = MM_EXIT_OK;
+    int rc = CLI_EXIT_OK;
     for (;;) {
         struct mpd_status *status = mpd_run_status(m->conn);
         if (!status) {
@@ -226,7 +226,7 @@ static int follow(mm_cli *cli, mm_cli_playlist *p, mpd_side *m)
                 fprintf(stderr, "musicmap %s: the song playing (%s) is not in the catalog: give MPD's music "
                                 "directory with --mpd-root\n", p->command, mpd_song_get_uri(current));
                 mpd_song_free(current);
-                rc = MM_EXIT_FAILURE;
+                rc = CLI_EXIT_FAILURE;
                 break;
             }
             int64_t *ids = NULL, cur_id = 0;
@@ -234,7 +234,7 @@ static int follow(mm_cli *cli, mm_cli_playlist *p, mpd_side *m)
             char *last_uri = NULL;
             if (queue_ids(p, m, &ids, &n_ids, &last_uri) != 0) {
                 mpd_song_free(current);
-                rc = MM_EXIT_FAILURE;
+                rc = CLI_EXIT_FAILURE;
                 break;
             }
             char path[8192];
@@ -260,11 +260,11 @@ static int follow(mm_cli *cli, mm_cli_playlist *p, mpd_side *m)
                 mm_error err;
                 if (mm_playlist_make(p->engine, &p->req, &pl, &err) != MM_OK) {
                     fprintf(stderr, "musicmap %s: %s\n", p->command, err.msg);
-                    rc = MM_EXIT_FAILURE;
+                    rc = CLI_EXIT_FAILURE;
                 } else {
                     long q = queue_songs(cli, p, m, &pl);
                     if (q < 0)
-                        rc = MM_EXIT_FAILURE;
+                        rc = CLI_EXIT_FAILURE;
                     else
                         mm_log(&cli->log, MM_LOG_INFO, "%s: queued %ld songs", p->command, q);
                     free(state);
@@ -278,7 +278,7 @@ static int follow(mm_cli *cli, mm_cli_playlist *p, mpd_side *m)
         }
         if (current)
             mpd_song_free(current);
-        if (rc != MM_EXIT_OK || p->once)
+        if (rc != CLI_EXIT_OK || p->once)
             break;
         /* sleep until the song or the queue changes */
         if (mpd_run_idle_mask(m->conn, MPD_IDLE_PLAYER | MPD_IDLE_QUEUE) == 0) {
@@ -291,42 +291,42 @@ static int follow(mm_cli *cli, mm_cli_playlist *p, mpd_side *m)
     return rc;
 }
 
-int mm_cmd_mpd(mm_cli *cli, int argc, char **argv)
+int cmd_mpd(cli_context *cli, int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         mpd_help(argc < 2 ? stderr : stdout);
-        return argc < 2 ? MM_EXIT_USAGE : MM_EXIT_OK;
+        return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
     }
     const int is_follow = strcmp(argv[1], "follow") == 0;
     mm_playlist_kind kind = MM_PLAYLIST_RADIO;
     if (!is_follow && mm_playlist_kind_parse(argv[1], &kind) != 0)
-        return mm_cli_usage_error(cli, "mpd", "similar, mix, journey, radio or follow, not '%s'", argv[1]);
+        return cli_usage_error(cli, "mpd", "similar, mix, journey, radio or follow, not '%s'", argv[1]);
     char command[32];
     snprintf(command, sizeof command, "mpd %s", argv[1]);
-    mm_cli_playlist p;
-    int rc = mm_cli_playlist_parse(cli, command, kind, 1, argc - 1, argv + 1, &p);
+    cli_playlist p;
+    int rc = cli_playlist_parse(cli, command, kind, 1, argc - 1, argv + 1, &p);
     if (rc == 0 && is_follow && p.n_songs)
-        rc = mm_cli_usage_error(cli, command, "follow takes no songs: it follows the one MPD plays");
+        rc = cli_usage_error(cli, command, "follow takes no songs: it follows the one MPD plays");
     if (rc == 0 && !is_follow && kind == MM_PLAYLIST_RADIO && p.n_songs == 0 && !p.state_file)
-        rc = mm_cli_usage_error(cli, command, "radio needs a seed song, or --state FILE to go on from");
+        rc = cli_usage_error(cli, command, "radio needs a seed song, or --state FILE to go on from");
     if (rc != 0) {
-        mm_cli_playlist_free(&p);
-        return rc < 0 ? MM_EXIT_OK : rc;
+        cli_playlist_free(&p);
+        return rc < 0 ? CLI_EXIT_OK : rc;
     }
     mpd_side m = {0};
     mm_playlist pl = {0};
-    rc = mm_cli_playlist_open(cli, &p);
+    rc = cli_playlist_open(cli, &p);
     if (rc == 0)
         rc = connect_mpd(&p, &m);
     if (rc == 0 && is_follow) {
         rc = follow(cli, &p, &m);
     } else if (rc == 0) {
-        rc = mm_cli_playlist_make(&p, &pl);
+        rc = cli_playlist_make(&p, &pl);
         if (rc == 0 && p.clear && !mpd_run_clear(m.conn))
             rc = mpd_fail(&p, m.conn, "can't clear MPD's queue");
         long q = rc == 0 ? queue_songs(cli, &p, &m, &pl) : -1;
         if (q < 0)
-            rc = MM_EXIT_FAILURE;
+            rc = CLI_EXIT_FAILURE;
         if (rc == 0 && p.play && !mpd_run_play(m.conn))
             rc = mpd_fail(&p, m.conn, "can't start MPD playing");
         if (rc == 0)
@@ -335,6 +335,6 @@ int mm_cmd_mpd(mm_cli *cli, int argc, char **argv)
     if (m.conn)
         mpd_connection_free(m.conn);
     mm_playlist_free(&pl);
-    mm_cli_playlist_free(&p);
+    cli_playlist_free(&p);
     return rc;
 }

@@ -106,7 +106,7 @@ static void import_help(FILE *out)
                  "  -h, --help              show this help\n");
 }
 
-int mm_cmd_import_keras(mm_cli *cli, int argc, char **argv)
+int cmd_import_keras(cli_context *cli, int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"preset", required_argument, NULL, 'P'},       {"labels", required_argument, NULL, 'L'},
@@ -126,7 +126,7 @@ int mm_cmd_import_keras(mm_cli *cli, int argc, char **argv)
     optind = 1;
     int opt;
     while ((opt = getopt_long(argc, argv, "o:hqv", longopts, NULL)) != -1) {
-        if (mm_cli_common_option(cli, opt))
+        if (cli_common_option(cli, opt))
             continue;
         switch (opt) {
         case 'P': preset_name = optarg; break;
@@ -138,7 +138,7 @@ int mm_cmd_import_keras(mm_cli *cli, int argc, char **argv)
             else if (strcmp(optarg, "softmax") == 0)
                 head = MM_HEAD_SOFTMAX;
             else
-                return mm_cli_usage_error(cli, "import-keras", "--head must be sigmoid or softmax, not '%s'", optarg);
+                return cli_usage_error(cli, "import-keras", "--head must be sigmoid or softmax, not '%s'", optarg);
             head_given = 1;
             break;
         case 'K':
@@ -147,15 +147,15 @@ int mm_cmd_import_keras(mm_cli *cli, int argc, char **argv)
             else if (strcmp(optarg, "th") == 0)
                 options.kernels = MM_KERAS_KERNELS_TH;
             else
-                return mm_cli_usage_error(cli, "import-keras", "--kernel-order must be tf or th, not '%s'", optarg);
+                return cli_usage_error(cli, "import-keras", "--kernel-order must be tf or th, not '%s'", optarg);
             break;
         case 'E':
-            if (mm_cli_parse_double(optarg, 1e-12, 1.0, &options.bn_epsilon) != 0)
-                return mm_cli_usage_error(cli, "import-keras", "--bn-epsilon needs a number in (0, 1], not '%s'", optarg);
+            if (cli_parse_double(optarg, 1e-12, 1.0, &options.bn_epsilon) != 0)
+                return cli_usage_error(cli, "import-keras", "--bn-epsilon needs a number in (0, 1], not '%s'", optarg);
             break;
         case 'p':
             if (mm_pad_mode_parse(optarg, &pad) != 0)
-                return mm_cli_usage_error(cli, "import-keras", "--pad must be reflect or constant, not '%s'", optarg);
+                return cli_usage_error(cli, "import-keras", "--pad must be reflect or constant, not '%s'", optarg);
             break;
         case 'G':
             if (strcmp(optarg, "hard_sigmoid") == 0)
@@ -163,26 +163,26 @@ int mm_cmd_import_keras(mm_cli *cli, int argc, char **argv)
             else if (strcmp(optarg, "sigmoid") == 0)
                 options.gates = MM_KERAS_GATES_SIGMOID;
             else
-                return mm_cli_usage_error(cli, "import-keras", "--gates must be hard_sigmoid or sigmoid, not '%s'", optarg);
+                return cli_usage_error(cli, "import-keras", "--gates must be hard_sigmoid or sigmoid, not '%s'", optarg);
             break;
         case 'l': list = 1; break;
         case 'o': out = optarg; break;
-        case 'h': import_help(stdout); return MM_EXIT_OK;
-        default: return mm_cli_usage_error(cli, "import-keras", "bad option");
+        case 'h': import_help(stdout); return CLI_EXIT_OK;
+        default: return cli_usage_error(cli, "import-keras", "bad option");
         }
     }
     options.head_from_file = !head_given;
     if (optind != argc - 1)
-        return mm_cli_usage_error(cli, "import-keras", "give exactly one FILE.h5");
+        return cli_usage_error(cli, "import-keras", "give exactly one FILE.h5");
     if (label_text && labels_file)
-        return mm_cli_usage_error(cli, "import-keras", "give --labels or --labels-file, not both");
+        return cli_usage_error(cli, "import-keras", "give --labels or --labels-file, not both");
     if (!list && (!preset_name || (!label_text && !labels_file) || !out))
-        return mm_cli_usage_error(cli, "import-keras", "--preset, --labels (or --labels-file) and -o are required");
+        return cli_usage_error(cli, "import-keras", "--preset, --labels (or --labels-file) and -o are required");
     if (list && out)
-        return mm_cli_usage_error(cli, "import-keras", "--list writes nothing: leave out -o");
+        return cli_usage_error(cli, "import-keras", "--list writes nothing: leave out -o");
     const mm_preset *preset = NULL;
     if (preset_name && !(preset = mm_preset_find(preset_name)))
-        return mm_cli_usage_error(cli, "import-keras", "unknown preset '%s' (crnn4, crnn6, small)", preset_name);
+        return cli_usage_error(cli, "import-keras", "unknown preset '%s' (crnn4, crnn6, small)", preset_name);
     char *labels[MM_MAX_LABELS], *file_text = NULL;
     int n_labels = 0;
     mm_error err;
@@ -191,24 +191,24 @@ int mm_cmd_import_keras(mm_cli *cli, int argc, char **argv)
         if (n_labels < 0) {
             fprintf(stderr, "musicmap import-keras: %s\n", err.msg);
             free(file_text);
-            return MM_EXIT_FAILURE;
+            return CLI_EXIT_FAILURE;
         }
         if (n_labels < 2) {
             free(file_text);
-            return mm_cli_usage_error(cli, "import-keras", "%s: needs at least two labels, one per line", labels_file);
+            return cli_usage_error(cli, "import-keras", "%s: needs at least two labels, one per line", labels_file);
         }
     } else if (label_text) {
         n_labels = split_labels(label_text, labels, MM_MAX_LABELS);
         if (n_labels < 2)
-            return mm_cli_usage_error(cli, "import-keras", "--labels needs at least two non-empty names");
+            return cli_usage_error(cli, "import-keras", "--labels needs at least two non-empty names");
     }
-    int rc = MM_EXIT_OK;
+    int rc = CLI_EXIT_OK;
     if (list) {
         fflush(stdout);
         if (mm_keras_list(stdout, argv[optind], preset, n_labels, &options, &err) != MM_OK) {
             fflush(stdout);
             fprintf(stderr, "musicmap import-keras: %s\n", err.msg);
-            rc = MM_EXIT_FAILURE;
+            rc = CLI_EXIT_FAILURE;
         }
         free(file_text);
         return rc;
@@ -219,7 +219,7 @@ int mm_cmd_import_keras(mm_cli *cli, int argc, char **argv)
                                  &info, &err) != MM_OK) {
         fprintf(stderr, "musicmap import-keras: %s\n", err.msg);
         free(file_text);
-        return MM_EXIT_FAILURE;
+        return CLI_EXIT_FAILURE;
     }
     if (info.kernels_assumed)
         mm_log(&cli->log, MM_LOG_WARN,
@@ -244,7 +244,7 @@ int mm_cmd_import_keras(mm_cli *cli, int argc, char **argv)
         fprintf(stderr, "musicmap import-keras: %s\n", err.msg);
     mm_model_close(model);
     free(file_text);
-    return st == MM_OK ? MM_EXIT_OK : MM_EXIT_FAILURE;
+    return st == MM_OK ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
 }
 
 static void predict_help(FILE *out)
@@ -296,7 +296,7 @@ static void print_vector(const float *v, int n)
     putchar(']');
 }
 
-int mm_cmd_predict(mm_cli *cli, int argc, char **argv)
+int cmd_predict(cli_context *cli, int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"model", required_argument, NULL, 'm'}, {"top", required_argument, NULL, 'k'},
@@ -309,28 +309,28 @@ int mm_cmd_predict(mm_cli *cli, int argc, char **argv)
     optind = 1;
     int opt;
     while ((opt = getopt_long(argc, argv, "m:k:hqv", longopts, NULL)) != -1) {
-        if (mm_cli_common_option(cli, opt))
+        if (cli_common_option(cli, opt))
             continue;
         switch (opt) {
         case 'm': model_path = optarg; break;
         case 'k':
-            if (mm_cli_parse_int(optarg, 1, MM_MAX_LABELS, &top) != 0)
-                return mm_cli_usage_error(cli, "predict", "--top needs a number from 1 to %d", MM_MAX_LABELS);
+            if (cli_parse_int(optarg, 1, MM_MAX_LABELS, &top) != 0)
+                return cli_usage_error(cli, "predict", "--top needs a number from 1 to %d", MM_MAX_LABELS);
             break;
         case 'J': json = 1; break;
-        case 'h': predict_help(stdout); return MM_EXIT_OK;
-        default: return mm_cli_usage_error(cli, "predict", "bad option");
+        case 'h': predict_help(stdout); return CLI_EXIT_OK;
+        default: return cli_usage_error(cli, "predict", "bad option");
         }
     }
     if (!model_path)
-        return mm_cli_usage_error(cli, "predict", "--model is required");
+        return cli_usage_error(cli, "predict", "--model is required");
     if (optind >= argc)
-        return mm_cli_usage_error(cli, "predict", "no input files");
+        return cli_usage_error(cli, "predict", "no input files");
     mm_error err;
     mm_model *model = NULL;
     if (mm_model_load(&model, model_path, &err) != MM_OK) {
         fprintf(stderr, "musicmap predict: %s\n", err.msg);
-        return MM_EXIT_FAILURE;
+        return CLI_EXIT_FAILURE;
     }
     int k = mm_model_n_labels(model), units = mm_model_preset(model)->gru_units;
     mm_infer *infer = NULL;
@@ -353,11 +353,11 @@ int mm_cmd_predict(mm_cli *cli, int argc, char **argv)
         }
         if (json) {
             printf("{\"file\": ");
-            mm_json_string(stdout, argv[i]);
+            cli_json_string(stdout, argv[i]);
             printf(", \"labels\": [");
             for (int j = 0; j < k; j++) {
                 printf("%s", j ? ", " : "");
-                mm_json_string(stdout, mm_model_label(model, j));
+                cli_json_string(stdout, mm_model_label(model, j));
             }
             printf("], \"output\": ");
             print_vector(out, k);
@@ -386,5 +386,5 @@ done:
     free(logmel);
     free(out);
     free(hidden);
-    return failures ? MM_EXIT_FAILURE : MM_EXIT_OK;
+    return failures ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
 }

@@ -96,7 +96,7 @@ static int push(const char **list, size_t *n, const char *value)
     return 0;
 }
 
-void mm_cli_playlist_free(mm_cli_playlist *p)
+void cli_playlist_free(cli_playlist *p)
 {
     for (size_t i = 0; i < p->n_folders; i++)
         free((char *)p->folders[i]);
@@ -111,8 +111,8 @@ void mm_cli_playlist_free(mm_cli_playlist *p)
     memset(p, 0, sizeof *p);
 }
 
-int mm_cli_playlist_parse(mm_cli *cli, const char *command, mm_playlist_kind kind, int mpd, int argc, char **argv,
-                          mm_cli_playlist *p)
+int cli_playlist_parse(cli_context *cli, const char *command, mm_playlist_kind kind, int mpd, int argc, char **argv,
+                          cli_playlist *p)
 {
     static const struct option longopts[] = {
         {"length", required_argument, NULL, O_LENGTH},
@@ -154,7 +154,7 @@ int mm_cli_playlist_parse(mm_cli *cli, const char *command, mm_playlist_kind kin
     optind = 1;
     int o;
     while ((o = getopt_long(argc, argv, "n:hqv", longopts, NULL)) != -1) {
-        if (mm_cli_common_option(cli, o))
+        if (cli_common_option(cli, o))
             continue;
         long v;
         double d;
@@ -163,52 +163,52 @@ int mm_cli_playlist_parse(mm_cli *cli, const char *command, mm_playlist_kind kin
                        o == O_ONCE;
         int file_only = o == O_M3U || o == O_M3U8 || o == O_RELATIVE || o == O_JSON;
         if ((mpd_only && !mpd) || (file_only && mpd))
-            return mm_cli_usage_error(cli, command, "option %s is not one of this command's", argv[optind - 1]);
+            return cli_usage_error(cli, command, "option %s is not one of this command's", argv[optind - 1]);
         switch (o) {
         case O_LENGTH:
         case O_STEPS:
-            if (mm_cli_parse_int(optarg, 1, 100000, &v) != 0)
-                return mm_cli_usage_error(cli, command, "--length is 1..100000, not '%s'", optarg);
+            if (cli_parse_int(optarg, 1, 100000, &v) != 0)
+                return cli_usage_error(cli, command, "--length is 1..100000, not '%s'", optarg);
             p->req.length = (int)v;
             break;
         case O_RULE:
             if (mm_mix_rule_parse(optarg, &p->req.mix) != 0)
-                return mm_cli_usage_error(cli, command, "--rule is round-robin, centroid or nearest-seed");
+                return cli_usage_error(cli, command, "--rule is round-robin, centroid or nearest-seed");
             break;
         case O_WITH_SEEDS: p->req.with_seeds = 1; break;
         case O_STATE: p->state_file = optarg; break;
         case O_SEED:
-            if (mm_cli_parse_int(optarg, 0, LONG_MAX, &v) != 0)
-                return mm_cli_usage_error(cli, command, "--seed is a whole number >= 0");
+            if (cli_parse_int(optarg, 0, LONG_MAX, &v) != 0)
+                return cli_usage_error(cli, command, "--seed is a whole number >= 0");
             p->req.seed = (uint64_t)v;
             break;
         case O_ARTIST_GAP:
         case O_ALBUM_GAP:
-            if (mm_cli_parse_int(optarg, 0, 1000, &v) != 0)
-                return mm_cli_usage_error(cli, command, "a gap is 0..1000 songs, not '%s'", optarg);
+            if (cli_parse_int(optarg, 0, 1000, &v) != 0)
+                return cli_usage_error(cli, command, "a gap is 0..1000 songs, not '%s'", optarg);
             *(o == O_ARTIST_GAP ? &p->req.artist_gap : &p->req.album_gap) = (int)v;
             break;
         case O_MIN_DUR:
         case O_MAX_DUR:
-            if (mm_cli_parse_double(optarg, 0, 1e6, &d) != 0)
-                return mm_cli_usage_error(cli, command, "a duration is seconds >= 0, not '%s'", optarg);
+            if (cli_parse_double(optarg, 0, 1e6, &d) != 0)
+                return cli_usage_error(cli, command, "a duration is seconds >= 0, not '%s'", optarg);
             *(o == O_MIN_DUR ? &p->req.min_duration : &p->req.max_duration) = d;
             break;
         case O_GENRE:
             if (push(p->genres, &p->req.n_genres, optarg) != 0)
-                return mm_cli_usage_error(cli, command, "at most %d genres", MAX_LIST);
+                return cli_usage_error(cli, command, "at most %d genres", MAX_LIST);
             break;
         case O_NO_GENRE:
             if (push(p->exclude_genres, &p->req.n_exclude_genres, optarg) != 0)
-                return mm_cli_usage_error(cli, command, "at most %d genres", MAX_LIST);
+                return cli_usage_error(cli, command, "at most %d genres", MAX_LIST);
             break;
         case O_FOLDER:
             if (push(p->folders, &p->n_folders, absolute_folder(optarg)) != 0)
-                return mm_cli_usage_error(cli, command, "at most %d folders", MAX_LIST);
+                return cli_usage_error(cli, command, "at most %d folders", MAX_LIST);
             break;
         case O_NO_FOLDER:
             if (push(p->exclude_folders, &p->n_exclude_folders, absolute_folder(optarg)) != 0)
-                return mm_cli_usage_error(cli, command, "at most %d folders", MAX_LIST);
+                return cli_usage_error(cli, command, "at most %d folders", MAX_LIST);
             break;
         case O_MAP: p->map = optarg; break;
         case O_DB: p->db = optarg; break;
@@ -218,21 +218,21 @@ int mm_cli_playlist_parse(mm_cli *cli, const char *command, mm_playlist_kind kin
         case O_JSON: p->json = 1; break;
         case O_HOST: p->host = optarg; break;
         case O_PORT:
-            if (mm_cli_parse_int(optarg, 1, 65535, &v) != 0)
-                return mm_cli_usage_error(cli, command, "--port is 1..65535");
+            if (cli_parse_int(optarg, 1, 65535, &v) != 0)
+                return cli_usage_error(cli, command, "--port is 1..65535");
             p->port = (unsigned)v;
             break;
         case O_ROOT: p->mpd_root = optarg; break;
         case O_CLEAR: p->clear = 1; break;
         case O_PLAY: p->play = 1; break;
         case O_KEEP:
-            if (mm_cli_parse_int(optarg, 1, 1000, &v) != 0)
-                return mm_cli_usage_error(cli, command, "--keep is 1..1000 songs");
+            if (cli_parse_int(optarg, 1, 1000, &v) != 0)
+                return cli_usage_error(cli, command, "--keep is 1..1000 songs");
             p->keep = (int)v;
             break;
         case O_ONCE: p->once = 1; break;
         case 'h': playlist_help(stdout, command, kind, mpd); return -1;
-        default: return mm_cli_usage_error(cli, command, "bad option");
+        default: return cli_usage_error(cli, command, "bad option");
         }
     }
     p->req.genres = p->genres;
@@ -243,30 +243,30 @@ int mm_cli_playlist_parse(mm_cli *cli, const char *command, mm_playlist_kind kin
     p->n_songs = (size_t)(argc - optind);
     size_t want = kind == MM_PLAYLIST_JOURNEY ? 2 : 1;
     if (kind == MM_PLAYLIST_MIX ? p->n_songs < 1 : kind == MM_PLAYLIST_RADIO ? p->n_songs > 1 : p->n_songs != want)
-        return mm_cli_usage_error(cli, command, "%s", kind == MM_PLAYLIST_JOURNEY ? "a journey takes two songs, FROM and TO"
+        return cli_usage_error(cli, command, "%s", kind == MM_PLAYLIST_JOURNEY ? "a journey takes two songs, FROM and TO"
                                                      : kind == MM_PLAYLIST_MIX   ? "a mix takes one or more songs"
                                                      : kind == MM_PLAYLIST_RADIO ? "radio takes at most one seed song"
                                                                                  : "similar takes one song");
     if (kind == MM_PLAYLIST_RADIO && p->n_songs == 0 && !p->state_file && !mpd)
-        return mm_cli_usage_error(cli, command, "radio needs a seed song, or --state FILE to go on from");
+        return cli_usage_error(cli, command, "radio needs a seed song, or --state FILE to go on from");
     if (p->state_file && kind != MM_PLAYLIST_RADIO)
-        return mm_cli_usage_error(cli, command, "--state is radio's");
+        return cli_usage_error(cli, command, "--state is radio's");
     return 0;
 }
 
-static int fail(const mm_cli_playlist *p, const char *fmt, const char *what)
+static int fail(const cli_playlist *p, const char *fmt, const char *what)
 {
     fprintf(stderr, "musicmap %s: ", p->command);
     fprintf(stderr, fmt, what);
     fputc('\n', stderr);
-    return MM_EXIT_FAILURE;
+    return CLI_EXIT_FAILURE;
 }
 
-int mm_cli_playlist_open(mm_cli *cli, mm_cli_playlist *p)
+int cli_playlist_open(cli_context *cli, cli_playlist *p)
 {
     mm_error err;
-    if (mm_cli_open_catalog(cli, p->command, p->db, 0, &p->cat) != 0)
-        return MM_EXIT_FAILURE;
+    if (cli_open_catalog(cli, p->command, p->db, 0, &p->cat) != 0)
+        return CLI_EXIT_FAILURE;
     if (mm_playlist_vectors_load(p->cat, p->map, 0, &p->vectors, &err) != MM_OK)
         return fail(p, "%s", err.msg);
     if (p->vectors.n == 0)
@@ -288,7 +288,7 @@ int mm_cli_playlist_open(mm_cli *cli, mm_cli_playlist *p)
 }
 
 /* The radio state from --state FILE, when the command goes on from one (no seed song given). */
-static int read_state(mm_cli_playlist *p)
+static int read_state(cli_playlist *p)
 {
     if (!p->state_file || p->n_songs)
         return 0;
@@ -321,11 +321,11 @@ static int read_state(mm_cli_playlist *p)
     return 0;
 }
 
-int mm_cli_playlist_make(mm_cli_playlist *p, mm_playlist *pl)
+int cli_playlist_make(cli_playlist *p, mm_playlist *pl)
 {
     mm_error err;
     if (read_state(p) != 0)
-        return MM_EXIT_FAILURE;
+        return CLI_EXIT_FAILURE;
     if (mm_playlist_make(p->engine, &p->req, pl, &err) != MM_OK)
         return fail(p, "%s", err.msg);
     if (pl->state && p->state_file) {
@@ -359,7 +359,7 @@ static void print_cell(const char *s, int width)
         putchar(' ');
 }
 
-static void print_table(const mm_cli_playlist *p, const mm_playlist *pl)
+static void print_table(const cli_playlist *p, const mm_playlist *pl)
 {
     printf("%4s  %6s  %8s  %7s  %-24s  %-32s  %s\n", "#", "id", "distance", "step", "artist", "title", "path");
     for (size_t i = 0; i < pl->n; i++) {
@@ -373,44 +373,44 @@ static void print_table(const mm_cli_playlist *p, const mm_playlist *pl)
     }
 }
 
-static void print_json(const mm_cli_playlist *p, const mm_playlist *pl)
+static void print_json(const cli_playlist *p, const mm_playlist *pl)
 {
     printf("{\"kind\": \"%s\", \"vectors\": \"%s\", \"seeds\": [", mm_playlist_kind_name(pl->kind),
            mm_vector_kind_name(p->vectors.kind));
     for (size_t i = 0; i < p->req.n_seeds; i++)
         printf("%s%lld", i ? ", " : "", (long long)p->req.seeds[i]);
     printf("], \"max_step\": ");
-    mm_json_number(stdout, pl->max_step, 4);
+    cli_json_number(stdout, pl->max_step, 4);
     printf(", \"mean_step\": ");
-    mm_json_number(stdout, pl->mean_step, 4);
+    cli_json_number(stdout, pl->mean_step, 4);
     printf(", \"nn_distance\": ");
-    mm_json_number(stdout, pl->nn_distance, 4);
+    cli_json_number(stdout, pl->nn_distance, 4);
     printf(", \"state\": ");
-    mm_json_string_or_null(stdout, pl->state);
+    cli_json_string_or_null(stdout, pl->state);
     printf(", \"songs\": [");
     for (size_t i = 0; i < pl->n; i++) {
         const mm_playlist_song *s = mm_playlist_engine_song(p->engine, pl->songs[i].id);
         printf("%s\n  {\"id\": %lld, \"path\": ", i ? "," : "", (long long)pl->songs[i].id);
-        mm_json_string(stdout, s ? s->path : "");
+        cli_json_string(stdout, s ? s->path : "");
         const char *names[] = {"title", "artist", "album", "genre"};
         const char *values[] = {s ? s->title : "", s ? s->artist : "", s ? s->album : "", s ? s->genre : ""};
         for (int k = 0; k < 4; k++) {
             printf(", \"%s\": ", names[k]);
-            mm_json_string(stdout, values[k]);
+            cli_json_string(stdout, values[k]);
         }
         printf(", \"duration\": ");
-        mm_json_number(stdout, s ? s->duration : NAN, 2);
+        cli_json_number(stdout, s ? s->duration : NAN, 2);
         printf(", \"distance\": ");
-        mm_json_number(stdout, pl->songs[i].distance, 4);
+        cli_json_number(stdout, pl->songs[i].distance, 4);
         printf(", \"step\": ");
-        mm_json_number(stdout, pl->songs[i].step, 4);
+        cli_json_number(stdout, pl->songs[i].step, 4);
         printf("}");
     }
     printf("%s]}\n", pl->n ? "\n" : "");
 }
 
 /* The M3U file: to stdout for "-", else written whole beside the target and renamed over it. */
-static int write_m3u(const mm_cli_playlist *p, const mm_playlist *pl)
+static int write_m3u(const cli_playlist *p, const mm_playlist *pl)
 {
     mm_m3u_options o;
     mm_m3u_options_init(&o);
@@ -446,19 +446,19 @@ static int write_m3u(const mm_cli_playlist *p, const mm_playlist *pl)
     return 0;
 }
 
-static int run_kind(mm_cli *cli, mm_playlist_kind kind, int argc, char **argv)
+static int run_kind(cli_context *cli, mm_playlist_kind kind, int argc, char **argv)
 {
     const char *command = mm_playlist_kind_name(kind);
-    mm_cli_playlist p;
-    int rc = mm_cli_playlist_parse(cli, command, kind, 0, argc, argv, &p);
+    cli_playlist p;
+    int rc = cli_playlist_parse(cli, command, kind, 0, argc, argv, &p);
     if (rc != 0) {
-        mm_cli_playlist_free(&p);
-        return rc < 0 ? MM_EXIT_OK : rc;
+        cli_playlist_free(&p);
+        return rc < 0 ? CLI_EXIT_OK : rc;
     }
     mm_playlist pl = {0};
-    rc = mm_cli_playlist_open(cli, &p);
+    rc = cli_playlist_open(cli, &p);
     if (rc == 0)
-        rc = mm_cli_playlist_make(&p, &pl);
+        rc = cli_playlist_make(&p, &pl);
     if (rc == 0) {
         int to_stdout = p.m3u && strcmp(p.m3u, "-") == 0;
         if (p.m3u)
@@ -474,26 +474,26 @@ static int run_kind(mm_cli *cli, mm_playlist_kind kind, int argc, char **argv)
                command, pl.n, pl.max_step, pl.mean_step, pl.nn_distance);
     }
     mm_playlist_free(&pl);
-    mm_cli_playlist_free(&p);
+    cli_playlist_free(&p);
     return rc;
 }
 
-int mm_cmd_similar(mm_cli *cli, int argc, char **argv)
+int cmd_similar(cli_context *cli, int argc, char **argv)
 {
     return run_kind(cli, MM_PLAYLIST_SIMILAR, argc, argv);
 }
 
-int mm_cmd_mix(mm_cli *cli, int argc, char **argv)
+int cmd_mix(cli_context *cli, int argc, char **argv)
 {
     return run_kind(cli, MM_PLAYLIST_MIX, argc, argv);
 }
 
-int mm_cmd_journey(mm_cli *cli, int argc, char **argv)
+int cmd_journey(cli_context *cli, int argc, char **argv)
 {
     return run_kind(cli, MM_PLAYLIST_JOURNEY, argc, argv);
 }
 
-int mm_cmd_radio(mm_cli *cli, int argc, char **argv)
+int cmd_radio(cli_context *cli, int argc, char **argv)
 {
     return run_kind(cli, MM_PLAYLIST_RADIO, argc, argv);
 }

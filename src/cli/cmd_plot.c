@@ -42,7 +42,7 @@ static void plot_help(FILE *out)
             "  -h, --help            show this help\n");
 }
 
-int mm_cmd_plot(mm_cli *cli, int argc, char **argv)
+int cmd_plot(cli_context *cli, int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'}, {"map", required_argument, NULL, 'M'},
@@ -60,7 +60,7 @@ int mm_cmd_plot(mm_cli *cli, int argc, char **argv)
     optind = 1;
     int o;
     while ((o = getopt_long(argc, argv, "o:m:hqv", longopts, NULL)) != -1) {
-        if (mm_cli_common_option(cli, o))
+        if (cli_common_option(cli, o))
             continue;
         double d;
         switch (o) {
@@ -68,53 +68,53 @@ int mm_cmd_plot(mm_cli *cli, int argc, char **argv)
         case 'M': map = optarg; break;
         case 'c':
             if (mm_plot_color_parse(optarg, &opt.color_by) != 0)
-                return mm_cli_usage_error(cli, "plot", "--color-by is tag, predicted or folder, not '%s'", optarg);
+                return cli_usage_error(cli, "plot", "--color-by is tag, predicted or folder, not '%s'", optarg);
             break;
         case 'm': opt.model = optarg; break;
         case 'F': opt.features = optarg; break;
         case 'T': opt.title = optarg; break;
         case 'W':
         case 'H':
-            if (mm_cli_parse_double(optarg, 100, 20000, &d))
-                return mm_cli_usage_error(cli, "plot", "--%s needs a number of points from 100 to 20000",
+            if (cli_parse_double(optarg, 100, 20000, &d))
+                return cli_usage_error(cli, "plot", "--%s needs a number of points from 100 to 20000",
                                           o == 'W' ? "width" : "height");
             *(o == 'W' ? &opt.width : &opt.height) = d;
             break;
         case 'S':
-            if (mm_cli_parse_double(optarg, 0.25, 8, &d))
-                return mm_cli_usage_error(cli, "plot", "--scale needs a number from 0.25 to 8");
+            if (cli_parse_double(optarg, 0.25, 8, &d))
+                return cli_usage_error(cli, "plot", "--scale needs a number from 0.25 to 8");
             opt.scale = d;
             break;
         case 'R':
-            if (mm_cli_parse_double(optarg, 0.05, 50, &d))
-                return mm_cli_usage_error(cli, "plot", "--point-size needs a number from 0.05 to 50");
+            if (cli_parse_double(optarg, 0.05, 50, &d))
+                return cli_usage_error(cli, "plot", "--point-size needs a number from 0.05 to 50");
             opt.point_radius = d;
             break;
         case 'D': db = optarg; break;
-        case 'h': plot_help(stdout); return MM_EXIT_OK;
-        default: return mm_cli_usage_error(cli, "plot", "bad option");
+        case 'h': plot_help(stdout); return CLI_EXIT_OK;
+        default: return cli_usage_error(cli, "plot", "bad option");
         }
     }
     if (optind >= argc)
-        return mm_cli_usage_error(cli, "plot", "which figure? map, grid, training, confusion or compare");
+        return cli_usage_error(cli, "plot", "which figure? map, grid, training, confusion or compare");
     const char *what = argv[optind++];
     const int compare = strcmp(what, "compare") == 0;
     if (!compare && strcmp(what, "map") && strcmp(what, "grid") && strcmp(what, "training") && strcmp(what, "confusion"))
-        return mm_cli_usage_error(cli, "plot", "no figure '%s': map, grid, training, confusion or compare", what);
+        return cli_usage_error(cli, "plot", "no figure '%s': map, grid, training, confusion or compare", what);
     if (compare ? argc - optind != 2 : optind != argc)
-        return mm_cli_usage_error(cli, "plot", compare ? "compare needs two maps: MAP_A MAP_B"
+        return cli_usage_error(cli, "plot", compare ? "compare needs two maps: MAP_A MAP_B"
                                                        : "unexpected argument '%s'", argv[optind]);
     if (!output)
-        return mm_cli_usage_error(cli, "plot", "-o FILE is required (.png, .svg or .pdf)");
+        return cli_usage_error(cli, "plot", "-o FILE is required (.png, .svg or .pdf)");
     mm_plot_format fmt;
     if (mm_plot_format_of(output, &fmt) != 0)
-        return mm_cli_usage_error(cli, "plot", "%s: the format comes from the extension: .png, .svg or .pdf", output);
+        return cli_usage_error(cli, "plot", "%s: the format comes from the extension: .png, .svg or .pdf", output);
     if (map && strcmp(what, "map") != 0)
-        return mm_cli_usage_error(cli, "plot", "--map is for `plot map` (compare takes its maps as arguments)");
+        return cli_usage_error(cli, "plot", "--map is for `plot map` (compare takes its maps as arguments)");
 
     mm_catalog *cat = NULL;
-    if (mm_cli_open_catalog(cli, "plot", db, 0, &cat) != 0)
-        return MM_EXIT_FAILURE;
+    if (cli_open_catalog(cli, "plot", db, 0, &cat) != 0)
+        return CLI_EXIT_FAILURE;
     mm_error err;
     mm_status st;
     int64_t a = 0, b = 0;
@@ -136,9 +136,9 @@ int mm_cmd_plot(mm_cli *cli, int argc, char **argv)
     mm_catalog_close(cat);
     if (st != MM_OK) {
         fprintf(stderr, "musicmap plot: %s\n", err.msg);
-        return MM_EXIT_FAILURE;
+        return CLI_EXIT_FAILURE;
     }
     if (cli->log.level >= MM_LOG_INFO)
         printf("%s (%.2f s)\n", output, mm_now() - t0);
-    return MM_EXIT_OK;
+    return CLI_EXIT_OK;
 }

@@ -39,7 +39,7 @@ static void reduce_help(FILE *out)
 }
 
 typedef struct progress_state {
-    mm_cli *cli;
+    cli_context *cli;
     double start; /* of the current layout, for the stage times in -v output */
 } progress_state;
 
@@ -102,13 +102,13 @@ static void print_quality(const float *x, size_t n, size_t d, const float *y, in
     }
 }
 
-static int run_one(mm_cli *cli, progress_state *progress, const float *x, size_t n, size_t d, const int32_t *labels,
-                   const mm_layout_spec *spec, const char *out_path, int normalize, int quality)
+static int run_one(cli_context *cli, progress_state *progress, const float *x, size_t n, size_t d,
+                   const int32_t *labels, const mm_layout_spec *spec, const char *out_path, int normalize, int quality)
 {
     float *y = malloc(sizeof(float) * n * (size_t)spec->dims);
     if (!y) {
         fprintf(stderr, "musicmap reduce: out of memory\n");
-        return MM_EXIT_FAILURE;
+        return CLI_EXIT_FAILURE;
     }
     char name[64];
     mm_layout_spec_name(spec, name, sizeof name);
@@ -120,7 +120,7 @@ static int run_one(mm_cli *cli, progress_state *progress, const float *x, size_t
     if (st != MM_OK) {
         fprintf(stderr, "musicmap reduce: %s: %s\n", name, err.msg);
         free(y);
-        return MM_EXIT_FAILURE;
+        return CLI_EXIT_FAILURE;
     }
     if (normalize)
         mm_layout_normalize(y, n, spec->dims);
@@ -128,7 +128,7 @@ static int run_one(mm_cli *cli, progress_state *progress, const float *x, size_t
     if (mm_npy_write(out_path, MM_NPY_F32, y, 2, shape, &err) != MM_OK) {
         fprintf(stderr, "musicmap reduce: %s\n", err.msg);
         free(y);
-        return MM_EXIT_FAILURE;
+        return CLI_EXIT_FAILURE;
     }
     if (cli->log.level >= MM_LOG_INFO) {
         printf("%-18s %zu x %zu -> %s: %.2f s", name, n, d, out_path, secs);
@@ -140,7 +140,7 @@ static int run_one(mm_cli *cli, progress_state *progress, const float *x, size_t
         fflush(stdout);
     }
     free(y);
-    return MM_EXIT_OK;
+    return CLI_EXIT_OK;
 }
 
 /* --score: the quality of a layout made elsewhere (another tool, an earlier run), measured as ours are. */
@@ -150,16 +150,16 @@ static int score_layout(const char *path, const float *x, size_t n, size_t d, co
     float *y = NULL;
     size_t ny, dims;
     if (read_matrix(path, &y, &ny, &dims) != 0)
-        return MM_EXIT_FAILURE;
+        return CLI_EXIT_FAILURE;
     mm_error err;
-    int rc = MM_EXIT_FAILURE;
+    int rc = CLI_EXIT_FAILURE;
     if (ny != n || dims < 1 || dims > 3)
         fprintf(stderr, "musicmap reduce: %s: expected %zu rows of 1 to 3 coordinates, got %zu x %zu\n", path, n, ny, dims);
     else if (mm_layout_check_finite(y, n, dims, path, &err) != MM_OK)
         fprintf(stderr, "musicmap reduce: %s\n", err.msg);
     else
-        rc = MM_EXIT_OK;
-    if (rc == MM_EXIT_OK) {
+        rc = CLI_EXIT_OK;
+    if (rc == CLI_EXIT_OK) {
         printf("%s: ", path);
         print_quality(x, n, d, y, (int)dims, labels, spec->metric, spec->threads);
         printf("\n");
@@ -168,7 +168,7 @@ static int score_layout(const char *path, const float *x, size_t n, size_t d, co
     return rc;
 }
 
-int mm_cmd_reduce(mm_cli *cli, int argc, char **argv)
+int cmd_reduce(cli_context *cli, int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"in", required_argument, NULL, 'i'},
@@ -203,7 +203,7 @@ int mm_cmd_reduce(mm_cli *cli, int argc, char **argv)
     long v;
     double dv;
     while ((opt = getopt_long(argc, argv, "o:j:hqv", longopts, NULL)) != -1) {
-        if (mm_cli_common_option(cli, opt))
+        if (cli_common_option(cli, opt))
             continue;
         switch (opt) {
         case 'i': in = optarg; break;
@@ -211,68 +211,68 @@ int mm_cmd_reduce(mm_cli *cli, int argc, char **argv)
         case 'l': labels_path = optarg; break;
         case 'm':
             if (mm_layout_method_parse(optarg, &spec.method) != 0)
-                return mm_cli_usage_error(cli, "reduce", "--method must be pca, tsne or umap, not '%s'", optarg);
+                return cli_usage_error(cli, "reduce", "--method must be pca, tsne or umap, not '%s'", optarg);
             break;
         case 'D':
-            if (mm_cli_parse_int(optarg, 2, 3, &v) != 0)
-                return mm_cli_usage_error(cli, "reduce", "--dims must be 2 or 3, not '%s'", optarg);
+            if (cli_parse_int(optarg, 2, 3, &v) != 0)
+                return cli_usage_error(cli, "reduce", "--dims must be 2 or 3, not '%s'", optarg);
             spec.dims = (int)v;
             break;
         case 'M':
             if (mm_metric_parse(optarg, &spec.metric) != 0)
-                return mm_cli_usage_error(cli, "reduce", "--metric must be euclidean, cosine or correlation, not '%s'", optarg);
+                return cli_usage_error(cli, "reduce", "--metric must be euclidean, cosine or correlation, not '%s'", optarg);
             break;
         case 'p':
-            if (mm_cli_parse_double(optarg, 1, 10000, &spec.perplexity) != 0)
-                return mm_cli_usage_error(cli, "reduce", "--perplexity needs a number from 1 to 10000, not '%s'", optarg);
+            if (cli_parse_double(optarg, 1, 10000, &spec.perplexity) != 0)
+                return cli_usage_error(cli, "reduce", "--perplexity needs a number from 1 to 10000, not '%s'", optarg);
             break;
         case 'k':
-            if (mm_cli_parse_int(optarg, 2, 1000, &v) != 0)
-                return mm_cli_usage_error(cli, "reduce", "--neighbors needs a number from 2 to 1000, not '%s'", optarg);
+            if (cli_parse_int(optarg, 2, 1000, &v) != 0)
+                return cli_usage_error(cli, "reduce", "--neighbors needs a number from 2 to 1000, not '%s'", optarg);
             spec.n_neighbors = (int)v;
             break;
         case 'd':
-            if (mm_cli_parse_double(optarg, 0, 3, &dv) != 0)
-                return mm_cli_usage_error(cli, "reduce", "--min-dist needs a number from 0 to 3, not '%s'", optarg);
+            if (cli_parse_double(optarg, 0, 3, &dv) != 0)
+                return cli_usage_error(cli, "reduce", "--min-dist needs a number from 0 to 3, not '%s'", optarg);
             spec.min_dist = dv;
             break;
         case 'n':
-            if (mm_cli_parse_int(optarg, 1, 100000, &v) != 0)
-                return mm_cli_usage_error(cli, "reduce", "--iterations needs a number from 1 to 100000, not '%s'", optarg);
+            if (cli_parse_int(optarg, 1, 100000, &v) != 0)
+                return cli_usage_error(cli, "reduce", "--iterations needs a number from 1 to 100000, not '%s'", optarg);
             spec.n_iter = (int)v;
             break;
         case 's':
-            if (mm_cli_parse_int(optarg, 0, 0x7fffffffL, &v) != 0)
-                return mm_cli_usage_error(cli, "reduce", "--seed needs a whole number >= 0, not '%s'", optarg);
+            if (cli_parse_int(optarg, 0, 0x7fffffffL, &v) != 0)
+                return cli_usage_error(cli, "reduce", "--seed needs a whole number >= 0, not '%s'", optarg);
             spec.seed = (uint64_t)v;
             break;
         case 'j':
-            if (mm_cli_parse_int(optarg, 1, 1024, &v) != 0)
-                return mm_cli_usage_error(cli, "reduce", "--threads needs a number from 1 to 1024, not '%s'", optarg);
+            if (cli_parse_int(optarg, 1, 1024, &v) != 0)
+                return cli_usage_error(cli, "reduce", "--threads needs a number from 1 to 1024, not '%s'", optarg);
             spec.threads = (int)v;
             break;
         case 'g': grid = 1; break;
         case 'N': normalize = 1; break;
         case 'Q': quality = 0; break;
         case 'S': score = optarg; break;
-        case 'h': reduce_help(stdout); return MM_EXIT_OK;
-        default: return mm_cli_usage_error(cli, "reduce", "bad option");
+        case 'h': reduce_help(stdout); return CLI_EXIT_OK;
+        default: return cli_usage_error(cli, "reduce", "bad option");
         }
     }
     if (!in)
-        return mm_cli_usage_error(cli, "reduce", "missing --in X.npy");
+        return cli_usage_error(cli, "reduce", "missing --in X.npy");
     if (!out && !score)
-        return mm_cli_usage_error(cli, "reduce", "missing --out Y.npy");
+        return cli_usage_error(cli, "reduce", "missing --out Y.npy");
     if (out && score)
-        return mm_cli_usage_error(cli, "reduce", "--score measures a layout and writes none: drop --out");
+        return cli_usage_error(cli, "reduce", "--score measures a layout and writes none: drop --out");
     if (optind < argc)
-        return mm_cli_usage_error(cli, "reduce", "unexpected argument '%s'", argv[optind]);
+        return cli_usage_error(cli, "reduce", "unexpected argument '%s'", argv[optind]);
 
     float *x = NULL;
     size_t n, d;
     if (read_matrix(in, &x, &n, &d) != 0)
-        return MM_EXIT_FAILURE;
-    int rc = MM_EXIT_FAILURE;
+        return CLI_EXIT_FAILURE;
+    int rc = CLI_EXIT_FAILURE;
     int32_t *labels = NULL;
     mm_npy lab = {0};
     mm_error err;
@@ -298,7 +298,7 @@ int mm_cmd_reduce(mm_cli *cli, int argc, char **argv)
     } else {
         mm_layout_spec specs[16];
         size_t count = mm_layout_grid(&spec, specs, 16);
-        rc = MM_EXIT_OK;
+        rc = CLI_EXIT_OK;
         for (size_t i = 0; i < count; i++) {
             char name[64], path[4096];
             mm_layout_spec_name(&specs[i], name, sizeof name);
@@ -306,8 +306,8 @@ int mm_cmd_reduce(mm_cli *cli, int argc, char **argv)
             if (len > 4 && strcmp(out + len - 4, ".npy") == 0)
                 len -= 4;
             snprintf(path, sizeof path, "%.*s-%s.npy", (int)len, out, name);
-            if (run_one(cli, &progress, x, n, d, labels, &specs[i], path, normalize, quality) != MM_EXIT_OK)
-                rc = MM_EXIT_FAILURE;
+            if (run_one(cli, &progress, x, n, d, labels, &specs[i], path, normalize, quality) != CLI_EXIT_OK)
+                rc = CLI_EXIT_FAILURE;
         }
     }
 done:

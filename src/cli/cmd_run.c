@@ -43,8 +43,8 @@ static void run_help(FILE *out)
 }
 
 typedef struct run_ui {
-    mm_cli_progress progress; /* first: train's and embed's callbacks take the ui as theirs */
-    mm_cli *cli;
+    cli_progress progress; /* first: train's and embed's callbacks take the ui as theirs */
+    cli_context *cli;
     int drawn;                /* a scan progress line is on the terminal */
     double last;              /* when it was drawn */
     int signals;              /* Ctrl-C stops the scan (kept so far), not the program, while set */
@@ -123,13 +123,13 @@ static void on_step(mm_run_step step, const mm_run_outcome *o, void *user)
         clear_line(ui);
         release_signals(ui);
         break;
-    case MM_RUN_TRAINED: mm_cli_train_report(ui->cli, &o->train); break;
+    case MM_RUN_TRAINED: cli_train_report(ui->cli, &o->train); break;
     case MM_RUN_EMBEDDED: break;
-    case MM_RUN_MAPPED: mm_cli_print_map(ui->cli, &o->maps[o->n_maps - 1]); break;
+    case MM_RUN_MAPPED: cli_print_map(ui->cli, &o->maps[o->n_maps - 1]); break;
     }
 }
 
-int mm_cmd_run(mm_cli *cli, int argc, char **argv)
+int cmd_run(cli_context *cli, int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"db", required_argument, NULL, 'D'},      {"preset", required_argument, NULL, 'P'},
@@ -149,50 +149,50 @@ int mm_cmd_run(mm_cli *cli, int argc, char **argv)
     optind = 1;
     int o;
     while ((o = getopt_long(argc, argv, "p:j:hqv", longopts, NULL)) != -1) {
-        if (mm_cli_common_option(cli, o))
+        if (cli_common_option(cli, o))
             continue;
         switch (o) {
         case 'D': db = optarg; break;
         case 'P': req.preset = optarg; break;
         case 'E':
-            if (mm_cli_parse_int(optarg, 1, 100000, &v))
-                return mm_cli_usage_error(cli, "run", "--epochs needs a positive number");
+            if (cli_parse_int(optarg, 1, 100000, &v))
+                return cli_usage_error(cli, "run", "--epochs needs a positive number");
             req.epochs = (int)v;
             break;
         case 'M':
-            if (mm_cli_parse_int(optarg, 1, 1000000, &v))
-                return mm_cli_usage_error(cli, "run", "--min-count needs a positive number");
+            if (cli_parse_int(optarg, 1, 1000000, &v))
+                return cli_usage_error(cli, "run", "--min-count needs a positive number");
             req.min_count = (int)v;
             break;
         case 'R': req.retrain = 1; break;
         case 'W': req.redraw = 1; break;
         case 'n': serve = 0; break;
         case 'p':
-            if (mm_cli_parse_int(optarg, 0, 65535, &v))
-                return mm_cli_usage_error(cli, "run", "--port must be 0..65535");
+            if (cli_parse_int(optarg, 0, 65535, &v))
+                return cli_usage_error(cli, "run", "--port must be 0..65535");
             port = (int)v;
             break;
         case 'H': host = optarg; break;
         case 'O': open_page = 1; break;
         case 'j':
-            if (mm_cli_parse_int(optarg, 1, 1024, &v))
-                return mm_cli_usage_error(cli, "run", "--jobs needs a number from 1 to 1024");
+            if (cli_parse_int(optarg, 1, 1024, &v))
+                return cli_usage_error(cli, "run", "--jobs needs a number from 1 to 1024");
             req.threads = (int)v;
             break;
-        case 'h': run_help(stdout); return MM_EXIT_OK;
-        default: return mm_cli_usage_error(cli, "run", "bad option");
+        case 'h': run_help(stdout); return CLI_EXIT_OK;
+        default: return cli_usage_error(cli, "run", "bad option");
         }
     }
     if (optind >= argc)
-        return mm_cli_usage_error(cli, "run", "give the folder(s) of music to map");
+        return cli_usage_error(cli, "run", "give the folder(s) of music to map");
     if (!mm_preset_find(req.preset))
-        return mm_cli_usage_error(cli, "run", "unknown preset '%s' (crnn4, crnn6, small)", req.preset);
+        return cli_usage_error(cli, "run", "unknown preset '%s' (crnn4, crnn6, small)", req.preset);
 
     mm_catalog *cat = NULL;
-    if (mm_cli_open_catalog(cli, "run", db, 1, &cat) != 0)
-        return MM_EXIT_FAILURE;
+    if (cli_open_catalog(cli, "run", db, 1, &cat) != 0)
+        return CLI_EXIT_FAILURE;
     run_ui ui = {.cli = cli};
-    mm_cli_progress_init(&ui.progress, cli);
+    cli_progress_init(&ui.progress, cli);
     mm_scan_options scan;
     mm_scan_options_init(&scan);
     scan.jobs = req.threads;
@@ -203,9 +203,9 @@ int mm_cmd_run(mm_cli *cli, int argc, char **argv)
     req.n_folders = (size_t)(argc - optind);
     req.scan = &scan;
     req.log = &cli->log;
-    req.train_progress = mm_cli_train_progress;
-    req.embed_progress = mm_cli_embed_progress;
-    req.embed_failure = mm_cli_embed_failure;
+    req.train_progress = cli_train_progress;
+    req.embed_progress = cli_embed_progress;
+    req.embed_failure = cli_embed_failure;
     req.step = on_step;
     req.user = &ui;
     catch_signals(&ui);
@@ -237,11 +237,11 @@ int mm_cmd_run(mm_cli *cli, int argc, char **argv)
     if (st != MM_OK || !path) {
         fprintf(stderr, "musicmap run: %s\n", st != MM_OK ? err.msg : "out of memory");
         free(path);
-        return MM_EXIT_FAILURE;
+        return CLI_EXIT_FAILURE;
     }
     if (!serve) {
         free(path);
-        return embed_failed ? MM_EXIT_FAILURE : MM_EXIT_OK;
+        return embed_failed ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
     }
     /* serve: prints the address and runs until Ctrl-C */
     mm_server_options so;
@@ -249,7 +249,7 @@ int mm_cmd_run(mm_cli *cli, int argc, char **argv)
     so.host = host;
     so.port = port;
     so.log = &cli->log;
-    int rc = mm_cli_serve(cli, path, &so, open_page);
+    int rc = cli_serve(cli, path, &so, open_page);
     free(path);
     return rc;
 }

@@ -53,7 +53,7 @@ static void on_signal(int sig)
 }
 
 typedef struct scan_ui {
-    mm_cli *cli;
+    cli_context *cli;
     int tty;
     int show;         /* progress wanted */
     int drawn;        /* a progress line is on the terminal */
@@ -139,7 +139,7 @@ static void on_failure(const char *path, const char *message, void *user)
         fprintf(stderr, "musicmap scan: %s: %s\n", path, message);
 }
 
-static void print_summary(mm_cli *cli, const mm_scan_result *r)
+static void print_summary(cli_context *cli, const mm_scan_result *r)
 {
     int64_t read = r->added + r->changed + r->moved + r->failed;
     mm_log(&cli->log, MM_LOG_INFO,
@@ -151,7 +151,7 @@ static void print_summary(mm_cli *cli, const mm_scan_result *r)
 }
 
 /* Where the time went, per rank: what bench/scale reads. */
-static void print_cluster_stats(mm_cli *cli, const mm_cluster_scan_stats *cs, const mm_scan_result *r)
+static void print_cluster_stats(cli_context *cli, const mm_cluster_scan_stats *cs, const mm_scan_result *r)
 {
     double all = 0;
     for (int i = 0; cs->rank && i < cs->ranks; i++)
@@ -170,7 +170,7 @@ static void print_cluster_stats(mm_cli *cli, const mm_cluster_scan_stats *cs, co
 }
 
 /* scan --mpi: every rank runs this; rank 0 holds the catalog and prints, the others only decode. */
-static void print_embedded(mm_cli *cli, const mm_scan_outcome *out, int cluster)
+static void print_embedded(cli_context *cli, const mm_scan_outcome *out, int cluster)
 {
     if (!out->model_id)
         return;
@@ -183,19 +183,19 @@ static void print_embedded(mm_cli *cli, const mm_scan_outcome *out, int cluster)
         mm_log(&cli->log, MM_LOG_INFO, "scan: every song has its vectors under '%s'", out->model_name);
 }
 
-static int scan_mpi(mm_cli *cli, const char *db, mm_scan_options *opt, const char *model, const char *const *roots,
+static int scan_mpi(cli_context *cli, const char *db, mm_scan_options *opt, const char *model, const char *const *roots,
                     size_t n_roots)
 {
     mm_error err;
     if (mm_cluster_init(NULL, NULL, &err) != MM_OK) {
         fprintf(stderr, "musicmap scan: --mpi: %s\n", err.msg);
-        return MM_EXIT_FAILURE;
+        return CLI_EXIT_FAILURE;
     }
     int rank = mm_cluster_rank();
     mm_catalog *cat = NULL;
     /* a rank 0 without its catalog still takes part, to send the others home */
     if (rank == 0)
-        mm_cli_open_catalog(cli, "scan", db, 1, &cat);
+        cli_open_catalog(cli, "scan", db, 1, &cat);
     scan_ui ui = {.cli = cli, .tty = isatty(STDERR_FILENO), .show = rank == 0 && cli->log.level >= MM_LOG_INFO,
                   .last = mm_now()};
     opt->progress = on_progress;
@@ -223,13 +223,13 @@ static int scan_mpi(mm_cli *cli, const char *db, mm_scan_options *opt, const cha
         sigaction(SIGTERM, &old_term, NULL);
     }
     clear_line(&ui);
-    int rc = MM_EXIT_OK;
+    int rc = CLI_EXIT_OK;
     if (st != MM_OK) {
         /* rank 0 without a catalog said why when it failed to open it; a worker rank 0 sent home
          * (it could not prepare the model) has nothing to add to what rank 0 says */
         if ((cat || rank != 0) && !(rank != 0 && st == MM_ERR_CANCELLED))
             fprintf(stderr, "musicmap scan: rank %d: %s\n", rank, err.msg);
-        rc = MM_EXIT_FAILURE;
+        rc = CLI_EXIT_FAILURE;
     }
     if (rank == 0 && cat) {
         if (st == MM_OK || r.found)
@@ -241,7 +241,7 @@ static int scan_mpi(mm_cli *cli, const char *db, mm_scan_options *opt, const cha
         if (r.stopped)
             fprintf(stderr, "musicmap scan: interrupted; what was done is kept, run the scan again to finish\n");
         if (r.stopped || r.failed || r.folder_errors)
-            rc = MM_EXIT_FAILURE;
+            rc = CLI_EXIT_FAILURE;
     }
     mm_scan_outcome_free(&out);
     mm_catalog_close(cat);
@@ -249,7 +249,7 @@ static int scan_mpi(mm_cli *cli, const char *db, mm_scan_options *opt, const cha
     return rc;
 }
 
-int mm_cmd_scan(mm_cli *cli, int argc, char **argv)
+int cmd_scan(cli_context *cli, int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"db", required_argument, NULL, 'D'},
@@ -273,48 +273,48 @@ int mm_cmd_scan(mm_cli *cli, int argc, char **argv)
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "j:m:hqv", longopts, NULL)) != -1) {
-        if (mm_cli_common_option(cli, c))
+        if (cli_common_option(cli, c))
             continue;
         long v;
         switch (c) {
         case 'D': db = optarg; break;
         case 'j':
-            if (mm_cli_parse_int(optarg, 1, 1024, &v) != 0)
-                return mm_cli_usage_error(cli, "scan", "--jobs needs a number from 1 to 1024, not '%s'", optarg);
+            if (cli_parse_int(optarg, 1, 1024, &v) != 0)
+                return cli_usage_error(cli, "scan", "--jobs needs a number from 1 to 1024, not '%s'", optarg);
             opt.jobs = (int)v;
             break;
         case 'L': opt.full_loudness = 1; break;
         case 'P': opt.prune = 1; break;
         case 'R': opt.retry_failed = 1; break;
         case 'B':
-            if (mm_cli_parse_int(optarg, 1, 100000, &v) != 0)
-                return mm_cli_usage_error(cli, "scan", "--batch needs a number from 1 to 100000, not '%s'", optarg);
+            if (cli_parse_int(optarg, 1, 100000, &v) != 0)
+                return cli_usage_error(cli, "scan", "--batch needs a number from 1 to 100000, not '%s'", optarg);
             opt.batch_size = (int)v;
             break;
         case 'C':
-            if (mm_cli_parse_int(optarg, 1, MM_SCAN_MAX_CLIPS, &v) != 0)
-                return mm_cli_usage_error(cli, "scan", "--clips needs a number from 1 to %d, not '%s'", MM_SCAN_MAX_CLIPS,
+            if (cli_parse_int(optarg, 1, MM_SCAN_MAX_CLIPS, &v) != 0)
+                return cli_usage_error(cli, "scan", "--clips needs a number from 1 to %d, not '%s'", MM_SCAN_MAX_CLIPS,
                                           optarg);
             opt.clips = (int)v;
             break;
         case 'K':
             if (strcmp(optarg, "yes") != 0 && strcmp(optarg, "no") != 0)
-                return mm_cli_usage_error(cli, "scan", "--keep-spectrograms is yes or no, not '%s'", optarg);
+                return cli_usage_error(cli, "scan", "--keep-spectrograms is yes or no, not '%s'", optarg);
             opt.no_spectrograms = strcmp(optarg, "no") == 0;
             break;
         case 'M': use_mpi = 1; break;
         case 'm': model = optarg; break;
-        case 'h': scan_help(stdout); return MM_EXIT_OK;
-        default: return mm_cli_usage_error(cli, "scan", "bad option");
+        case 'h': scan_help(stdout); return CLI_EXIT_OK;
+        default: return cli_usage_error(cli, "scan", "bad option");
         }
     }
     if (optind >= argc)
-        return mm_cli_usage_error(cli, "scan", "no folders to scan");
+        return cli_usage_error(cli, "scan", "no folders to scan");
     if (use_mpi)
         return scan_mpi(cli, db, &opt, model, (const char *const *)(argv + optind), (size_t)(argc - optind));
     mm_catalog *cat = NULL;
-    if (mm_cli_open_catalog(cli, "scan", db, 1, &cat) != 0)
-        return MM_EXIT_FAILURE;
+    if (cli_open_catalog(cli, "scan", db, 1, &cat) != 0)
+        return CLI_EXIT_FAILURE;
 
     /* the first plain line comes after a while: quick scans print only their summary */
     scan_ui ui = {.cli = cli, .tty = isatty(STDERR_FILENO), .show = cli->log.level >= MM_LOG_INFO, .last = mm_now()};
@@ -339,10 +339,10 @@ int mm_cmd_scan(mm_cli *cli, int argc, char **argv)
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     clear_line(&ui);
-    int rc = MM_EXIT_OK;
+    int rc = CLI_EXIT_OK;
     if (st != MM_OK) {
         fprintf(stderr, "musicmap scan: %s\n", err.msg);
-        rc = MM_EXIT_FAILURE;
+        rc = CLI_EXIT_FAILURE;
     }
     if (st == MM_OK || r.found) /* a scan that never began (no such model) has nothing to sum up */
         print_summary(cli, &r);
@@ -356,10 +356,10 @@ int mm_cmd_scan(mm_cli *cli, int argc, char **argv)
                (long long)r.duplicates);
     if (r.stopped) {
         fprintf(stderr, "musicmap scan: interrupted; what was done is kept, run the scan again to finish\n");
-        rc = MM_EXIT_FAILURE;
+        rc = CLI_EXIT_FAILURE;
     }
     if (r.failed || r.folder_errors)
-        rc = MM_EXIT_FAILURE;
+        rc = CLI_EXIT_FAILURE;
     if (st == MM_OK)
         print_embedded(cli, &out, 0);
     mm_scan_outcome_free(&out);

@@ -40,7 +40,7 @@ static void serve_help(FILE *out)
                  "  -h, --help             show this help\n");
 }
 
-static void open_browser(const mm_cli *cli, const char *url)
+static void open_browser(const cli_context *cli, const char *url)
 {
     pid_t pid = fork();
     if (pid == 0) {
@@ -77,7 +77,7 @@ static void print_other_urls(const char *scheme, int v6, int port, const char *q
     freeifaddrs(ifs);
 }
 
-int mm_cli_serve(mm_cli *cli, const char *db_path, const mm_server_options *o, int open_page)
+int cli_serve(cli_context *cli, const char *db_path, const mm_server_options *o, int open_page)
 {
     /* SIGINT/SIGTERM are waited for, not handled: block them in every thread, then sigwait here */
     sigset_t stop;
@@ -90,7 +90,7 @@ int mm_cli_serve(mm_cli *cli, const char *db_path, const mm_server_options *o, i
     mm_error err;
     if (mm_server_start(&server, db_path, o, &err) != MM_OK) {
         fprintf(stderr, "musicmap serve: %s\n", err.msg);
-        return MM_EXIT_FAILURE;
+        return CLI_EXIT_FAILURE;
     }
     char url[600], query[160] = "";
     int v6 = strchr(o->host, ':') != NULL;
@@ -110,10 +110,10 @@ int mm_cli_serve(mm_cli *cli, const char *db_path, const mm_server_options *o, i
     sigwait(&stop, &sig);
     mm_log(&cli->log, MM_LOG_INFO, "musicmap serve: stopping");
     mm_server_stop(server);
-    return MM_EXIT_OK;
+    return CLI_EXIT_OK;
 }
 
-int mm_cmd_serve(mm_cli *cli, int argc, char **argv)
+int cmd_serve(cli_context *cli, int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"db", required_argument, NULL, 'D'},
@@ -144,25 +144,25 @@ int mm_cmd_serve(mm_cli *cli, int argc, char **argv)
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "hqvp:", longopts, NULL)) != -1) {
-        if (mm_cli_common_option(cli, c))
+        if (cli_common_option(cli, c))
             continue;
         switch (c) {
         case 'D': db = optarg; break;
         case 'p':
-            if (mm_cli_parse_int(optarg, 0, 65535, &v) != 0)
-                return mm_cli_usage_error(cli, "serve", "--port must be 0..65535");
+            if (cli_parse_int(optarg, 0, 65535, &v) != 0)
+                return cli_usage_error(cli, "serve", "--port must be 0..65535");
             o.port = (int)v;
             break;
         case 'H': o.host = optarg; break;
         case 'O': open_page = 1; break;
         case 'T':
-            if (mm_cli_parse_int(optarg, 1, 256, &v) != 0)
-                return mm_cli_usage_error(cli, "serve", "--threads must be 1..256");
+            if (cli_parse_int(optarg, 1, 256, &v) != 0)
+                return cli_usage_error(cli, "serve", "--threads must be 1..256");
             o.threads = (int)v;
             break;
         case 't':
-            if (mm_cli_parse_int(optarg, 1, 3600, &v) != 0)
-                return mm_cli_usage_error(cli, "serve", "--timeout must be 1..3600 seconds");
+            if (cli_parse_int(optarg, 1, 3600, &v) != 0)
+                return cli_usage_error(cli, "serve", "--timeout must be 1..3600 seconds");
             o.timeout_seconds = (int)v;
             break;
         case 'C': o.transcode_dir = optarg; break;
@@ -172,29 +172,29 @@ int mm_cmd_serve(mm_cli *cli, int argc, char **argv)
         case 'c': o.tls_cert_file = optarg; break;
         case 'k': o.tls_key_file = optarg; break;
         case 'R':
-            if (mm_cli_parse_int(optarg, 0, 1000000, &v) != 0)
-                return mm_cli_usage_error(cli, "serve", "--rate-limit must be 0..1000000 requests per second");
+            if (cli_parse_int(optarg, 0, 1000000, &v) != 0)
+                return cli_usage_error(cli, "serve", "--rate-limit must be 0..1000000 requests per second");
             o.rate_limit = v ? (int)v : -1;
             break;
-        case 'h': serve_help(stdout); return MM_EXIT_OK;
-        default: return mm_cli_usage_error(cli, "serve", "bad option");
+        case 'h': serve_help(stdout); return CLI_EXIT_OK;
+        default: return cli_usage_error(cli, "serve", "bad option");
         }
     }
     if (optind < argc)
-        return mm_cli_usage_error(cli, "serve", "unexpected argument '%s'", argv[optind]);
+        return cli_usage_error(cli, "serve", "unexpected argument '%s'", argv[optind]);
     if (export_audio && !export_dir)
-        return mm_cli_usage_error(cli, "serve", "--export-audio needs --export DIR");
+        return cli_usage_error(cli, "serve", "--export-audio needs --export DIR");
     if (!o.tls_cert_file != !o.tls_key_file)
-        return mm_cli_usage_error(cli, "serve", "--tls-cert and --tls-key go together");
+        return cli_usage_error(cli, "serve", "--tls-cert and --tls-key go together");
     /* resolve the catalog path the usual way (and check it opens) before starting */
     mm_catalog *cat = NULL;
-    if (mm_cli_open_catalog(cli, "serve", db, 0, &cat) != 0)
-        return MM_EXIT_FAILURE;
+    if (cli_open_catalog(cli, "serve", db, 0, &cat) != 0)
+        return CLI_EXIT_FAILURE;
     char *path = strdup(mm_catalog_path(cat));
     mm_catalog_close(cat);
     if (!path) {
         fprintf(stderr, "musicmap serve: out of memory\n");
-        return MM_EXIT_FAILURE;
+        return CLI_EXIT_FAILURE;
     }
     if (!mm_server_has_web_ui())
         mm_log(&cli->log, MM_LOG_WARN, "musicmap serve: this build has no web page (Node.js was missing at build "
@@ -224,13 +224,13 @@ int mm_cmd_serve(mm_cli *cli, int argc, char **argv)
         free(path);
         if (s != MM_OK) {
             fprintf(stderr, "musicmap serve: %s\n", err.msg);
-            return MM_EXIT_FAILURE;
+            return CLI_EXIT_FAILURE;
         }
         mm_log(&cli->log, MM_LOG_INFO, "musicmap serve: wrote the site to %s (open index.html through any web server)",
                export_dir);
-        return MM_EXIT_OK;
+        return CLI_EXIT_OK;
     }
-    int rc = mm_cli_serve(cli, path, &o, open_page);
+    int rc = cli_serve(cli, path, &o, open_page);
     free(path);
     return rc;
 }

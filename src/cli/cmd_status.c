@@ -32,9 +32,9 @@ static int print_error(const mm_track *t, void *user)
     const char *msg = t->error ? t->error : "";
     if (l->json) {
         printf("%s\n    {\"id\": %lld, \"path\": ", l->n ? "," : "", (long long)t->id);
-        mm_json_string(stdout, t->path);
+        cli_json_string(stdout, t->path);
         printf(", \"error\": ");
-        mm_json_string(stdout, msg);
+        cli_json_string(stdout, msg);
         printf("}");
     } else if (strstr(msg, t->path)) {
         printf("%s\n", msg);
@@ -71,13 +71,13 @@ static void print_count_object(const char *key, const mm_catalog_count *c, size_
     printf(",\n  \"%s\": {", key);
     for (size_t i = 0; i < n; i++) {
         printf("%s", i ? ", " : "");
-        mm_json_string(stdout, c[i].name);
+        cli_json_string(stdout, c[i].name);
         printf(": %lld", (long long)c[i].count);
     }
     printf("}");
 }
 
-int mm_cmd_status(mm_cli *cli, int argc, char **argv)
+int cmd_status(cli_context *cli, int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"db", required_argument, NULL, 'D'},
@@ -93,22 +93,22 @@ int mm_cmd_status(mm_cli *cli, int argc, char **argv)
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "hqv", longopts, NULL)) != -1) {
-        if (mm_cli_common_option(cli, c))
+        if (cli_common_option(cli, c))
             continue;
         switch (c) {
         case 'D': db = optarg; break;
         case 'E': errors = 1; break;
         case 'J': json = 1; break;
         case 'V': verify = 1; break;
-        case 'h': status_help(stdout); return MM_EXIT_OK;
-        default: return mm_cli_usage_error(cli, "status", "bad option");
+        case 'h': status_help(stdout); return CLI_EXIT_OK;
+        default: return cli_usage_error(cli, "status", "bad option");
         }
     }
     if (optind < argc)
-        return mm_cli_usage_error(cli, "status", "unexpected argument '%s'", argv[optind]);
+        return cli_usage_error(cli, "status", "unexpected argument '%s'", argv[optind]);
     mm_catalog *cat = NULL;
-    if (mm_cli_open_catalog(cli, "status", db, 0, &cat) != 0)
-        return MM_EXIT_FAILURE;
+    if (cli_open_catalog(cli, "status", db, 0, &cat) != 0)
+        return CLI_EXIT_FAILURE;
     mm_catalog_stats s;
     mm_error err;
     if (verify) {
@@ -116,7 +116,7 @@ int mm_cmd_status(mm_cli *cli, int argc, char **argv)
         if (mm_catalog_verify_features(cat, 1, &checked, &damaged, &err) != MM_OK) {
             fprintf(stderr, "musicmap status: %s\n", err.msg);
             mm_catalog_close(cat);
-            return MM_EXIT_FAILURE;
+            return CLI_EXIT_FAILURE;
         }
         /* on stderr: stdout stays the report (and valid JSON with --json) */
         fprintf(stderr, "musicmap status: verified %zu spectrograms: %zu damaged%s\n", checked, damaged,
@@ -125,14 +125,14 @@ int mm_cmd_status(mm_cli *cli, int argc, char **argv)
     if (mm_catalog_get_stats(cat, &s, &err) != MM_OK) {
         fprintf(stderr, "musicmap status: %s\n", err.msg);
         mm_catalog_close(cat);
-        return MM_EXIT_FAILURE;
+        return CLI_EXIT_FAILURE;
     }
-    int rc = MM_EXIT_OK;
+    int rc = CLI_EXIT_OK;
     if (json) {
         printf("{\n  \"catalog\": ");
-        mm_json_string(stdout, mm_catalog_path(cat));
+        cli_json_string(stdout, mm_catalog_path(cat));
         printf(",\n  \"features_file\": ");
-        mm_json_string(stdout, mm_catalog_features_path(cat));
+        cli_json_string(stdout, mm_catalog_features_path(cat));
         printf(",\n  \"schema_version\": %d", s.schema_version);
         printf(",\n  \"tracks\": {\"total\": %lld, \"ok\": %lld, \"failed\": %lld, \"missing\": %lld}",
                (long long)s.total, (long long)s.ok, (long long)s.failed, (long long)s.missing);
@@ -146,7 +146,7 @@ int mm_cmd_status(mm_cli *cli, int argc, char **argv)
             printf(",\n  \"errors\": [");
             error_list l = {.json = 1};
             if (mm_catalog_each_track(cat, MM_TRACK_FAILED, print_error, &l, &err) != MM_OK)
-                rc = MM_EXIT_FAILURE;
+                rc = CLI_EXIT_FAILURE;
             printf("%s]", l.n ? "\n  " : "");
         }
         printf("\n}\n");
@@ -166,12 +166,12 @@ int mm_cmd_status(mm_cli *cli, int argc, char **argv)
             printf("\nfailed files:\n");
             error_list l = {0};
             if (mm_catalog_each_track(cat, MM_TRACK_FAILED, print_error, &l, &err) != MM_OK)
-                rc = MM_EXIT_FAILURE;
+                rc = CLI_EXIT_FAILURE;
             if (!l.n)
                 printf("(none)\n");
         }
     }
-    if (rc != MM_EXIT_OK)
+    if (rc != CLI_EXIT_OK)
         fprintf(stderr, "musicmap status: %s\n", err.msg);
     mm_catalog_stats_free(&s);
     mm_catalog_close(cat);

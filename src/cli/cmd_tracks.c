@@ -47,15 +47,15 @@ static int print_track(const mm_track *t, void *user)
         return 0;
     }
     printf("{\"id\": %lld, \"path\": ", (long long)t->id);
-    mm_json_string(stdout, t->path);
+    cli_json_string(stdout, t->path);
     printf(", \"status\": \"%s\", \"size\": %lld, \"mtime_ns\": %lld, \"duration\": ", mm_track_status_name(t->status),
            (long long)t->size, (long long)t->mtime_ns);
-    mm_json_number(stdout, t->duration, 3);
+    cli_json_number(stdout, t->duration, 3);
     const char *names[] = {"container", "codec"};
     const char *values[] = {t->container, t->codec};
     for (int i = 0; i < 2; i++) {
         printf(", \"%s\": ", names[i]);
-        mm_json_string(stdout, values[i]);
+        cli_json_string(stdout, values[i]);
     }
     printf(", \"sample_rate\": %d, \"channels\": %d, \"bit_rate\": %lld", t->sample_rate, t->channels,
            (long long)t->bit_rate);
@@ -63,22 +63,22 @@ static int print_track(const mm_track *t, void *user)
     const char *tag_values[] = {t->title, t->artist, t->album, t->genre, t->date, t->track_no};
     for (int i = 0; i < 6; i++) {
         printf(", \"%s\": ", tag_names[i]);
-        mm_json_string(stdout, tag_values[i]);
+        cli_json_string(stdout, tag_values[i]);
     }
     if (t->year)
         printf(", \"year\": %d", t->year);
     else
         printf(", \"year\": null");
     printf(", \"loudness\": ");
-    mm_json_number(stdout, t->loudness, 2);
+    cli_json_number(stdout, t->loudness, 2);
     printf(", \"loudness_span\": %s", isnan(t->loudness) ? "null" : t->loudness_song ? "\"song\"" : "\"clip\"");
     printf(", \"features\": %s, \"error\": ", t->has_features ? "true" : "false");
-    mm_json_string_or_null(stdout, t->error);
+    cli_json_string_or_null(stdout, t->error);
     printf("}\n");
     return 0;
 }
 
-int mm_cmd_tracks(mm_cli *cli, int argc, char **argv)
+int cmd_tracks(cli_context *cli, int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"db", required_argument, NULL, 'D'},
@@ -93,7 +93,7 @@ int mm_cmd_tracks(mm_cli *cli, int argc, char **argv)
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "hqv", longopts, NULL)) != -1) {
-        if (mm_cli_common_option(cli, c))
+        if (cli_common_option(cli, c))
             continue;
         switch (c) {
         case 'D': db = optarg; break;
@@ -105,23 +105,23 @@ int mm_cmd_tracks(mm_cli *cli, int argc, char **argv)
             else if (strcmp(optarg, "missing") == 0)
                 status = MM_TRACK_MISSING;
             else
-                return mm_cli_usage_error(cli, "tracks", "--status is ok, failed or missing, not '%s'", optarg);
+                return cli_usage_error(cli, "tracks", "--status is ok, failed or missing, not '%s'", optarg);
             break;
         case 'J': json = 1; break;
-        case 'h': tracks_help(stdout); return MM_EXIT_OK;
-        default: return mm_cli_usage_error(cli, "tracks", "bad option");
+        case 'h': tracks_help(stdout); return CLI_EXIT_OK;
+        default: return cli_usage_error(cli, "tracks", "bad option");
         }
     }
     if (optind < argc)
-        return mm_cli_usage_error(cli, "tracks", "unexpected argument '%s'", argv[optind]);
+        return cli_usage_error(cli, "tracks", "unexpected argument '%s'", argv[optind]);
     mm_catalog *cat = NULL;
-    if (mm_cli_open_catalog(cli, "tracks", db, 0, &cat) != 0)
-        return MM_EXIT_FAILURE;
+    if (cli_open_catalog(cli, "tracks", db, 0, &cat) != 0)
+        return CLI_EXIT_FAILURE;
     mm_error err;
-    int rc = MM_EXIT_OK;
+    int rc = CLI_EXIT_OK;
     if (mm_catalog_each_track(cat, status, print_track, &json, &err) != MM_OK) {
         fprintf(stderr, "musicmap tracks: %s\n", err.msg);
-        rc = MM_EXIT_FAILURE;
+        rc = CLI_EXIT_FAILURE;
     }
     mm_catalog_close(cat);
     return rc;

@@ -56,14 +56,14 @@ static void train_help(FILE *out)
             "  -h, --help            show this help\n");
 }
 
-void mm_cli_progress_init(mm_cli_progress *p, const mm_cli *cli)
+void cli_progress_init(cli_progress *p, const cli_context *cli)
 {
-    *p = (mm_cli_progress){.cli = cli, .tty = isatty(STDERR_FILENO)};
+    *p = (cli_progress){.cli = cli, .tty = isatty(STDERR_FILENO)};
 }
 
-int mm_cli_train_progress(const mm_train_progress *p, void *ctx)
+int cli_train_progress(const mm_train_progress *p, void *ctx)
 {
-    const mm_cli_progress *ui = ctx;
+    const cli_progress *ui = ctx;
     const char *acc = ui->self_supervised ? "pair_acc" : "acc";
     if (ui->cli->log.level < MM_LOG_INFO)
         return 0;
@@ -98,7 +98,7 @@ static void print_confusion(const mm_eval *e, char *const *names, int k)
     }
 }
 
-void mm_cli_train_report(const mm_cli *cli, const mm_train_outcome *o)
+void cli_train_report(const cli_context *cli, const mm_train_outcome *o)
 {
     const mm_train_result *r = &o->result;
     char dataset[64];
@@ -123,7 +123,7 @@ void mm_cli_train_report(const mm_cli *cli, const mm_train_outcome *o)
            ssl ? o->name : "");
 }
 
-int mm_cmd_train(mm_cli *cli, int argc, char **argv)
+int cmd_train(cli_context *cli, int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"labels", required_argument, NULL, 'L'},  {"genres", required_argument, NULL, 'G'},
@@ -150,7 +150,7 @@ int mm_cmd_train(mm_cli *cli, int argc, char **argv)
     optind = 1;
     int o;
     while ((o = getopt_long(argc, argv, "o:j:hqv", longopts, NULL)) != -1) {
-        if (mm_cli_common_option(cli, o))
+        if (cli_common_option(cli, o))
             continue;
         long v;
         double d;
@@ -159,21 +159,21 @@ int mm_cmd_train(mm_cli *cli, int argc, char **argv)
         case 'G': genres = optarg, labels_given = 1; break;
         case 'Z': req.self_supervised = 1; break;
         case 'Y':
-            if (mm_cli_parse_double(optarg, 0.01, 10, &req.temperature))
-                return mm_cli_usage_error(cli, "train", "--temperature needs a number from 0.01 to 10");
+            if (cli_parse_double(optarg, 0.01, 10, &req.temperature))
+                return cli_usage_error(cli, "train", "--temperature needs a number from 0.01 to 10");
             break;
         case 'X':
-            if (mm_cli_parse_int(optarg, 2, MM_MAX_LABELS, &v))
-                return mm_cli_usage_error(cli, "train", "--projection needs a number from 2 to %d", MM_MAX_LABELS);
+            if (cli_parse_int(optarg, 2, MM_MAX_LABELS, &v))
+                return cli_usage_error(cli, "train", "--projection needs a number from 2 to %d", MM_MAX_LABELS);
             req.projection = (int)v;
             break;
         case 'W':
-            if (mm_cli_parse_double(optarg, 0, 3600, &req.view_seconds))
-                return mm_cli_usage_error(cli, "train", "--view needs a number of seconds >= 0");
+            if (cli_parse_double(optarg, 0, 3600, &req.view_seconds))
+                return cli_usage_error(cli, "train", "--view needs a number of seconds >= 0");
             break;
         case 'M':
-            if (mm_cli_parse_int(optarg, 1, 1000000, &v))
-                return mm_cli_usage_error(cli, "train", "--min-count needs a positive number");
+            if (cli_parse_int(optarg, 1, 1000000, &v))
+                return cli_usage_error(cli, "train", "--min-count needs a positive number");
             req.min_count = (int)v;
             labels_given = 1;
             break;
@@ -181,74 +181,74 @@ int mm_cmd_train(mm_cli *cli, int argc, char **argv)
         case 'N': req.name = optarg; break;
         case 'o': req.path = optarg; break;
         case 'E':
-            if (mm_cli_parse_int(optarg, 1, 100000, &v))
-                return mm_cli_usage_error(cli, "train", "--epochs needs a positive number");
+            if (cli_parse_int(optarg, 1, 100000, &v))
+                return cli_usage_error(cli, "train", "--epochs needs a positive number");
             req.epochs = (int)v;
             break;
         case 'T':
-            if (mm_cli_parse_int(optarg, 0, 100000, &v))
-                return mm_cli_usage_error(cli, "train", "--patience needs a number >= 0");
+            if (cli_parse_int(optarg, 0, 100000, &v))
+                return cli_usage_error(cli, "train", "--patience needs a number >= 0");
             req.patience = (int)v;
             break;
         case 'B':
-            if (mm_cli_parse_int(optarg, 1, 4096, &v))
-                return mm_cli_usage_error(cli, "train", "--batch needs a number from 1 to 4096");
+            if (cli_parse_int(optarg, 1, 4096, &v))
+                return cli_usage_error(cli, "train", "--batch needs a number from 1 to 4096");
             req.batch = (int)v;
             break;
         case 'R':
-            if (mm_cli_parse_double(optarg, 1e-8, 10, &d))
-                return mm_cli_usage_error(cli, "train", "--lr needs a positive number");
+            if (cli_parse_double(optarg, 1e-8, 10, &d))
+                return cli_usage_error(cli, "train", "--lr needs a positive number");
             req.learning_rate = d;
             break;
         case 'S':
             if (sscanf(optarg, "%ld/%ld/%*d", &tv, &vv) != 2 || tv < 1 || vv < 0 || tv + vv > 100)
-                return mm_cli_usage_error(cli, "train", "--split takes T/V/E percentages, e.g. 60/20/20");
+                return cli_usage_error(cli, "train", "--split takes T/V/E percentages, e.g. 60/20/20");
             break;
         case 's':
-            if (mm_cli_parse_int(optarg, 0, 0x7fffffffL, &v))
-                return mm_cli_usage_error(cli, "train", "--seed needs a number >= 0");
+            if (cli_parse_int(optarg, 0, 0x7fffffffL, &v))
+                return cli_usage_error(cli, "train", "--seed needs a number >= 0");
             req.seed = (uint64_t)v;
             break;
         case 'j':
-            if (mm_cli_parse_int(optarg, 1, 1024, &v))
-                return mm_cli_usage_error(cli, "train", "--jobs needs a number from 1 to 1024");
+            if (cli_parse_int(optarg, 1, 1024, &v))
+                return cli_usage_error(cli, "train", "--jobs needs a number from 1 to 1024");
             req.threads = (int)v;
             break;
         case 'r': req.resume = 1; break;
         case 'K':
-            if (mm_cli_parse_double(optarg, 1e-6, 1, &d))
-                return mm_cli_usage_error(cli, "train", "--lr-decay needs a number in (0, 1]");
+            if (cli_parse_double(optarg, 1e-6, 1, &d))
+                return cli_usage_error(cli, "train", "--lr-decay needs a number in (0, 1]");
             req.lr_decay = d;
             break;
         case 'k':
-            if (mm_cli_parse_int(optarg, 1, 100000, &v))
-                return mm_cli_usage_error(cli, "train", "--lr-patience needs a positive number");
+            if (cli_parse_int(optarg, 1, 100000, &v))
+                return cli_usage_error(cli, "train", "--lr-patience needs a positive number");
             req.lr_patience = (int)v;
             break;
         case 'I': req.init = optarg; break;
         case 'A': req.augment = 1; break;
         case 'a': req.augment = 0; break;
         case 'D': db = optarg; break;
-        case 'h': train_help(stdout); return MM_EXIT_OK;
-        default: return mm_cli_usage_error(cli, "train", "bad option");
+        case 'h': train_help(stdout); return CLI_EXIT_OK;
+        default: return cli_usage_error(cli, "train", "bad option");
         }
     }
     if (optind != argc)
-        return mm_cli_usage_error(cli, "train", "unexpected argument '%s'", argv[optind]);
+        return cli_usage_error(cli, "train", "unexpected argument '%s'", argv[optind]);
     if (!mm_preset_find(req.preset))
-        return mm_cli_usage_error(cli, "train", "unknown preset '%s' (crnn4, crnn6, small)", req.preset);
+        return cli_usage_error(cli, "train", "unknown preset '%s' (crnn4, crnn6, small)", req.preset);
     if (req.self_supervised) {
         if (labels_given)
-            return mm_cli_usage_error(cli, "train", "--self-supervised learns without labels: no --labels, --genres "
+            return cli_usage_error(cli, "train", "--self-supervised learns without labels: no --labels, --genres "
                                       "or --min-count");
         if (req.batch >= 0 && (req.batch < 4 || req.batch % 2))
-            return mm_cli_usage_error(cli, "train", "--self-supervised needs an even --batch of at least 4 (2 views "
+            return cli_usage_error(cli, "train", "--self-supervised needs an even --batch of at least 4 (2 views "
                                       "per song)");
     } else {
         if (tv >= 0 && (vv < 1 || tv + vv >= 100))
-            return mm_cli_usage_error(cli, "train", "--split takes T/V/E percentages, e.g. 60/20/20");
+            return cli_usage_error(cli, "train", "--split takes T/V/E percentages, e.g. 60/20/20");
         if (mm_label_source_parse(source, &req.labels, &req.labels_file) != 0)
-            return mm_cli_usage_error(cli, "train", "--labels is tags, folders, fma:FILE or csv:FILE, not '%s'", source);
+            return cli_usage_error(cli, "train", "--labels is tags, folders, fma:FILE or csv:FILE, not '%s'", source);
     }
     if (tv >= 0) {
         req.train_frac = (double)tv / 100.0;
@@ -266,24 +266,24 @@ int mm_cmd_train(mm_cli *cli, int argc, char **argv)
         req.genres = wanted;
         req.n_genres = n_wanted;
     }
-    mm_cli_progress ui;
-    mm_cli_progress_init(&ui, cli);
+    cli_progress ui;
+    cli_progress_init(&ui, cli);
     ui.self_supervised = req.self_supervised;
     req.log = &cli->log;
-    req.progress = mm_cli_train_progress;
+    req.progress = cli_train_progress;
     req.progress_ctx = &ui;
 
     mm_catalog *cat = NULL;
-    if (mm_cli_open_catalog(cli, "train", db, 0, &cat) != 0)
-        return MM_EXIT_FAILURE;
+    if (cli_open_catalog(cli, "train", db, 0, &cat) != 0)
+        return CLI_EXIT_FAILURE;
     mm_train_outcome out;
     mm_error err;
-    int rc = MM_EXIT_OK;
+    int rc = CLI_EXIT_OK;
     if (mm_pipeline_train(cat, &req, &out, &err) == MM_OK) {
-        mm_cli_train_report(cli, &out);
+        cli_train_report(cli, &out);
     } else {
         fprintf(stderr, "musicmap train: %s\n", err.msg);
-        rc = MM_EXIT_FAILURE;
+        rc = CLI_EXIT_FAILURE;
     }
     mm_train_outcome_free(&out);
     mm_catalog_close(cat);

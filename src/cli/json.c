@@ -9,20 +9,20 @@ static void write_file(const void *bytes, size_t n, void *ctx)
     fwrite(bytes, 1, n, (FILE *)ctx);
 }
 
-void mm_json_string(FILE *out, const char *s)
+void cli_json_string(FILE *out, const char *s)
 {
     mm_json_write_string(s, write_file, out);
 }
 
-void mm_json_string_or_null(FILE *out, const char *s)
+void cli_json_string_or_null(FILE *out, const char *s)
 {
     if (s)
-        mm_json_string(out, s);
+        cli_json_string(out, s);
     else
         fputs("null", out);
 }
 
-void mm_json_number(FILE *out, double v, int decimals)
+void cli_json_number(FILE *out, double v, int decimals)
 {
     if (isfinite(v))
         fprintf(out, "%.*f", decimals, v);

@@ -6,27 +6,27 @@
 #include "musicmap/audio.h"
 #include "musicmap/version.h"
 
-static const mm_command COMMANDS[] = {
-    {"run", "the whole pipeline: scan a folder, learn its genres, map it and serve the page", mm_cmd_run},
-    {"info", "print a song's duration, codec, sample rate, channels and tags", mm_cmd_info},
-    {"mel", "write the 96 x 1366 log-mel spectrogram of songs as .npy files", mm_cmd_mel},
-    {"scan", "catalogue the audio files under folders (incremental, parallel, resumable)", mm_cmd_scan},
-    {"status", "what the catalog holds: counts, formats, genres, size; --errors lists failures", mm_cmd_status},
-    {"tracks", "list the catalog's tracks with their tags", mm_cmd_tracks},
-    {"import-keras", "convert a Keras CRNN weight file (HDF5) into a musicmap model", mm_cmd_import_keras},
-    {"predict", "print the most likely labels of songs under a model", mm_cmd_predict},
-    {"train", "train a genre classifier on the catalog's spectrograms", mm_cmd_train},
-    {"embed", "store every track's output vector and hidden state under a model", mm_cmd_embed},
-    {"map", "lay the catalogued songs out with PCA, t-SNE or UMAP and store the map", mm_cmd_map},
-    {"evaluate", "score every kind of song vector and map against labels (folders, tags, a CSV)", mm_cmd_evaluate},
-    {"reduce", "lay out the rows of a .npy array with PCA, t-SNE or UMAP and measure the layout", mm_cmd_reduce},
-    {"serve", "serve the map page and its API on a local port (or --export a static site)", mm_cmd_serve},
-    {"similar", "a playlist of the songs that sound most like one song", mm_cmd_similar},
-    {"mix", "a playlist that stays near several songs", mm_cmd_mix},
-    {"journey", "a playlist from one song to another in small steps", mm_cmd_journey},
-    {"radio", "an endless, resumable walk from a song that never repeats one", mm_cmd_radio},
-    {"mpd", "queue similar, mix or radio playlists on MPD, or keep its queue topped up (follow)", mm_cmd_mpd},
-    {"plot", "draw a map, the parameter grid, training curves or a confusion matrix as PNG, SVG or PDF", mm_cmd_plot},
+static const cli_command COMMANDS[] = {
+    {"run", "the whole pipeline: scan a folder, learn its genres, map it and serve the page", cmd_run},
+    {"info", "print a song's duration, codec, sample rate, channels and tags", cmd_info},
+    {"mel", "write the 96 x 1366 log-mel spectrogram of songs as .npy files", cmd_mel},
+    {"scan", "catalogue the audio files under folders (incremental, parallel, resumable)", cmd_scan},
+    {"status", "what the catalog holds: counts, formats, genres, size; --errors lists failures", cmd_status},
+    {"tracks", "list the catalog's tracks with their tags", cmd_tracks},
+    {"import-keras", "convert a Keras CRNN weight file (HDF5) into a musicmap model", cmd_import_keras},
+    {"predict", "print the most likely labels of songs under a model", cmd_predict},
+    {"train", "train a genre classifier on the catalog's spectrograms", cmd_train},
+    {"embed", "store every track's output vector and hidden state under a model", cmd_embed},
+    {"map", "lay the catalogued songs out with PCA, t-SNE or UMAP and store the map", cmd_map},
+    {"evaluate", "score every kind of song vector and map against labels (folders, tags, a CSV)", cmd_evaluate},
+    {"reduce", "lay out the rows of a .npy array with PCA, t-SNE or UMAP and measure the layout", cmd_reduce},
+    {"serve", "serve the map page and its API on a local port (or --export a static site)", cmd_serve},
+    {"similar", "a playlist of the songs that sound most like one song", cmd_similar},
+    {"mix", "a playlist that stays near several songs", cmd_mix},
+    {"journey", "a playlist from one song to another in small steps", cmd_journey},
+    {"radio", "an endless, resumable walk from a song that never repeats one", cmd_radio},
+    {"mpd", "queue similar, mix or radio playlists on MPD, or keep its queue topped up (follow)", cmd_mpd},
+    {"plot", "draw a map, the parameter grid, training curves or a confusion matrix as PNG, SVG or PDF", cmd_plot},
 };
 static const size_t N_COMMANDS = sizeof COMMANDS / sizeof COMMANDS[0];
 
@@ -46,7 +46,7 @@ static void print_help(FILE *out)
 
 int main(int argc, char **argv)
 {
-    mm_cli cli = {.program = argv[0], .log = {.level = MM_LOG_INFO, .stream = stderr}};
+    cli_context cli = {.program = argv[0], .log = {.level = MM_LOG_INFO, .stream = stderr}};
     /* FFmpeg prints its own warnings about damaged files; musicmap reports each failure once itself. */
     mm_audio_set_library_logging(0);
     int i = 1;
@@ -54,10 +54,10 @@ int main(int argc, char **argv)
         const char *a = argv[i];
         if (strcmp(a, "--version") == 0) {
             printf("musicmap %s\n", MM_VERSION_STRING);
-            return MM_EXIT_OK;
+            return CLI_EXIT_OK;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             print_help(stdout);
-            return MM_EXIT_OK;
+            return CLI_EXIT_OK;
         } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
             cli.log.level = MM_LOG_QUIET;
         } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
@@ -65,17 +65,17 @@ int main(int argc, char **argv)
             mm_audio_set_library_logging(1);
         } else {
             fprintf(stderr, "musicmap: unknown option '%s'\nTry 'musicmap --help'.\n", a);
-            return MM_EXIT_USAGE;
+            return CLI_EXIT_USAGE;
         }
     }
     if (i >= argc) {
         print_help(stderr);
-        return MM_EXIT_USAGE;
+        return CLI_EXIT_USAGE;
     }
     for (size_t c = 0; c < N_COMMANDS; c++) {
         if (strcmp(argv[i], COMMANDS[c].name) == 0)
             return COMMANDS[c].run(&cli, argc - i, argv + i);
     }
     fprintf(stderr, "musicmap: unknown command '%s'\nTry 'musicmap --help'.\n", argv[i]);
-    return MM_EXIT_USAGE;
+    return CLI_EXIT_USAGE;
 }
