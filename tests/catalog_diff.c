@@ -1,6 +1,7 @@
-/* catalog_diff A.db B.db: whether two catalogs hold the same scan, track by track (matched by path):
- * every tracks column but id and scanned_at (which say when and in which order, not what), the
- * descriptors, and the feature record's bytes. Prints the first differences and a summary; exit 0 when
+/* catalog_diff [--ids] A.db B.db: whether two catalogs hold the same scan, track by track (matched by
+ * path): every tracks column but id and scanned_at (which say when, not what), the descriptors, and the
+ * feature record's bytes; with --ids the track ids as well (two uninterrupted scans of the same files
+ * number them alike, in walk order). Prints the first differences and a summary; exit 0 when
  * equal, 1 when not, 2 on errors. The MPI tests compare a cluster scan with a single-process one.
  *
  * catalog_diff --vectors MODEL TOL A.db B.db: whether both hold vectors under the model named MODEL for
@@ -45,7 +46,10 @@ static int open_side(side *s, const char *path)
     return 0;
 }
 
-static int ignored(const char *name) { return !strcmp(name, "id") || !strcmp(name, "scanned_at") || !strcmp(name, "track_id"); }
+static int ignored(const char *name, int compare_ids)
+{
+    return (!compare_ids && !strcmp(name, "id")) || !strcmp(name, "scanned_at") || !strcmp(name, "track_id");
+}
 
 static int same_value(sqlite3_stmt *a, sqlite3_stmt *b, int col)
 {
@@ -134,8 +138,11 @@ int main(int argc, char **argv)
 {
     if (argc == 6 && strcmp(argv[1], "--vectors") == 0)
         return diff_vectors(argv[2], atof(argv[3]), argv[4], argv[5]);
+    int compare_ids = argc == 4 && strcmp(argv[1], "--ids") == 0;
+    if (compare_ids)
+        argv++, argc--;
     if (argc != 3) {
-        fprintf(stderr, "usage: catalog_diff A.db B.db | catalog_diff --vectors MODEL TOL A.db B.db\n");
+        fprintf(stderr, "usage: catalog_diff [--ids] A.db B.db | catalog_diff --vectors MODEL TOL A.db B.db\n");
         return 2;
     }
     side a = {0}, b = {0};
@@ -162,7 +169,7 @@ int main(int argc, char **argv)
         int pl = sqlite3_column_bytes(a.rows, 1);
         snprintf(path, sizeof path, "%.*s", pl, (const char *)sqlite3_column_blob(a.rows, 1));
         for (int c = 0; c < ncol - 1; c++) {
-            if (ignored(sqlite3_column_name(a.rows, c)) || same_value(a.rows, b.rows, c))
+            if (ignored(sqlite3_column_name(a.rows, c), compare_ids) || same_value(a.rows, b.rows, c))
                 continue;
             if (differences++ < 10)
                 fprintf(stderr, "catalog_diff: %s: column %s differs\n", path, sqlite3_column_name(a.rows, c));

@@ -20,7 +20,7 @@ check "a 3-rank scan with broken files exits 1, like a single one" test "$rc" = 
 check "rank 0 prints the summary once" test "$(grep -c "^scan: $n_audio audio files" "$TMP/err")" = 1
 check "and what each rank did" grep -q "^scan: 3 ranks, .*writer thread" "$TMP/err"
 check "each failure is one line naming the file" test "$(grep -c 'broken\.' "$TMP/err")" -ge 4
-check "the catalogs are the same, features byte for byte" "$DIFF" "$TMP/one.db" "$TMP/three.db"
+check "the catalogs are the same, features byte for byte, songs numbered alike" "$DIFF" --ids "$TMP/one.db" "$TMP/three.db"
 
 rc=$(status_of mpi 3 "$MM" scan --mpi -j 1 --db "$TMP/three.db" "$TMP/music")
 check "a second run exits 0" test "$rc" = 0
@@ -37,12 +37,12 @@ rc=$(status_of mpi 3 "$MM" scan --mpi -j 1 --db "$TMP/three.db" "$TMP/music")
 check "an incremental run exits 0" test "$rc" = 0
 check "it reads only the new, the changed and the moved" grep -q " 3 added, 1 changed, $((n_audio - 2)) unchanged, 1 moved" "$TMP/err"
 "$MM" scan -q --db "$TMP/one.db" -j 2 "$TMP/music"
-check "and agrees with a single-process rescan" "$DIFF" "$TMP/one.db" "$TMP/three.db"
+check "and agrees with a single-process rescan, ids and all" "$DIFF" --ids "$TMP/one.db" "$TMP/three.db"
 
 # without spectrograms: the same rows and descriptors, no records
 "$MM" scan -q --db "$TMP/nospec1.db" -j 2 --keep-spectrograms no "$TMP/music"
 status_of mpi 3 "$MM" scan --mpi -j 1 --keep-spectrograms no --db "$TMP/nospec3.db" "$TMP/music" >/dev/null
-check "--keep-spectrograms no: the same catalog either way" "$DIFF" "$TMP/nospec1.db" "$TMP/nospec3.db"
+check "--keep-spectrograms no: the same catalog either way" "$DIFF" --ids "$TMP/nospec1.db" "$TMP/nospec3.db"
 check "with no feature records" grep -q '"with_features": 0' <("$MM" status --db "$TMP/nospec3.db" --json)
 check "and a feature file of its header alone" test "$(stat -c %s "$TMP/nospec3.features")" -le 4096
 rc=$(status_of mpi 3 "$MM" scan --mpi -j 1 --keep-spectrograms no --db "$TMP/nospec3.db" "$TMP/music")

@@ -561,6 +561,45 @@ static void test_roots(void **state)
     mm_catalog_close(cat);
 }
 
+typedef struct id_order {
+    char last[512];
+    int64_t last_id;
+    int n, out_of_order;
+} id_order;
+
+static int check_id_order(const mm_track *t, void *user)
+{
+    id_order *o = user;
+    if (o->n++ && (t->id <= o->last_id || strcmp(t->path, o->last) <= 0))
+        o->out_of_order++;
+    o->last_id = t->id;
+    snprintf(o->last, sizeof o->last, "%s", t->path);
+    return 0;
+}
+
+/* New songs are numbered in walk order (folders and names sorted), not in the order threads finish:
+ * two scans of the same files with any number of threads number them alike. */
+static void test_ids_in_walk_order(void **state)
+{
+    (void)state;
+    const char *dir = keep(tu_temp_dir());
+    const char *music = keep(fmt_path("%s/music", dir));
+    mkdir(music, 0755);
+    make_corpus(music, 8, 2.0); /* a/ and b/: walk order is path order here */
+    for (int jobs = 1; jobs <= 3; jobs += 2) {
+        mm_catalog *cat = open_cat(fmt_path("%s/lib%d.db", dir, jobs));
+        mm_scan_result r = scan_dir(cat, music, jobs);
+        assert_int_equal(r.added, 8);
+        id_order o = {.n = 0};
+        mm_error err;
+        assert_int_equal(mm_catalog_each_track(cat, -1, check_id_order, &o, &err), MM_OK);
+        assert_int_equal(o.n, 8);
+        assert_int_equal(o.out_of_order, 0);
+        assert_int_equal(o.last_id, 8);
+        mm_catalog_close(cat);
+    }
+}
+
 static void test_incremental(void **state)
 {
     const char *dir = keep(tu_temp_dir());
@@ -1112,6 +1151,7 @@ int main(void)
         cmocka_unit_test(test_search_migration),
         cmocka_unit_test(test_incremental),
         cmocka_unit_test(test_roots),
+        cmocka_unit_test(test_ids_in_walk_order),
         cmocka_unit_test(test_scan_clips),
         cmocka_unit_test(test_broken),
         cmocka_unit_test(test_one_scan_at_a_time),

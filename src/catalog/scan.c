@@ -479,6 +479,24 @@ static int has_record(const scan *s, const db_entry *e)
     return cat_scan_keeps_spectrograms(s) ? e->has_features : e->has_descriptors;
 }
 
+/* New songs' ids, after the catalog's highest, in walk order (folders and names sorted): a scan of the
+ * same files numbers them the same, alone or on a cluster, and so do the maps made from them. A song
+ * that turns out to have moved keeps its old row, leaving its number unused. */
+static mm_status number_new_songs(scan *s, mm_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->cat->db, "SELECT coalesce(max(id), 0) FROM tracks", -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return cat_sql_error(s->cat, err, "numbering the new songs");
+    }
+    int64_t next = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    for (size_t k = 0; k < s->n_work; k++)
+        s->work[k].new_id = s->work[k].kind == WORK_NEW ? ++next : 0;
+    return MM_OK;
+}
+
 static mm_status classify(scan *s, mm_error *err)
 {
     const mm_scan_options *o = s->opt;
@@ -529,6 +547,9 @@ static mm_status classify(scan *s, mm_error *err)
         s->work[s->n_work].no_move = 0;
         s->n_work++;
     }
+    mm_status numbered = number_new_songs(s, err);
+    if (numbered != MM_OK)
+        return numbered;
     /* what is under the roots and was not found; and the move candidates */
     size_t n_hash = 0;
     qsort(s->roots, s->n_roots, sizeof *s->roots, cmp_cstr);
@@ -786,8 +807,8 @@ static mm_status prepare_all(scan *s, mm_error *err)
         s, &s->st_upsert,
         "INSERT INTO tracks(path, size, mtime_ns, ctime_ns, hash, status, error, duration, container, codec,"
         " sample_rate, channels, bit_rate, title, artist, album, genre, date, track_no, year, loudness,"
-        " loudness_song, scanned_at, search_title, search_text) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-        " ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,"
+        " loudness_song, scanned_at, id, search_title, search_text) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+        " ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24,"
         /* the folded tags search compares (schema 6, db.c): written with the tags, so they agree */
         " mm_fold(?14), mm_fold(coalesce(?15, '')) || char(10) || mm_fold(coalesce(?16, '')))"
         " ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,"
@@ -1000,6 +1021,10 @@ static int apply_item(scan *s, scan_item *it, int64_t now)
     else
         sqlite3_bind_null(st, 22);
     sqlite3_bind_int64(st, 23, now);
+    if (it->w->kind == WORK_NEW && it->w->new_id > 0) /* NULL: the next free id */
+        sqlite3_bind_int64(st, 24, it->w->new_id);
+    else
+        sqlite3_bind_null(st, 24);
     if (sqlite3_step(st) != SQLITE_ROW) {
         sqlite3_reset(st);
         return -1;

@@ -46,6 +46,9 @@ typedef struct work {
     size_t cand;
     enum work_kind kind;
     int no_move; /* a cluster worker proposed a move the coordinator could not grant: read it */
+    /* WORK_NEW: the id its row gets (0: the database's next), given in walk order when the scan starts,
+     * so songs are numbered the same whichever thread or rank finishes first */
+    int64_t new_id;
 } work;
 
 enum item_kind { ITEM_OK, ITEM_FAILED, ITEM_MOVED, ITEM_SKIPPED };

@@ -353,6 +353,7 @@ mm_status cat_remote_worker_run(cat_remote_worker *w, const unsigned char *msg, 
         unsigned kind = get_u8(&r);
         w->work[n].kind = kind == WORK_CHANGED ? WORK_CHANGED : kind == WORK_EMBED ? WORK_EMBED : WORK_NEW;
         w->work[n].no_move = (int)get_u8(&r);
+        w->work[n].new_id = 0; /* the coordinator's writer numbers rows */
         c->size = (int64_t)get_u64(&r);
         c->mtime_ns = (int64_t)get_u64(&r);
         c->ctime_ns = (int64_t)get_u64(&r);

@@ -25,9 +25,8 @@ async function until(page, fn, arg, ms = 15000) {
 // The view fits the map: the 2nd..98th percentile box of the points on screen spans at least 60 % of the
 // window's width or height (whichever the map's shape binds), and at least 90 % of the points are in it.
 // A 3-D map is held to 50 %: seen in perspective, the points nearest the camera set its distance and the
-// rest sit smaller, and on a small map the 2..98 box leaves out those outermost points (a 24-song fixture
-// measured 59..64 % from run to run: the scan numbers its songs in the order they finish decoding, so
-// the fixture map that tests/make_fixture_map.c draws for them differs a little each time).
+// rest sit smaller, and on a small map the 2..98 box leaves out those outermost points (the 24-song
+// fixture measures 60 %; when scans numbered songs in the order threads finished, 59..64 % by run).
 async function checkFit(page, what) {
   const { w, h, pts, dims } = await page.evaluate(() => ({ w: window.innerWidth, h: window.innerHeight,
     pts: window.__musicmap.ids().map((id) => window.__musicmap.project(id)), dims: window.__musicmap.dims }));
