@@ -74,6 +74,7 @@ check "embed without spectrograms reads the audio: embed's vectors" "$DIFF" --ve
 "$MM" scan -q --db "$TMP/embedmpi.db" -j 2 --keep-spectrograms no "$TMP/music"
 rc=$(status_of mpi 3 "$MM" embed --mpi -j 1 -m "$TMP/small.mmm" --db "$TMP/embedmpi.db")
 check "embed --mpi exits 0" test "$rc" = 0
+check "and rank 0 reports its progress, once, to the end" bash -c "[ \$(grep -c '^embed: \([0-9]*\)/\1 tracks, ' '$TMP/err') = 1 ]"
 check "and says what it did" grep -q "^embed: $n_ok of $n_ok tracks embedded with 'small' by 3 ranks" "$TMP/err"
 check "embed --mpi gives embed's vectors" "$DIFF" --vectors small 1e-5 "$TMP/one.db" "$TMP/embedmpi.db"
 check "and leaves every row as a scan left it" "$DIFF" "$TMP/embed1.db" "$TMP/embedmpi.db"

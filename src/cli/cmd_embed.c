@@ -71,6 +71,12 @@ static int embed_mpi(cli_context *cli, const char *db, const char *model, int jo
     req.log = rank == 0 ? &cli->log : NULL;
     req.failure = cli_embed_failure;
     req.cluster = 1;
+    cli_progress ui; /* rank 0's writer reports as the songs are stored */
+    cli_progress_init(&ui, cli);
+    if (rank == 0) {
+        req.progress = cli_embed_progress;
+        req.user = &ui;
+    }
     mm_embed_outcome out;
     int rc = CLI_EXIT_OK;
     mm_status st = mm_pipeline_embed(cat, &req, &out, &err);

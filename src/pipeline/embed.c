@@ -184,7 +184,7 @@ static mm_status embed_from_audio(mm_catalog *cat, const mm_embed_request *r, co
     so.jobs = r->threads;
     so.failure = scan_failure;
     audio_progress ap = {r, out->embedded + out->failed, out->needed, mm_now() - out->seconds};
-    so.progress = r->cluster ? NULL : scan_progress;
+    so.progress = scan_progress; /* on a cluster, rank 0's writer reports; the other ranks never do */
     so.user = &ap;
     mm_scan_request sr;
     mm_scan_request_init(&sr);
