@@ -224,7 +224,7 @@ static mm_model *new_model(uint64_t seed, float temperature)
 
 static void base_options(mm_train_options *o)
 {
-    mm_train_options_default(o);
+    mm_train_options_init(o);
     o->batch = 16; /* 8 songs x 2 views */
     o->seed = 42;
     o->threads = 2;

@@ -11,6 +11,7 @@
  * numpy GRU (Keras' GRUCell formulas) on the sequence the convolutions give.
  * Without python3-h5py the suite is skipped (exit 77); under CI=true that is a failure. */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -404,6 +405,18 @@ static void test_gates_option(void **state)
         fail_msg("%s", err.msg);
     assert_int_equal(info.gru.gates, MM_GRU_GATES_SIGMOID);
     assert_int_equal(info.gru_gates_assumed, 0);
+    mm_model_close(m);
+    /* the size rule (docs/api.md): a program whose struct ended before `gates` gets the automatic gates,
+     * whatever lies beyond its size; from _init, the whole struct is read */
+    mm_keras_options_init(&o);
+    assert_int_equal(o.size, sizeof o);
+    o.gates = MM_KERAS_GATES_HARD_SIGMOID;
+    o.size = offsetof(mm_keras_options, gates);
+    if (mm_model_import_keras_ex(&m, file_of("tfkeras_reset_after_weights"), crnn4, N_TAGS, TAGS, MM_HEAD_SIGMOID, &o,
+                                 &info, &err) != MM_OK)
+        fail_msg("%s", err.msg);
+    assert_int_equal(info.gru.gates, MM_GRU_GATES_SIGMOID); /* tf.keras' default for a reset_after GRU */
+    assert_int_equal(info.gru_gates_assumed, 1);
     mm_model_close(m);
 }
 

@@ -341,7 +341,7 @@ static void test_training_refuses_gru_variant(void **state)
     int labels[8] = {0, 1, 2, 0, 1, 2, 0, 1};
     mm_dataset data = {8, labels, no_read, NULL};
     mm_train_options o;
-    mm_train_options_default(&o);
+    mm_train_options_init(&o);
     o.batch = 4;
     o.epochs = 1;
     o.warm_start = 1; /* as train --init */

@@ -73,7 +73,7 @@ static void synth_init(synth *s, mm_dataset *d, size_t count)
 
 static void base_options(mm_train_options *o)
 {
-    mm_train_options_default(o);
+    mm_train_options_init(o);
     o->batch = 8;
     o->seed = 42;
     o->threads = 2;

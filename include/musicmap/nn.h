@@ -161,12 +161,15 @@ typedef enum mm_keras_gates {
 } mm_keras_gates;
 
 typedef struct mm_keras_options {
+    size_t size;        /* sizeof the struct, set by mm_keras_options_init (docs/api.md) */
     mm_keras_kernels kernels;
     double bn_epsilon;  /* > 0: the batch-norm epsilon training used, where the file doesn't record it (Keras
                          * 1.0.8-1.1.2 used 1e-5); 0: Keras' 1e-3. Variances are adjusted to this runtime's */
     int head_from_file; /* 1: an output activation recorded in the model config overrides `head` */
     mm_keras_gates gates; /* GRU gates where the file doesn't record them (no model config) */
 } mm_keras_options;
+/* Everything automatic (each field 0) and size set. */
+void mm_keras_options_init(mm_keras_options *options);
 
 /* What an import found or assumed. */
 typedef struct mm_keras_info {
@@ -285,6 +288,7 @@ typedef int (*mm_train_progress_fn)(const mm_train_progress *progress, void *ctx
  * batch's views, the other songs being the negatives; the split is a plain seeded one (test_frac may be
  * 0) and "accuracy" is the pair accuracy (see mm_evaluate). Checkpoints and resume work the same way. */
 typedef struct mm_train_options {
+    size_t size;                  /* sizeof the struct, set by mm_train_options_init (docs/api.md) */
     int batch;                    /* 16; epochs use full batches only (the few left over change each epoch);
                                    * contrastive: views per batch, even, >= 4 */
     int epochs;                   /* 40: the most */
@@ -313,7 +317,10 @@ typedef struct mm_train_options {
     void *progress_ctx;
 } mm_train_options;
 
-void mm_train_options_default(mm_train_options *options);
+/* The defaults in the comments above, and size set. */
+void mm_train_options_init(mm_train_options *options);
+/* The earlier name; will go. */
+#define mm_train_options_default mm_train_options_init
 
 typedef struct mm_train_result {
     int epochs_run;               /* epochs completed, resumed ones included */

@@ -121,7 +121,8 @@ int cmd_import_keras(cli_context *cli, int argc, char **argv)
     char *label_text = NULL;
     mm_head head = MM_HEAD_SIGMOID;
     int head_given = 0, list = 0;
-    mm_keras_options options = {0};
+    mm_keras_options options;
+    mm_keras_options_init(&options);
     mm_pad_mode pad = MM_PAD_REFLECT;
     optind = 1;
     int opt;

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../util/shared.h"
 #include "internal.h"
 #include "keras_json.h"
 
@@ -1211,10 +1212,26 @@ static void h5_quiet_end(const h5_quiet *q)
     H5Eset_auto2(H5E_DEFAULT, q->func, q->data);
 }
 
+void mm_keras_options_init(mm_keras_options *options)
+{
+    memset(options, 0, sizeof *options);
+    options->size = sizeof *options;
+}
+
+/* The caller's options (NULL: all automatic) as this version's full struct. */
+static const mm_keras_options *full_options(const mm_keras_options *given, mm_keras_options *own)
+{
+    mm_keras_options_init(own);
+    util_options_copy(own, sizeof *own, given, sizeof *own);
+    return own;
+}
+
 mm_status mm_model_import_keras_ex(mm_model **out, const char *h5_path, const mm_preset *preset, int n_labels,
-                                   const char *const *labels, mm_head head, const mm_keras_options *options,
+                                   const char *const *labels, mm_head head, const mm_keras_options *given,
                                    mm_keras_info *info, mm_error *err)
 {
+    mm_keras_options own;
+    const mm_keras_options *options = full_options(given, &own);
     *out = NULL;
     if (info)
         memset(info, 0, sizeof *info);
@@ -1341,8 +1358,10 @@ static void list_layers(FILE *fp, const kfile *kf, const kmatch *km, const mm_ke
 }
 
 mm_status mm_keras_list(FILE *fp, const char *h5_path, const mm_preset *preset, int n_labels,
-                        const mm_keras_options *options, mm_error *err)
+                        const mm_keras_options *given, mm_error *err)
 {
+    mm_keras_options own;
+    const mm_keras_options *options = full_options(given, &own);
     h5_quiet q;
     h5_quiet_begin(&q);
     kfile kf;

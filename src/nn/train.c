@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../util/shared.h"
 #include "binio.h"
 #include "layers.h"
 
@@ -292,9 +293,10 @@ mm_status mm_evaluate(const mm_model *m, const mm_dataset *d, const size_t *item
 
 /* --- the trainer ------------------------------------------------------------------------------------- */
 
-void mm_train_options_default(mm_train_options *o)
+void mm_train_options_init(mm_train_options *o)
 {
     memset(o, 0, sizeof *o);
+    o->size = sizeof *o;
     o->batch = 16;
     o->epochs = 40;
     o->patience = 5;
@@ -610,11 +612,9 @@ mm_status mm_trainer_open(mm_trainer **out, mm_model *model, const mm_dataset *d
                           mm_error *err)
 {
     *out = NULL;
-    mm_train_options o;
-    if (options)
-        o = *options;
-    else
-        mm_train_options_default(&o);
+    mm_train_options o; /* the caller's fields up to its size, the defaults beyond */
+    mm_train_options_init(&o);
+    util_options_copy(&o, sizeof o, options, sizeof o);
     const int contrastive = model->head == MM_HEAD_CONTRASTIVE;
     mm_status trainable = mm_model_check_trainable(model, err); /* e.g. an imported tf.keras GRU */
     if (trainable != MM_OK)

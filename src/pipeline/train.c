@@ -26,7 +26,7 @@
 void mm_train_request_init(mm_train_request *req)
 {
     mm_train_options o;
-    mm_train_options_default(&o);
+    mm_train_options_init(&o);
     *req = (mm_train_request){.size = sizeof *req,
                               .labels = MM_LABELS_TAGS,
                               .min_count = 10,
@@ -60,7 +60,7 @@ void mm_train_outcome_free(mm_train_outcome *out)
 /* The trainer's options: the request's, with the kind's defaults where it left -1. */
 static void trainer_options(const mm_train_request *r, mm_train_options *o)
 {
-    mm_train_options_default(o);
+    mm_train_options_init(o);
     const int ssl = r->self_supervised;
     o->epochs = r->epochs;
     o->learning_rate = r->learning_rate;

@@ -35,7 +35,7 @@ static mm_model *model(void)
 
 static void options(mm_train_options *o, const char *checkpoint)
 {
-    mm_train_options_default(o);
+    mm_train_options_init(o);
     o->batch = 2;
     o->epochs = 1;
     o->threads = 1;
