@@ -194,6 +194,17 @@ try {
   await page.keyboard.press('s');
   check('similar songs are listed', await until(page, () => !document.getElementById('side').hidden && document.querySelectorAll('#side-list li').length > 3));
   check('similar songs (a playlist from api/playlist) offer "Save as m3u"', await page.evaluate(() => !document.getElementById('side-save').hidden));
+  try {
+    const listed = await page.evaluate(() => document.querySelectorAll('#side-list li').length);
+    const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 10000 }), page.click('#side-save')]);
+    const text = fs.readFileSync(await dl.path(), 'utf8');
+    const entries = text.split('\n').filter((l) => l && !l.startsWith('#'));
+    check('"Save as m3u" downloads an extended M3U of the songs listed', text.startsWith('#EXTM3U\n') && entries.length === listed,
+      `${entries.length} entries, ${listed} listed`);
+    check('... naming their files, as the page comes from this machine', entries.every((l) => l.startsWith('/')), entries[0]);
+  } catch (e) {
+    check('"Save as m3u" downloads a file', false, e.message);
+  }
   await page.keyboard.press('0'); // the whole map again, then a destination clear of the panels
   await sleep(200);
   const now = await page.evaluate((all) => all.map((i) => window.__musicmap.project(i)), ids);
