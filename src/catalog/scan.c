@@ -552,8 +552,10 @@ static mm_status classify(scan *s, mm_error *err)
         return numbered;
     /* what is under the roots and was not found; and the move candidates */
     size_t n_hash = 0;
-    qsort(s->roots, s->n_roots, sizeof *s->roots, cmp_cstr);
-    qsort(s->bad_dirs, s->n_bad_dirs, sizeof *s->bad_dirs, cmp_cstr);
+    if (s->n_roots > 1) /* (qsort wants a table even for none) */
+        qsort(s->roots, s->n_roots, sizeof *s->roots, cmp_cstr);
+    if (s->n_bad_dirs > 1)
+        qsort(s->bad_dirs, s->n_bad_dirs, sizeof *s->bad_dirs, cmp_cstr);
     for (size_t i = 0; i < s->n_entries && !o->vectors_only; i++) { /* embed only: nothing goes missing or moves */
         db_entry *e = &s->entries[i];
         e->under_root = under_any(e->path, e->len, s->roots, s->n_roots);
