@@ -72,6 +72,7 @@ check "playlist links: 200" test "$(code -H "Host: music.example:$PORT" -H "Auth
   "$BASE/api/playlist?kind=similar&seed=1&n=3&format=m3u8&links=1")" = 200
 check "  ... one link per song, at the Host asked, with the token" bash -c "[ \$(grep -c '^#EXTINF:' '$TMP/body') = 3 ] &&
   [ \$(grep -v '^#' '$TMP/body' | grep -cx 'http://music\.example:$PORT/api/tracks/[0-9]*/audio?token=$TOKEN') = 3 ]"
+check "  ... and kept out of caches (the token is in it)" test "$(header cache-control)" = no-store
 LINK=$(grep -v '^#' "$TMP/body" | head -1 | sed "s|^http://music\.example:$PORT|$BASE|")
 check "  ... and a link plays" test "$(code "$LINK")" = 200
 check "  ... as audio" bash -c "header() { grep -i \"^\$1:\" '$TMP/headers' | head -1; }; header content-type | grep -qi 'audio/'"

@@ -102,8 +102,10 @@ static void check_gtzan(mm_layout_method method, mm_metric metric, double min_ag
 static void test_gtzan_pca(void **state) { check_gtzan(MM_LAYOUT_PCA, MM_METRIC_EUCLIDEAN, 0.640, 0.920); }
 static void test_gtzan_tsne(void **state) { check_gtzan(MM_LAYOUT_TSNE, MM_METRIC_EUCLIDEAN, 0.795, 0.9975); }
 static void test_gtzan_umap(void **state) { check_gtzan(MM_LAYOUT_UMAP, MM_METRIC_EUCLIDEAN, 0.785, 0.993); }
-/* the original's UMAP metric */
-static void test_gtzan_umap_correlation(void **state) { check_gtzan(MM_LAYOUT_UMAP, MM_METRIC_CORRELATION, 0.770, 0.990); }
+/* the original's UMAP metric. Its SGD is deterministic per build, but compiler flags change the float
+ * sums: trustworthiness 0.9917 in Release, 0.9895 in the ASan build (RelWithDebInfo); the bound leaves
+ * room for such builds and machines, and a broken correlation metric lands far below it. */
+static void test_gtzan_umap_correlation(void **state) { check_gtzan(MM_LAYOUT_UMAP, MM_METRIC_CORRELATION, 0.770, 0.985); }
 
 /* ---- PCA --------------------------------------------------------------------------------------------- */
 
@@ -537,6 +539,23 @@ static void test_three_dims(void **state)
     free(x), free(y);
 }
 
+/* Label agreement by hand: two neighbours each, and the chance a random other point shares a label. */
+static void test_label_agreement(void **state)
+{
+    (void)state;
+    /* labels 0 0 1 1 1 and one unlabelled: chance (2*1 + 3*2) / (5*4) = 0.4 */
+    const int32_t labels[6] = {0, 0, 1, 1, 1, -1};
+    assert_true(fabs(mm_label_chance_agreement(labels, 6) - 0.4) < 1e-12);
+    const int32_t none[2] = {-1, -1};
+    assert_true(isnan(mm_label_chance_agreement(none, 2)));
+    /* each point's two stored neighbours, of which k = 1 or 2 count */
+    const int32_t idx[12] = {1, 2, 0, 3, 3, 4, 4, 2, 2, 3, 0, 1};
+    /* k=1: 0->1 same, 1->0 same, 2->3 same, 3->4 same, 4->2 same; point 5 unlabelled: 1.0 */
+    assert_true(fabs(mm_knn_label_agreement(idx, 6, 2, 1, labels) - 1.0) < 1e-12);
+    /* k=2: 0: {1 same, 2 no} .5; 1: {0, 3} .5; 2: {3, 4} 1; 3: {4, 2} 1; 4: {2, 3} 1 -> 4 / 5 */
+    assert_true(fabs(mm_knn_label_agreement(idx, 6, 2, 2, labels) - 0.8) < 1e-12);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest reference[] = {
@@ -559,6 +578,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_too_few_points),
         cmocka_unit_test(test_degenerate_data),
         cmocka_unit_test(test_three_dims),
+        cmocka_unit_test(test_label_agreement),
     };
     return tu_main(argc, argv, "layout", tests, TU_COUNT(tests), reference, TU_COUNT(reference));
 }

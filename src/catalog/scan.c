@@ -369,30 +369,35 @@ static int cmp_prefix(const char *path, size_t len, const char *folder)
     return c ? c : len < fl ? -1 : len > fl;
 }
 
-/* 1 when path is one of the folders (sorted by cmp_cstr) or lies under one: each of the path's own
- * folders and the path itself is looked up, so a scan given a million files as roots costs log n per
+/* 1 when path[0..len) is one of the sorted folders */
+static int is_one_of(const char *path, size_t len, char *const *sorted, size_t n)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = cmp_prefix(path, len, sorted[mid]);
+        if (c == 0)
+            return 1;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return 0;
+}
+
+/* 1 when path is one of the folders (sorted by cmp_cstr) or lies under one: "/", each of the path's own
+ * folders and the path itself are looked up, so a scan given a million files as roots costs log n per
  * catalogued song rather than n. */
 static int under_any(const char *path, size_t len, char *const *sorted, size_t n)
 {
     if (n == 0)
         return 0;
-    if (strcmp(sorted[0], "/") == 0) /* the smallest absolute path sorts first */
+    if (is_one_of("/", 1, sorted, n))
         return 1;
-    for (size_t p = 1; p <= len; p++) {
-        if (p < len && path[p] != '/')
-            continue;
-        size_t lo = 0, hi = n;
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            int c = cmp_prefix(path, p, sorted[mid]);
-            if (c == 0)
-                return 1;
-            if (c < 0)
-                hi = mid;
-            else
-                lo = mid + 1;
-        }
-    }
+    for (size_t p = 1; p <= len; p++)
+        if ((p == len || path[p] == '/') && is_one_of(path, p, sorted, n))
+            return 1;
     return 0;
 }
 

@@ -1222,7 +1222,7 @@ void mm_keras_options_init(mm_keras_options *options)
 static const mm_keras_options *full_options(const mm_keras_options *given, mm_keras_options *own)
 {
     mm_keras_options_init(own);
-    util_options_copy(own, sizeof *own, given, sizeof *own);
+    util_options_copy(own, sizeof *own, given, UTIL_OPTIONS_END(mm_keras_options, gates));
     return own;
 }
 

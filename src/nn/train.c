@@ -614,7 +614,7 @@ mm_status mm_trainer_open(mm_trainer **out, mm_model *model, const mm_dataset *d
     *out = NULL;
     mm_train_options o; /* the caller's fields up to its size, the defaults beyond */
     mm_train_options_init(&o);
-    util_options_copy(&o, sizeof o, options, sizeof o);
+    util_options_copy(&o, sizeof o, options, UTIL_OPTIONS_END(mm_train_options, progress_ctx));
     const int contrastive = model->head == MM_HEAD_CONTRASTIVE;
     mm_status trainable = mm_model_check_trainable(model, err); /* e.g. an imported tf.keras GRU */
     if (trainable != MM_OK)

@@ -275,7 +275,7 @@ mm_status mm_playlist_engine_open(mm_catalog *cat, const mm_song_vectors *v, con
     *out = NULL;
     mm_playlist_engine_options o;
     mm_playlist_engine_options_init(&o);
-    util_options_copy(&o, sizeof o, opt, sizeof o);
+    util_options_copy(&o, sizeof o, opt, UTIL_OPTIONS_END(mm_playlist_engine_options, seed));
     if (!v || (v->n && (!v->ids || !v->x || v->dim <= 0)))
         return mm_error_set(err, MM_ERR_ARG, "playlists: no song vectors");
     if (v->n > UINT32_MAX)

@@ -62,7 +62,7 @@ void mm_playlist_write_m3u(const mm_playlist_engine *e, const mm_playlist *pl, c
 {
     mm_m3u_options o;
     mm_m3u_options_init(&o);
-    util_options_copy(&o, sizeof o, opt, sizeof o);
+    util_options_copy(&o, sizeof o, opt, UTIL_OPTIONS_END(mm_m3u_options, relative_to)); /* size 0: the first layout */
     if (o.extended)
         write("#EXTM3U\n", 8, ctx);
     for (size_t i = 0; i < pl->n; i++) {

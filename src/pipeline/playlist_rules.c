@@ -85,7 +85,7 @@ mm_status pl_run_init(pl_run *run, const mm_playlist_engine *e, const mm_playlis
     run->e = e, run->out = out;
     run->tail_row = SIZE_MAX;
     mm_playlist_request_init(&run->req);
-    util_options_copy(&run->req, sizeof run->req, req, sizeof run->req);
+    util_options_copy(&run->req, sizeof run->req, req, UTIL_OPTIONS_END(mm_playlist_request, state));
     const mm_playlist_request *q = &run->req;
     out->kind = q->kind;
     out->nn_distance = e->nn_distance;

@@ -235,7 +235,10 @@ static enum MHD_Result route_api(mm_server *s, struct MHD_Connection *c, const c
                                               origin, sizeof origin) == 0;
         int status = srv_api_playlist(&s->srv, cat, query_arg, c, has_origin ? origin : NULL,
                                       s->need_token ? s->token : NULL, &b, &type);
-        return status == 200 ? send_buffer(c, status, &b, type, NULL) : send_json(c, status, &b);
+        /* links carry the token: kept out of the browser's cache */
+        const char *links = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "links");
+        return status == 200 ? send_buffer(c, status, &b, type, links && strcmp(links, "1") == 0 ? "no-store" : NULL)
+                             : send_json(c, status, &b);
     }
     if ((r = id_route(url, "/api/maps/", &id, &rest)) != -1) {
         if (r == 0 && strcmp(rest, "/points") == 0)

@@ -99,6 +99,7 @@ typedef struct srv_state {
     srv_points *points[8];       /* a few recent maps */
     srv_vectors *vectors[4];     /* a few recent models */
     srv_default_playlist *default_playlist;
+    pthread_mutex_t default_build_lock; /* one default engine built at a time (state.c) */
     pthread_mutex_t transcode_lock; /* one transcode at a time (CPU-bound) */
 } srv_state;
 

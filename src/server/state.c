@@ -86,6 +86,7 @@ mm_status srv_state_init(srv_state *srv, const char *db_path, size_t connections
     memset(srv, 0, sizeof *srv);
     srv->log = log;
     pthread_mutex_init(&srv->cache_lock, NULL);
+    pthread_mutex_init(&srv->default_build_lock, NULL);
     pthread_mutex_init(&srv->transcode_lock, NULL);
     srv->transcode_dir = transcode_dir ? strdup(transcode_dir) : default_transcode_dir();
     if (!srv->transcode_dir) {
@@ -163,6 +164,7 @@ void srv_state_free(srv_state *srv)
         srv_cat_pool_close(&srv->cats);
     free(srv->transcode_dir);
     pthread_mutex_destroy(&srv->cache_lock);
+    pthread_mutex_destroy(&srv->default_build_lock);
     pthread_mutex_destroy(&srv->transcode_lock);
     memset(srv, 0, sizeof *srv);
 }
@@ -312,6 +314,14 @@ static mm_status newest_map(mm_catalog *cat, int64_t *id, int64_t *created_at, i
     return MM_OK;
 }
 
+static int default_is(const srv_default_playlist *d, int64_t id, int64_t created_at, int generation)
+{
+    return d && d->map_id == id && d->map_created_at == created_at && d->map_generation == generation;
+}
+
+/* One build at a time (a million songs' engine is seconds of CPU and hundreds of MiB): requests that
+ * find no engine for the newest map wait for the one being built; while an engine that only grew old is
+ * rebuilt, the others go on with it. */
 srv_default_playlist *srv_default_playlist_get(srv_state *srv, mm_catalog *cat, mm_error *err)
 {
     int64_t id, created_at;
@@ -320,22 +330,35 @@ srv_default_playlist *srv_default_playlist_get(srv_state *srv, mm_catalog *cat, 
         return NULL;
     pthread_mutex_lock(&srv->cache_lock);
     srv_default_playlist *d = srv->default_playlist;
-    if (d && d->map_id == id && d->map_created_at == created_at && d->map_generation == generation &&
-        mm_now() - d->loaded_at < VECTORS_MAX_AGE) {
+    int same = default_is(d, id, created_at, generation), fresh = same && mm_now() - d->loaded_at < VECTORS_MAX_AGE;
+    if (fresh || (same && pthread_mutex_trylock(&srv->default_build_lock) != 0)) {
         d->refs++;
         pthread_mutex_unlock(&srv->cache_lock);
         return d;
     }
     pthread_mutex_unlock(&srv->cache_lock);
-    /* built outside the lock: two requests may both build, and the second one's copy wins */
-    if (!(d = calloc(1, sizeof *d))) {
-        mm_error_set(err, MM_ERR_NOMEM, "out of memory");
-        return NULL;
+    if (!same) { /* (same: the trylock above holds the build lock) */
+        pthread_mutex_lock(&srv->default_build_lock);
+        pthread_mutex_lock(&srv->cache_lock); /* built meanwhile? */
+        d = srv->default_playlist;
+        if (default_is(d, id, created_at, generation) && mm_now() - d->loaded_at < VECTORS_MAX_AGE) {
+            d->refs++;
+            pthread_mutex_unlock(&srv->cache_lock);
+            pthread_mutex_unlock(&srv->default_build_lock);
+            return d;
+        }
+        pthread_mutex_unlock(&srv->cache_lock);
     }
-    d->map_id = id, d->map_created_at = created_at, d->map_generation = generation, d->loaded_at = mm_now();
-    if (mm_playlist_vectors_load(cat, NULL, 1, &d->vectors, err) != MM_OK ||
-        mm_playlist_engine_open(cat, &d->vectors, NULL, &d->engine, err) != MM_OK) {
+    d = calloc(1, sizeof *d);
+    mm_status st = d ? MM_OK : mm_error_set(err, MM_ERR_NOMEM, "out of memory");
+    if (st == MM_OK) {
+        d->map_id = id, d->map_created_at = created_at, d->map_generation = generation, d->loaded_at = mm_now();
+        st = mm_playlist_vectors_load(cat, NULL, 1, &d->vectors, err);
+    }
+    if (st == MM_OK && (st = mm_playlist_engine_open(cat, &d->vectors, NULL, &d->engine, err)) != MM_OK)
         d->engine = NULL;
+    if (st != MM_OK) {
+        pthread_mutex_unlock(&srv->default_build_lock);
         default_playlist_free(d);
         return NULL;
     }
@@ -345,6 +368,7 @@ srv_default_playlist *srv_default_playlist_get(srv_state *srv, mm_catalog *cat, 
     srv->default_playlist = d;
     d->refs = 2; /* the cache's and the caller's */
     pthread_mutex_unlock(&srv->cache_lock);
+    pthread_mutex_unlock(&srv->default_build_lock);
     if (free_old)
         default_playlist_free(old);
     return d;
