@@ -533,7 +533,9 @@ static int checkpoint_read(mm_trainer *t, mm_error *err)
                      path, why, h.preset, (int)h.batch, (unsigned long long)h.seed);
         goto out;
     }
-    if (h.n_train + h.n_val + h.n_test > t->data.count || h.epochs_done < 0 || h.epochs_done > 1000000) {
+    /* each part on its own first: a damaged file's counts can wrap their sum round to a small number */
+    if (h.n_train > t->data.count || h.n_val > t->data.count || h.n_test > t->data.count ||
+        h.n_train + h.n_val + h.n_test > t->data.count || h.epochs_done < 0 || h.epochs_done > 1000000) {
         mm_error_set(err, MM_ERR_FORMAT, "checkpoint: %s has an impossible split or epoch count", path);
         goto out;
     }
